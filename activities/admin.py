@@ -1,0 +1,167 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from activities import services
+from activities.forms import ListingUploadForm
+from activities.models import (
+    Activity,
+    CreditDesignation,
+    CreditType,
+    Membership,
+    MocApproval,
+    Provider,
+    Specialty,
+)
+from portal import scoping
+from portal.admin import ProviderScopedAdmin, ProviderScopedInline, ReferenceDataAdmin
+
+
+@admin.register(Provider)
+class ProviderAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+    staff_may_write = False
+    list_display = ["name", "website", "activity_count"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(activity_total=Count("activities"))
+
+    @admin.display(description=_("activities"), ordering="activity_total")
+    def activity_count(self, obj):
+        return obj.activity_total
+
+
+@admin.register(Membership)
+class MembershipAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+    staff_may_write = False
+    list_display = ["user", "provider", "role", "created"]
+    list_filter = ["role", "provider"]
+    search_fields = ["user__email", "provider__name"]
+    autocomplete_fields = ["user", "provider"]
+    list_select_related = ["user", "provider"]
+
+
+@admin.register(Specialty)
+class SpecialtyAdmin(ReferenceDataAdmin, admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(CreditType)
+class CreditTypeAdmin(ReferenceDataAdmin, admin.ModelAdmin):
+    list_display = ["name", "code", "unit", "increment", "position"]
+    search_fields = ["name", "listing_name"]
+    ordering = ["position"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["code"] if obj is not None else []
+
+
+class CreditDesignationInline(ProviderScopedInline, admin.TabularInline):
+    model = CreditDesignation
+    extra = 0
+    fields = ["credit_type", "max_amount", "activity_number"]
+
+
+class MocApprovalInline(ProviderScopedInline, admin.TabularInline):
+    model = MocApproval
+    extra = 0
+    fields = ["board", "credit_type", "points"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+    list_display = ["title", "provider", "activity_type", "format", "start", "end", "status", "needs_review"]
+    list_filter = [
+        "status",
+        "needs_review",
+        "activity_type",
+        "format",
+        "provider",
+        "commercial_support",
+        "fee_kind",
+    ]
+    search_fields = ["title", "activity_link", "provider__name"]
+    list_select_related = ["provider"]
+    autocomplete_fields = ["provider", "specialties"]
+    prepopulated_fields = {"slug": ["title"]}
+    date_hierarchy = "start"
+    inlines = [CreditDesignationInline, MocApprovalInline]
+    actions = ["publish", "unpublish"]
+    fieldsets = (
+        (
+            None,
+            {"fields": ("provider", "title", "slug", "summary", "activity_link", "status", "needs_review")},
+        ),
+        (
+            _("Type and schedule"),
+            {"fields": ("activity_type", "format", "start", "end", "reviewed_on", "location")},
+        ),
+        (
+            _("Listing details"),
+            {
+                "fields": (
+                    ("fee_kind", "fee_amount"),
+                    ("registration", "registration_text"),
+                    ("providership", "joint_provider"),
+                    "commercial_support",
+                    "measured_outcomes",
+                    "specialties",
+                )
+            },
+        ),
+    )
+
+    @admin.action(description=_("Publish selected activities"), permissions=["change"])
+    def publish(self, request, queryset):
+        count = services.set_published(activities=queryset, published=True, actor=request.user)
+        self.message_user(
+            request, ngettext("%d activity published.", "%d activities published.", count) % count
+        )
+
+    @admin.action(description=_("Unpublish selected activities"), permissions=["change"])
+    def unpublish(self, request, queryset):
+        count = services.set_published(activities=queryset, published=False, actor=request.user)
+        self.message_user(
+            request, ngettext("%d activity unpublished.", "%d activities unpublished.", count) % count
+        )
+
+    def get_urls(self):
+        extra = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="activities_activity_import",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def import_view(self, request):
+        """Upload listing files; each is imported whole or refused, with the same report as the command."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        report = None
+        form = ListingUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            provider_ids = (
+                None if scoping.sees_everything(request.user) else scoping.editable_provider_ids(request.user)
+            )
+            sources = services.uploaded_sources(form.cleaned_data["files"])
+            report = services.import_listings(sources=sources, actor=request.user, provider_ids=provider_ids)
+            level = messages.ERROR if report.failed else messages.SUCCESS
+            self.message_user(request, _("Imported %(summary)s.") % {"summary": report.summary()}, level)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import listings"),
+            "form": form,
+            "report": report,
+            "changelist_url": reverse("admin:activities_activity_changelist"),
+        }
+        return TemplateResponse(request, "admin/activities/activity/import.html", context)

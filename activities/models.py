@@ -1,0 +1,346 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from activities import rules, vocabulary
+from portal.models import TimestampedModel
+
+POSITIVE = MinValueValidator(Decimal("0.01"))
+
+
+class Provider(TimestampedModel):
+    """An accredited CME provider. Its staff manage its activities through memberships."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    website = models.URLField(_("website"), max_length=500, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    accreditation_statement = models.TextField(
+        _("accreditation statement"),
+        blank=True,
+        help_text=_(
+            "Printed on certificates, e.g. '… is accredited by the ACCME to provide continuing "
+            "medical education for physicians.'"
+        ),
+    )
+
+    provider_field = "pk"
+
+    class Meta:
+        verbose_name = _("provider")
+        verbose_name_plural = _("providers")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="provider_name_unique_ci")]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(TimestampedModel):
+    """A staff user's role at a provider; it is what scopes their admin to that provider."""
+
+    class Role(models.TextChoices):
+        EDITOR = "editor", _("Editor: manages activities, enrollments and certificates")
+        VIEWER = "viewer", _("Viewer: read-only")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    provider = models.ForeignKey(
+        Provider, verbose_name=_("provider"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.EDITOR)
+
+    provider_field = "provider"
+
+    class Meta:
+        verbose_name = _("staff membership")
+        verbose_name_plural = _("staff memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "provider"], name="membership_unique")]
+
+    def __str__(self):
+        return f"{self.user} at {self.provider} ({self.get_role_display()})"
+
+
+class Specialty(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+
+    class Meta:
+        verbose_name = _("specialty")
+        verbose_name_plural = _("specialties")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="specialty_name_unique_ci")]
+
+    def __str__(self):
+        return self.name
+
+
+class CreditType(models.Model):
+    """Reference data (installed by a migration): a kind of credit an activity can designate."""
+
+    code = models.CharField(_("code"), max_length=32, primary_key=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    listing_name = models.CharField(_("name in listings"), max_length=100)
+    unit = models.CharField(_("unit"), max_length=50)
+    increment = models.DecimalField(
+        _("claim increment"), max_digits=4, decimal_places=2, validators=[POSITIVE]
+    )
+    professions = models.JSONField(
+        _("professions that may claim it"), default=list, help_text=_("Profession codes.")
+    )
+    designation_statement = models.TextField(
+        _("designation statement"),
+        help_text=_(
+            "Wording on the activity page and certificates; {provider}, {amount} and {format} are filled in."
+        ),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("credit type")
+        verbose_name_plural = _("credit types")
+        ordering = ["position", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(increment__gt=0), name="credit_type_increment_gt_0")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def may_be_claimed_by(self, profession: str) -> bool:
+        return profession in self.professions
+
+    def statement(self, *, provider: str, amount: Decimal, format: str = "activity") -> str:
+        return self.designation_statement.format(provider=provider, amount=amount, format=format)
+
+
+class ActivityQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Activity.Status.PUBLISHED)
+
+
+class Activity(TimestampedModel):
+    """An accredited CME activity, as its provider lists it."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    class Fee(models.TextChoices):
+        FREE = "free", _("Free")
+        VARIABLE = "variable", _("Variable")
+        FIXED = "fixed", _("Fixed")
+
+    class Registration(models.TextChoices):
+        OPEN = "open", _("Open to all")
+        LIMITED = "limited", _("Limited")
+
+    class Providership(models.TextChoices):
+        DIRECT = "direct", _("Directly provided")
+        JOINT = "joint", _("Jointly provided")
+
+    provider = models.ForeignKey(
+        Provider, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="activities"
+    )
+    title = models.CharField(_("title"), max_length=300)
+    slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    summary = models.TextField(_("summary"))
+    activity_link = models.URLField(
+        _("activity link"),
+        max_length=500,
+        unique=True,
+        help_text=_("The activity's page at the provider; re-importing a listing with this link updates it."),
+    )
+    activity_type = models.CharField(
+        _("activity type"), max_length=32, choices=vocabulary.ACTIVITY_TYPE_CHOICES
+    )
+    format = models.CharField(_("format"), max_length=16, choices=vocabulary.FORMAT_CHOICES)
+    start = models.DateTimeField(_("start"), help_text=_("For an enduring material, the release date."))
+    end = models.DateTimeField(_("end"), help_text=_("For an enduring material, the expiry date."))
+    reviewed_on = models.DateField(
+        _("last reviewed"), null=True, blank=True, help_text=_("Enduring materials: the last content review.")
+    )
+    location = models.CharField(
+        _("location"), max_length=300, blank=True, help_text=_("Where a live activity takes place.")
+    )
+    fee_kind = models.CharField(_("fee"), max_length=16, choices=Fee.choices, default=Fee.FREE)
+    fee_amount = models.DecimalField(
+        _("fee amount (USD)"), max_digits=9, decimal_places=2, null=True, blank=True, validators=[POSITIVE]
+    )
+    registration = models.CharField(
+        _("registration"), max_length=16, choices=Registration.choices, default=Registration.OPEN
+    )
+    registration_text = models.CharField(_("registration details"), max_length=300, blank=True)
+    providership = models.CharField(
+        _("providership"), max_length=16, choices=Providership.choices, default=Providership.DIRECT
+    )
+    joint_provider = models.CharField(_("joint provider"), max_length=200, blank=True)
+    commercial_support = models.BooleanField(_("commercial support"), default=False)
+    measured_outcomes = models.JSONField(
+        _("measured outcomes"), default=list, blank=True, help_text=_("Outcome codes.")
+    )
+    specialties = models.ManyToManyField(
+        Specialty, verbose_name=_("specialties"), related_name="activities", blank=True
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    needs_review = models.BooleanField(
+        _("needs review"), default=False, help_text=_("Set when an import had to guess, e.g. the title.")
+    )
+
+    objects = ActivityQuerySet.as_manager()
+
+    provider_field = "provider"
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        ordering = ["-start", "title"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gte=F("start")), name="activity_end_after_start"),
+            models.CheckConstraint(
+                condition=(
+                    Q(fee_kind="fixed", fee_amount__gt=0) | (~Q(fee_kind="fixed") & Q(fee_amount=None))
+                ),
+                name="activity_fee_amount_iff_fixed",
+            ),
+            models.CheckConstraint(
+                condition=Q(activity_type__in=[code for code, _ in vocabulary.ACTIVITY_TYPE_CHOICES]),
+                name="activity_type_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "end"]),
+            models.Index(fields=["provider", "status"]),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def kind(self) -> str:
+        return vocabulary.ACTIVITY_TYPE_BY_CODE[self.activity_type].kind
+
+    @property
+    def designation_noun(self) -> str:
+        return vocabulary.ACTIVITY_TYPE_BY_CODE[self.activity_type].noun
+
+    @property
+    def is_live(self) -> bool:
+        return self.kind == vocabulary.LIVE
+
+    @property
+    def is_enduring(self) -> bool:
+        return self.kind == vocabulary.ENDURING
+
+    @property
+    def measured_outcome_labels(self) -> list[str]:
+        labels = dict(vocabulary.OUTCOME_CHOICES)
+        return [labels.get(code, code) for code in self.measured_outcomes]
+
+    def clean(self):
+        errors: dict[str, list[str]] = {}
+        if self.start and self.end and self.activity_type:
+            for which, message in rules.schedule_errors(
+                activity_type=self.activity_type, start=self.start, end=self.end, reviewed_on=self.reviewed_on
+            ):
+                errors.setdefault(which, []).append(message)
+        if self.fee_kind == self.Fee.FIXED and self.fee_amount is None:
+            errors.setdefault("fee_amount", []).append(_("A fixed fee needs an amount."))
+        if self.fee_kind != self.Fee.FIXED and self.fee_amount is not None:
+            errors.setdefault("fee_amount", []).append(_("Only a fixed fee has an amount."))
+        if self.providership == self.Providership.DIRECT and self.joint_provider:
+            errors.setdefault("joint_provider", []).append(_("Only a jointly provided activity has one."))
+        unknown = [
+            code for code in self.measured_outcomes or [] if code not in dict(vocabulary.OUTCOME_CHOICES)
+        ]
+        if unknown:
+            errors.setdefault("measured_outcomes", []).append(f"Unknown outcome codes: {', '.join(unknown)}")
+        if errors:
+            raise ValidationError(errors)
+
+
+class CreditDesignation(models.Model):
+    """The maximum amount of one credit type an activity designates."""
+
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.CASCADE, related_name="credits"
+    )
+    credit_type = models.ForeignKey(
+        CreditType, verbose_name=_("credit type"), on_delete=models.PROTECT, related_name="designations"
+    )
+    max_amount = models.DecimalField(
+        _("maximum amount"), max_digits=6, decimal_places=2, validators=[POSITIVE]
+    )
+    activity_number = models.CharField(
+        _("activity number"),
+        max_length=64,
+        blank=True,
+        help_text=_("e.g. the ACPE Universal Activity Number."),
+    )
+
+    provider_field = "activity__provider"
+
+    class Meta:
+        verbose_name = _("credit designation")
+        verbose_name_plural = _("credit designations")
+        ordering = ["credit_type__position"]
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "credit_type"], name="designation_unique_per_type"),
+            models.CheckConstraint(condition=Q(max_amount__gt=0), name="designation_amount_gt_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.max_amount} {self.credit_type}"
+
+    def clean(self):
+        if self.max_amount is not None and self.credit_type_id:
+            problem = rules.increment_error(self.max_amount, self.credit_type.increment)
+            if problem:
+                raise ValidationError({"max_amount": f"{self.credit_type}: {problem}"})
+
+    def statement(self) -> str:
+        return self.credit_type.statement(
+            provider=self.activity.provider.name,
+            amount=self.max_amount,
+            format=self.activity.designation_noun,
+        )
+
+
+class MocApproval(models.Model):
+    """Points an activity is approved for with one board, for one MOC credit type."""
+
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.CASCADE, related_name="moc"
+    )
+    board = models.CharField(_("board"), max_length=16, choices=vocabulary.MOC_BOARD_CHOICES)
+    credit_type = models.CharField(
+        _("MOC credit type"), max_length=40, choices=vocabulary.MOC_CREDIT_TYPE_CHOICES
+    )
+    points = models.DecimalField(_("points"), max_digits=6, decimal_places=2, validators=[POSITIVE])
+
+    provider_field = "activity__provider"
+
+    class Meta:
+        verbose_name = _("MOC approval")
+        verbose_name_plural = _("MOC approvals")
+        ordering = ["board", "credit_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["activity", "board", "credit_type"], name="moc_unique_per_board_type"
+            ),
+            models.CheckConstraint(condition=Q(points__gt=0), name="moc_points_gt_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_board_display()} {self.points} {self.get_credit_type_display()}"
+
+    @property
+    def board_name(self) -> str:
+        return vocabulary.MOC_BOARD_NAMES[self.board]

@@ -1,0 +1,464 @@
+"""Activity services: importing listings, publishing.
+
+Importing upserts by ``activity_link``. ``import_listing`` writes one parsed listing in one transaction;
+``import_listings`` takes many files, writes them a chunk at a time (one transaction a chunk, bulk queries),
+and when a chunk fails in the database it rolls the chunk back and writes each of its files alone, so a
+file is always imported whole or not at all and one bad file never takes another down with it.
+"""
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from activities.listing import (
+    ACTIVITY_LINK,
+    FILE,
+    PROVIDER,
+    FieldError,
+    Listing,
+    ListingError,
+    parse_listing,
+)
+from activities.models import Activity, CreditDesignation, MocApproval, Provider, Specialty
+from portal import audit
+
+__all__ = [
+    "ImportReport",
+    "ImportResult",
+    "ListingError",
+    "import_listing",
+    "import_listings",
+    "listing_sources",
+    "set_published",
+    "uploaded_sources",
+]
+
+CREATED, UPDATED, UNCHANGED, FAILED = "created", "updated", "unchanged", "failed"
+CHUNK_SIZE = 500
+MAX_FILE_BYTES = 1024 * 1024
+
+# Fields an import sets from the listing; the title only when the listing has one (see _apply).
+_LISTING_FIELDS = (
+    "summary",
+    "provider_id",
+    "activity_type",
+    "format",
+    "start",
+    "end",
+    "fee_kind",
+    "fee_amount",
+    "registration",
+    "registration_text",
+    "providership",
+    "joint_provider",
+    "commercial_support",
+    "measured_outcomes",
+)
+
+
+@dataclass
+class ImportResult:
+    source: str
+    status: str
+    activity: Activity | None = None
+    errors: list[FieldError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    results: list[ImportResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for result in self.results if result.status == status)
+
+    @property
+    def failed(self) -> int:
+        return self.count(FAILED)
+
+    def summary(self) -> str:
+        return _(
+            "%(files)s: %(created)d created, %(updated)d updated, %(unchanged)d unchanged, %(failed)d failed"
+        ) % {
+            "files": ngettext("%d file", "%d files", len(self.results)) % len(self.results),
+            "created": self.count(CREATED),
+            "updated": self.count(UPDATED),
+            "unchanged": self.count(UNCHANGED),
+            "failed": self.failed,
+        }
+
+    def lines(self) -> Iterator[str]:
+        """``path: Field: reason`` for each failure and ``path: warning: ...`` for each warning."""
+        for result in self.results:
+            for error in result.errors:
+                yield f"{result.source}: {error}"
+            for warning in result.warnings:
+                yield f"{result.source}: warning: {warning}"
+
+
+def listing_sources(paths: Iterable[str | Path]) -> list[tuple[str, Callable[[], bytes]]]:
+    """``(name, read)`` pairs for files and every ``.txt`` below directories, in a stable order."""
+    sources = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+            sources.extend((str(p), _reader(p)) for p in files)
+        else:
+            sources.append((str(path), _reader(path)))
+    return sources
+
+
+def uploaded_sources(uploads) -> list[tuple[str, Callable[[], bytes]]]:
+    """``(name, read)`` pairs for files uploaded through a form."""
+
+    def reader(upload):
+        def read() -> bytes:
+            if upload.size > MAX_FILE_BYTES:
+                raise ListingError([FieldError(FILE, f"is larger than {MAX_FILE_BYTES // 1024} KiB")])
+            upload.seek(0)
+            return upload.read()
+
+        return read
+
+    return [(upload.name, reader(upload)) for upload in uploads]
+
+
+def _reader(path: Path) -> Callable[[], bytes]:
+    def read() -> bytes:
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise ListingError([FieldError(FILE, f"is larger than {MAX_FILE_BYTES // 1024} KiB")])
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise ListingError([FieldError(FILE, "does not exist")]) from None
+        except IsADirectoryError:
+            raise ListingError([FieldError(FILE, "is a directory")]) from None
+        except OSError as exc:
+            raise ListingError([FieldError(FILE, f"cannot be read ({exc.strerror})")]) from None
+
+    return read
+
+
+def import_listing(
+    *, listing: Listing, source: str = "", actor=None, provider_ids: frozenset[int] | None = None
+) -> ImportResult:
+    """Create or update the activity ``listing`` describes, with its credits, MOC and specialties.
+
+    ``provider_ids`` limits the import to those providers (provider staff); None allows any provider and
+    creates unknown ones. Raises ``ListingError`` when refused. A repeat with the same listing changes
+    nothing and reports ``unchanged``.
+    """
+    with transaction.atomic():
+        return _write_batch([(source, listing)], actor=actor, provider_ids=provider_ids)[0]
+
+
+def import_listings(
+    *,
+    sources: Sequence[tuple[str, Callable[[], bytes] | bytes | str]],
+    actor=None,
+    provider_ids: frozenset[int] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import many listing files; each is imported whole or not at all, and good files always land."""
+    report = ImportReport()
+    for offset in range(0, len(sources), chunk_size):
+        chunk = sources[offset : offset + chunk_size]
+        parsed: list[tuple[str, Listing]] = []
+        for source, data in chunk:
+            try:
+                listing = parse_listing(data() if callable(data) else data)
+            except ListingError as exc:
+                report.results.append(ImportResult(source, FAILED, errors=exc.errors))
+            else:
+                parsed.append((source, listing))
+        report.results.extend(_write_chunk(parsed, actor=actor, provider_ids=provider_ids))
+        if progress is not None:
+            progress(len(chunk))
+    return report
+
+
+def _write_chunk(parsed, *, actor, provider_ids) -> list[ImportResult]:
+    # A link that appears twice in one chunk is written by a later, single-file pass, in order.
+    first, repeats, seen = [], [], set()
+    for item in parsed:
+        (repeats if item[1].activity_link in seen else first).append(item)
+        seen.add(item[1].activity_link)
+    try:
+        with transaction.atomic():
+            results = _write_batch(first, actor=actor, provider_ids=provider_ids)
+    except (ListingError, DatabaseError):
+        results = [_write_alone(item, actor=actor, provider_ids=provider_ids) for item in first]
+    return results + [_write_alone(item, actor=actor, provider_ids=provider_ids) for item in repeats]
+
+
+def _write_alone(item: tuple[str, Listing], *, actor, provider_ids) -> ImportResult:
+    source, listing = item
+    try:
+        return import_listing(listing=listing, source=source, actor=actor, provider_ids=provider_ids)
+    except ListingError as exc:
+        return ImportResult(source, FAILED, errors=exc.errors, warnings=list(listing.warnings))
+    except DatabaseError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        return ImportResult(
+            source,
+            FAILED,
+            errors=[FieldError(FILE, f"could not be saved: {reason}")],
+            warnings=list(listing.warnings),
+        )
+
+
+def _write_batch(items: list[tuple[str, Listing]], *, actor, provider_ids) -> list[ImportResult]:
+    """Upsert ``items`` (distinct links) inside the caller's transaction. Raises ``ListingError``."""
+    if not items:
+        return []
+    listings = [listing for _, listing in items]
+    providers = _providers(listings, provider_ids=provider_ids)
+    specialties = _specialties(listings)
+    existing = {
+        activity.activity_link: activity
+        for activity in Activity.objects.select_for_update(of=("self",))
+        .filter(activity_link__in=[listing.activity_link for listing in listings])
+        .prefetch_related("credits", "moc", "specialties")
+    }
+
+    results, to_create, to_update, changed_fields = [], [], [], set()
+    now = timezone.now()
+    for source, listing in items:
+        provider = providers[listing.provider.casefold()]
+        activity = existing.get(listing.activity_link)
+        if activity is None:
+            activity = Activity(
+                activity_link=listing.activity_link,
+                title=listing.title,
+                slug=_slug(listing.title, listing.activity_link),
+                status=Activity.Status.PUBLISHED,
+                needs_review=listing.title_derived,
+            )
+            _apply(activity, listing, provider)
+            activity.created = activity.modified = now
+            to_create.append(activity)
+            results.append(ImportResult(source, CREATED, activity, warnings=list(listing.warnings)))
+            continue
+        if activity.provider_id != provider.pk:
+            raise ListingError([FieldError(ACTIVITY_LINK, _("is already listed by another provider"))])
+        changed = _apply(activity, listing, provider)
+        children_changed = _children_differ(activity, listing, specialties)
+        if changed:
+            activity.modified = now
+            to_update.append(activity)
+            changed_fields.update(changed)
+        status = UPDATED if changed or children_changed else UNCHANGED
+        changes = sorted(changed) + (["credits, MOC or specialties"] if children_changed else [])
+        results.append(
+            ImportResult(source, status, activity, warnings=list(listing.warnings), changes=changes)
+        )
+
+    Activity.objects.bulk_create(to_create, batch_size=CHUNK_SIZE)
+    if to_update:
+        fields = sorted(
+            {name if name != "provider" else "provider_id" for name in changed_fields} | {"modified"}
+        )
+        Activity.objects.bulk_update(to_update, fields, batch_size=CHUNK_SIZE)
+    by_link = {listing.activity_link: listing for listing in listings}
+    touched = [r.activity for r in results if r.status != UNCHANGED]
+    _sync_children(touched, by_link, specialties)
+    audit.record_many(
+        actor=actor,
+        entries=[
+            (
+                f"activity.{'imported' if r.status == CREATED else 'updated'}",
+                r.activity,
+                r.activity.provider_id,
+                {"source": r.source, **({"changed": r.changes} if r.changes else {})},
+            )
+            for r in results
+            if r.status != UNCHANGED
+        ],
+    )
+    return results
+
+
+def _apply(activity: Activity, listing: Listing, provider: Provider) -> list[str]:
+    """Copy the listing onto ``activity``; return the names of the fields that changed."""
+    values = {
+        "summary": listing.summary,
+        "provider_id": provider.pk,
+        "activity_type": listing.activity_type,
+        "format": listing.format,
+        "start": listing.start,
+        "end": listing.end,
+        "fee_kind": listing.fee_kind,
+        "fee_amount": listing.fee_amount,
+        "registration": listing.registration,
+        "registration_text": listing.registration_text,
+        "providership": listing.providership,
+        "joint_provider": listing.joint_provider,
+        "commercial_support": listing.commercial_support,
+        "measured_outcomes": list(listing.measured_outcomes),
+    }
+    # A derived title never overwrites one that staff may have corrected since.
+    if not listing.title_derived:
+        values["title"] = listing.title
+    changed = []
+    for name, value in values.items():
+        if getattr(activity, name) != value:
+            setattr(activity, name, value)
+            changed.append(name.removesuffix("_id"))
+    return changed
+
+
+def _children_differ(activity: Activity, listing: Listing, specialties: dict[str, Specialty]) -> bool:
+    credits = {d.credit_type_id: d.max_amount for d in activity.credits.all()}
+    moc = {(m.board, m.credit_type): m.points for m in activity.moc.all()}
+    specialty_ids = {s.pk for s in activity.specialties.all()}
+    return (
+        credits != {c.credit_type: c.amount for c in listing.credits}
+        or moc != {(m.board, m.credit_type): m.points for m in listing.moc}
+        or specialty_ids != {specialties[name.casefold()].pk for name in listing.specialties}
+    )
+
+
+def _sync_children(activities: list[Activity], by_link: dict[str, Listing], specialties) -> None:
+    """Make credits, MOC rows and specialties of ``activities`` match their listings, in bulk."""
+    if not activities:
+        return
+    ids = [a.pk for a in activities]
+    credits_now = {
+        (d.activity_id, d.credit_type_id): d for d in CreditDesignation.objects.filter(activity_id__in=ids)
+    }
+    moc_now = {
+        (m.activity_id, m.board, m.credit_type): m for m in MocApproval.objects.filter(activity_id__in=ids)
+    }
+    through = Activity.specialties.through
+    specialties_now = set(
+        through.objects.filter(activity_id__in=ids).values_list("activity_id", "specialty_id")
+    )
+
+    credits_new, credits_changed, moc_new, moc_changed, links_new = [], [], [], [], []
+    credits_keep, moc_keep, links_keep = set(), set(), set()
+    for activity in activities:
+        listing = by_link[activity.activity_link]
+        for line in listing.credits:
+            key = (activity.pk, line.credit_type)
+            credits_keep.add(key)
+            row = credits_now.get(key)
+            if row is None:
+                credits_new.append(
+                    CreditDesignation(
+                        activity_id=activity.pk, credit_type_id=line.credit_type, max_amount=line.amount
+                    )
+                )
+            elif row.max_amount != line.amount:
+                row.max_amount = line.amount
+                credits_changed.append(row)
+        for line in listing.moc:
+            key = (activity.pk, line.board, line.credit_type)
+            moc_keep.add(key)
+            row = moc_now.get(key)
+            if row is None:
+                moc_new.append(
+                    MocApproval(
+                        activity_id=activity.pk,
+                        board=line.board,
+                        credit_type=line.credit_type,
+                        points=line.points,
+                    )
+                )
+            elif row.points != line.points:
+                row.points = line.points
+                moc_changed.append(row)
+        for name in listing.specialties:
+            key = (activity.pk, specialties[name.casefold()].pk)
+            links_keep.add(key)
+            if key not in specialties_now:
+                links_new.append(through(activity_id=key[0], specialty_id=key[1]))
+
+    gone = [row.pk for key, row in credits_now.items() if key not in credits_keep]
+    if gone:
+        CreditDesignation.objects.filter(pk__in=gone).delete()
+    gone = [row.pk for key, row in moc_now.items() if key not in moc_keep]
+    if gone:
+        MocApproval.objects.filter(pk__in=gone).delete()
+    for activity_id, specialty_id in specialties_now - links_keep:
+        through.objects.filter(activity_id=activity_id, specialty_id=specialty_id).delete()
+    CreditDesignation.objects.bulk_create(credits_new, batch_size=CHUNK_SIZE)
+    CreditDesignation.objects.bulk_update(credits_changed, ["max_amount"], batch_size=CHUNK_SIZE)
+    MocApproval.objects.bulk_create(moc_new, batch_size=CHUNK_SIZE)
+    MocApproval.objects.bulk_update(moc_changed, ["points"], batch_size=CHUNK_SIZE)
+    through.objects.bulk_create(links_new, batch_size=CHUNK_SIZE)
+
+
+def _providers(listings: list[Listing], *, provider_ids: frozenset[int] | None) -> dict[str, Provider]:
+    """The listings' providers by case-folded name; unknown ones are created unless the import is scoped."""
+    names = {listing.provider.casefold(): listing.provider for listing in listings}
+    found = {p.name.casefold(): p for p in Provider.objects.filter(name__in=list(names.values()))}
+    missing = [key for key in names if key not in found]
+    if missing:
+        # Names that differ only in case: a second, case-insensitive look.
+        for provider in Provider.objects.all().only("pk", "name", "slug"):
+            if provider.name.casefold() in names:
+                found.setdefault(provider.name.casefold(), provider)
+    for key, name in names.items():
+        provider = found.get(key)
+        if provider_ids is not None and (provider is None or provider.pk not in provider_ids):
+            raise ListingError(
+                [FieldError(PROVIDER, _("%(name)s is not one of your providers") % {"name": name})]
+            )
+        if provider is None:
+            provider = Provider.objects.create(name=name, slug=_unique_slug(Provider, name))
+            found[key] = provider
+    return found
+
+
+def _specialties(listings: list[Listing]) -> dict[str, Specialty]:
+    """Every specialty the listings name, by case-folded name, creating new ones."""
+    names = {name.casefold(): name for listing in listings for name in listing.specialties}
+    found = {s.name.casefold(): s for s in Specialty.objects.all()}
+    for key, name in names.items():
+        if key not in found:
+            found[key] = Specialty.objects.create(name=name, slug=_unique_slug(Specialty, name))
+    return found
+
+
+def _slug(title: str, link: str) -> str:
+    """A readable, stable slug: the title's words and a hash of the activity link, which is unique."""
+    words = slugify(title)[:60].rsplit("-", 1)[0] if len(slugify(title)) > 60 else slugify(title)
+    digest = hashlib.sha256(link.encode()).hexdigest()[:10]
+    return f"{words}-{digest}" if words else digest
+
+
+def _unique_slug(model, name: str) -> str:
+    base = slugify(name)[:70] or "item"
+    slug, n = base, 2
+    while model.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def set_published(*, activities, published: bool, actor) -> int:
+    """Publish or unpublish ``activities`` (a queryset); returns how many changed."""
+    target = Activity.Status.PUBLISHED if published else Activity.Status.DRAFT
+    with transaction.atomic():
+        changing = list(activities.exclude(status=target).select_for_update())
+        now = timezone.now()
+        for activity in changing:
+            activity.status, activity.modified = target, now
+        Activity.objects.bulk_update(changing, ["status", "modified"])
+        audit.record_many(
+            actor=actor,
+            entries=[
+                (f"activity.{'published' if published else 'unpublished'}", a, a.provider_id, {})
+                for a in changing
+            ],
+        )
+    return len(changing)

@@ -1,0 +1,297 @@
+"""The CME vocabulary the listing format and the models share: plain data, no Django.
+
+Codes are stable identifiers stored in the database; labels are the names listings and people use.
+``lookup_key`` folds the spellings that listings vary in (case, spacing, punctuation, trademark signs).
+"""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+_TRADEMARKS = re.compile("[\u2122\u00ae\u00a9\ufe0f]|\\(tm\\)|\\(r\\)", re.IGNORECASE)
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def lookup_key(text: str) -> str:
+    """``'AMA PRA Category 1 Credit™️'`` and ``'ama pra category 1 credit'`` fold to the same key."""
+    return _NOT_ALNUM.sub("", _TRADEMARKS.sub("", text).lower())
+
+
+LIVE = "live"
+ENDURING = "enduring"
+OTHER = "other"
+
+
+@dataclass(frozen=True)
+class ActivityType:
+    code: str
+    label: str
+    kind: str  # LIVE: learners take part in real time; ENDURING: whenever they choose; OTHER: neither
+    noun: str = "activity"  # as the AMA designation statement names the learning format
+
+
+ACTIVITY_TYPES = (
+    ActivityType("course", "Course", LIVE, "live activity"),
+    ActivityType("rss", "Regularly Scheduled Series", LIVE, "live activity"),
+    ActivityType("internet_live", "Internet Live Course", LIVE, "live activity"),
+    ActivityType("enduring", "Enduring Material", ENDURING, "enduring material"),
+    ActivityType("internet_enduring", "Internet Enduring Material", ENDURING, "enduring material"),
+    ActivityType("journal", "Journal-based CME", OTHER, "journal-based CME activity"),
+    ActivityType("manuscript_review", "Manuscript Review", OTHER),
+    ActivityType("test_item_writing", "Test-item Writing", OTHER),
+    ActivityType("committee_learning", "Committee Learning", OTHER),
+    ActivityType("performance_improvement", "Performance Improvement", OTHER),
+    ActivityType("internet_searching", "Internet Searching and Learning", OTHER),
+    ActivityType("learning_from_teaching", "Learning from Teaching", OTHER),
+    ActivityType("other_blended", "Other/Blended Learning", OTHER),
+)
+ACTIVITY_TYPE_BY_CODE = {t.code: t for t in ACTIVITY_TYPES}
+ACTIVITY_TYPE_CHOICES = [(t.code, t.label) for t in ACTIVITY_TYPES]
+RSS = "rss"
+
+FORMAT_CHOICES = [
+    ("online", "Online Learning"),
+    ("in_person", "In Person"),
+    ("live_online", "Live Online"),
+    ("blended", "Blended"),
+]
+
+
+class Profession:
+    PHYSICIAN = "physician"
+    NURSE = "nurse"
+    PHARMACIST = "pharmacist"
+    PHYSICIAN_ASSISTANT = "physician_assistant"
+    PSYCHOLOGIST = "psychologist"
+    SOCIAL_WORKER = "social_worker"
+    DIETITIAN = "dietitian"
+    PHYSICAL_THERAPIST = "physical_therapist"
+    OPTOMETRIST = "optometrist"
+    DENTIST = "dentist"
+    OTHER = "other"
+
+
+PROFESSION_CHOICES = [
+    (Profession.PHYSICIAN, "Physician (MD/DO)"),
+    (Profession.NURSE, "Nurse"),
+    (Profession.PHARMACIST, "Pharmacist"),
+    (Profession.PHYSICIAN_ASSISTANT, "Physician assistant (PA)"),
+    (Profession.PSYCHOLOGIST, "Psychologist"),
+    (Profession.SOCIAL_WORKER, "Social worker"),
+    (Profession.DIETITIAN, "Dietitian"),
+    (Profession.PHYSICAL_THERAPIST, "Physical therapist"),
+    (Profession.OPTOMETRIST, "Optometrist"),
+    (Profession.DENTIST, "Dentist"),
+    (Profession.OTHER, "Other health professional"),
+]
+ALL_PROFESSIONS = tuple(code for code, _ in PROFESSION_CHOICES)
+
+
+@dataclass(frozen=True)
+class CreditTypeSpec:
+    code: str
+    listing_name: str  # as listings spell it
+    name: str  # display name
+    unit: str
+    increment: Decimal
+    professions: tuple[str, ...]
+    designation_statement: str  # placeholders: {provider}, {amount}, {format} (the activity noun)
+    aliases: tuple[str, ...] = ()
+
+
+AMA_PRA_1 = "ama_pra_1"
+
+# Claim increments: AMA PRA Category 1 Credit™ and AAPA Category 1 CME move in quarter hours; the others are
+# recorded to the hundredth, as their accreditors' registries take them.
+
+CREDIT_TYPES = (
+    CreditTypeSpec(
+        AMA_PRA_1,
+        "AMA PRA Category 1 Credit™",
+        "AMA PRA Category 1 Credit™",
+        "credits",
+        Decimal("0.25"),
+        (Profession.PHYSICIAN,),
+        "{provider} designates this {format} for a maximum of {amount} AMA PRA Category 1 Credit(s)™. "
+        "Physicians should claim only the credit commensurate with the extent of their participation "
+        "in the activity.",
+        aliases=("AMA PRA Category 1 Credits", "AMA PRA Category 1"),
+    ),
+    CreditTypeSpec(
+        "ipce",
+        "IPCE Credits",
+        "IPCE Credit",
+        "credits",
+        Decimal("0.01"),
+        ALL_PROFESSIONS,
+        "This activity was planned by and for the healthcare team, and learners will receive a maximum of "
+        "{amount} Interprofessional Continuing Education (IPCE) credit(s) for learning and change.",
+        aliases=("IPCE Credit", "IPCE"),
+    ),
+    CreditTypeSpec(
+        "nursing",
+        "Nursing",
+        "ANCC Nursing Contact Hours",
+        "contact hours",
+        Decimal("0.01"),
+        (Profession.NURSE,),
+        "{provider} designates this activity for a maximum of {amount} ANCC nursing contact hour(s). "
+        "Nurses should claim only the credit commensurate with the extent of their participation "
+        "in the activity.",
+        aliases=("ANCC", "Nursing Contact Hours"),
+    ),
+    CreditTypeSpec(
+        "pharmacy",
+        "Pharmacy",
+        "ACPE Pharmacy Contact Hours",
+        "contact hours",
+        Decimal("0.01"),
+        (Profession.PHARMACIST,),
+        "{provider} designates this activity for a maximum of {amount} ACPE contact hour(s) "
+        "of continuing pharmacy education.",
+        aliases=("ACPE", "Pharmacy Contact Hours"),
+    ),
+    CreditTypeSpec(
+        "aapa",
+        "AAPA Category 1 CME Credits",
+        "AAPA Category 1 CME Credit",
+        "credits",
+        Decimal("0.25"),
+        (Profession.PHYSICIAN_ASSISTANT,),
+        "{provider} has been authorized by the American Academy of PAs (AAPA) to award AAPA Category 1 CME "
+        "credit for activities planned in accordance with AAPA CME Criteria. This activity is designated "
+        "for a maximum of {amount} AAPA Category 1 CME credit(s). PAs should only claim credit "
+        "commensurate with the extent of their participation.",
+        aliases=("AAPA Category 1 CME Credit", "AAPA"),
+    ),
+    CreditTypeSpec(
+        "social_work",
+        "Social Work",
+        "ASWB ACE Social Work Credit",
+        "continuing education credits",
+        Decimal("0.01"),
+        (Profession.SOCIAL_WORKER,),
+        "{provider} is approved to offer social work continuing education through the Association of "
+        "Social Work Boards (ASWB) Approved Continuing Education (ACE) program. Social workers completing "
+        "this activity receive a maximum of {amount} continuing education credit(s).",
+        aliases=("ASWB", "ASWB ACE"),
+    ),
+    CreditTypeSpec(
+        "psychology",
+        "Psychology",
+        "APA Psychology CE Credit",
+        "CE credits",
+        Decimal("0.01"),
+        (Profession.PSYCHOLOGIST,),
+        "{provider} is approved by the American Psychological Association to sponsor continuing education "
+        "for psychologists and maintains responsibility for this program and its content. This activity "
+        "offers a maximum of {amount} CE credit(s).",
+        aliases=("APA",),
+    ),
+    CreditTypeSpec(
+        "dietetics",
+        "Dietetics",
+        "CDR Dietetics CPEU",
+        "CPEUs",
+        Decimal("0.01"),
+        (Profession.DIETITIAN,),
+        "Registered dietitians and dietetic technicians completing this activity will receive a maximum of "
+        "{amount} continuing professional education unit(s) (CPEUs) from the Commission on Dietetic "
+        "Registration (CDR).",
+        aliases=("CDR",),
+    ),
+    CreditTypeSpec(
+        "physical_therapy",
+        "Physical Therapy",
+        "Physical Therapy Contact Hours",
+        "contact hours",
+        Decimal("0.01"),
+        (Profession.PHYSICAL_THERAPIST,),
+        "This activity is approved for a maximum of {amount} contact hour(s) of continuing education "
+        "for physical therapists.",
+    ),
+    CreditTypeSpec(
+        "optometry",
+        "Optometry",
+        "COPE Optometry Credit",
+        "hours",
+        Decimal("0.01"),
+        (Profession.OPTOMETRIST,),
+        "This activity is COPE-approved for a maximum of {amount} hour(s) of continuing education "
+        "for optometrists.",
+        aliases=("COPE",),
+    ),
+    CreditTypeSpec(
+        "dental",
+        "Dental",
+        "ADA CERP Dental CE Credit",
+        "continuing education credits",
+        Decimal("0.01"),
+        (Profession.DENTIST,),
+        "{provider} designates this activity for a maximum of {amount} continuing education credit(s) "
+        "(ADA CERP).",
+        aliases=("ADA CERP",),
+    ),
+)
+CREDIT_TYPE_BY_CODE = {c.code: c for c in CREDIT_TYPES}
+CREDIT_TYPE_BY_KEY = {
+    lookup_key(name): c for c in CREDIT_TYPES for name in (c.listing_name, c.name, *c.aliases)
+}
+
+MOC_BOARDS = (
+    ("ABA", "ABA", "American Board of Anesthesiology"),
+    ("ABAI", "ABAI", "American Board of Allergy and Immunology"),
+    ("ABCRS", "ABCRS", "American Board of Colon and Rectal Surgery"),
+    ("ABD", "ABD", "American Board of Dermatology"),
+    ("ABEM", "ABEM", "American Board of Emergency Medicine"),
+    ("ABFM", "ABFM", "American Board of Family Medicine"),
+    ("ABIM", "ABIM", "American Board of Internal Medicine"),
+    ("ABMGG", "ABMGG", "American Board of Medical Genetics and Genomics"),
+    ("ABNM", "ABNM", "American Board of Nuclear Medicine"),
+    ("ABO", "ABO", "American Board of Ophthalmology"),
+    ("ABOHNS", "ABOHNS", "American Board of Otolaryngology - Head and Neck Surgery"),
+    ("ABOS", "ABOS", "American Board of Orthopaedic Surgery"),
+    ("ABP", "ABP", "American Board of Pediatrics"),
+    ("ABPATH", "ABPath", "American Board of Pathology"),
+    ("ABPMR", "ABPMR", "American Board of Physical Medicine and Rehabilitation"),
+    ("ABPN", "ABPN", "American Board of Psychiatry and Neurology"),
+    ("ABPS", "ABPS", "American Board of Plastic Surgery"),
+    ("ABR", "ABR", "American Board of Radiology"),
+    ("ABS", "ABS", "American Board of Surgery"),
+    ("ABTS", "ABTS", "American Board of Thoracic Surgery"),
+    ("ABU", "ABU", "American Board of Urology"),
+)
+MOC_BOARD_CHOICES = [(code, abbreviation) for code, abbreviation, _ in MOC_BOARDS]
+MOC_BOARD_NAMES = {code: name for code, _, name in MOC_BOARDS}
+MOC_BOARD_ABBREVIATIONS = {code: abbreviation for code, abbreviation, _ in MOC_BOARDS}
+
+MOC_CREDIT_TYPE_CHOICES = [
+    ("medical_knowledge", "Medical Knowledge"),
+    ("practice_assessment", "Practice Assessment"),
+    ("patient_safety", "Patient Safety"),
+    ("lifelong_learning", "Lifelong Learning"),
+    ("self_assessment", "Self-Assessment"),
+    ("accredited_cme", "Accredited CME"),
+    ("improvement_in_medical_practice", "Improvement in Medical Practice"),
+]
+
+OUTCOME_CHOICES = [
+    ("learner_knowledge", "Learner Knowledge"),
+    ("learner_competence", "Learner/Team Competence"),
+    ("learner_performance", "Learner/Team Performance"),
+    ("patient_health", "Patient Health"),
+    ("community_health", "Community/Population Health"),
+]
+
+
+def _by_key(choices) -> dict[str, str]:
+    return {lookup_key(label): code for code, label in choices} | {
+        lookup_key(code): code for code, _ in choices
+    }
+
+
+ACTIVITY_TYPE_BY_KEY = _by_key(ACTIVITY_TYPE_CHOICES)
+FORMAT_BY_KEY = _by_key(FORMAT_CHOICES)
+MOC_BOARD_BY_KEY = _by_key(MOC_BOARD_CHOICES)
+MOC_CREDIT_TYPE_BY_KEY = _by_key(MOC_CREDIT_TYPE_CHOICES)
+OUTCOME_BY_KEY = _by_key(OUTCOME_CHOICES)

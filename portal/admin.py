@@ -1,0 +1,285 @@
+"""Admin scoping: one mixin limits every provider-owned admin to the user's providers.
+
+A provider-owned model names the path to its provider in a ``provider_field`` class attribute
+(``"provider"``, ``"activity__provider"``, or ``"pk"`` on the provider itself). ``ProviderScopedAdmin``
+uses it to limit querysets (and so change pages, deletes, actions and autocompletes), object permissions,
+foreign-key and many-to-many choices, related list filters and the audit trail. Accreditation staff and
+superusers see everything. Provider staff with the viewer role only read.
+"""
+
+from django.contrib import admin
+from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db import models
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from portal import audit, scoping
+from portal.models import AuditEntry, User
+
+
+def provider_path(model) -> str | None:
+    return getattr(model, "provider_field", None)
+
+
+def provider_id_of(obj) -> int | None:
+    """The provider id that owns ``obj``, following its model's ``provider_field``."""
+    path = provider_path(type(obj))
+    if path is None:
+        return None
+    if path == "pk":
+        return obj.pk
+    *hops, last = path.split("__")
+    for hop in hops:
+        obj = getattr(obj, hop, None)
+        if obj is None:
+            return None
+    return getattr(obj, f"{last}_id", None)
+
+
+def scope_queryset(queryset: models.QuerySet, user, ids: frozenset[int] | None = None) -> models.QuerySet:
+    """``queryset`` limited to the user's providers (all of it for accreditation staff)."""
+    if scoping.sees_everything(user):
+        return queryset
+    path = provider_path(queryset.model)
+    if path is None:
+        return queryset
+    return queryset.filter(**{f"{path}__in": scoping.provider_ids(user) if ids is None else ids})
+
+
+class _ScopedChoices:
+    """Foreign-key and many-to-many choices limited to what the user may write to."""
+
+    def _scope_choices(self, db_field, request, kwargs):
+        user = request.user
+        related = db_field.remote_field.model
+        if scoping.sees_everything(user) or provider_path(related) is None:
+            return kwargs
+        base = kwargs.get("queryset") or related._default_manager.all()
+        kwargs["queryset"] = scope_queryset(base, user, scoping.editable_provider_ids(user))
+        return kwargs
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        return super().formfield_for_foreignkey(
+            db_field, request, **self._scope_choices(db_field, request, kwargs)
+        )
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        return super().formfield_for_manytomany(
+            db_field, request, **self._scope_choices(db_field, request, kwargs)
+        )
+
+
+class ProviderScopedAdmin(_ScopedChoices):
+    """Mix into a ModelAdmin of a provider-owned model (one with ``provider_field``).
+
+    ``staff_may_write``: whether provider editors may add, change and delete (False for models only
+    accreditation staff manage, such as providers and memberships).
+    """
+
+    staff_may_write = True
+
+    def _may(self, request, obj=None, *, write: bool) -> bool:
+        user = request.user
+        if scoping.sees_everything(user):
+            return True
+        if write and not self.staff_may_write:
+            return False
+        ids = scoping.editable_provider_ids(user) if write else scoping.provider_ids(user)
+        if not ids:
+            return False
+        return obj is None or provider_id_of(obj) in ids
+
+    def has_module_permission(self, request):
+        return self._may(request, write=False)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may(request, obj, write=False)
+
+    def has_add_permission(self, request):
+        return self._may(request, write=True)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may(request, obj, write=True)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may(request, obj, write=True)
+
+    def get_queryset(self, request):
+        return scope_queryset(super().get_queryset(request), request.user)
+
+    def get_object(self, request, object_id, from_field=None):
+        # Another provider's object is outside the queryset: a plain 404, not the admin's redirect.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(_("No such object, or not one of your providers'."))
+        return obj
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if scoping.sees_everything(request.user):
+            return filters
+        return [self._scoped_filter(item) for item in filters]
+
+    def _scoped_filter(self, item):
+        # A related filter lists only the related objects in the user's rows, never every provider.
+        if not isinstance(item, str):
+            return item
+        try:
+            field = get_fields_from_path(self.model, item)[-1]
+        except (FieldDoesNotExist, NotRelationField):
+            return item
+        return (item, RelatedOnlyFieldListFilter) if field.is_relation else item
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        editable = scoping.editable_provider_ids(request.user)
+        if provider_path(self.model) == "provider" and len(editable) == 1 and "provider" not in initial:
+            initial["provider"] = next(iter(editable))
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        if not scoping.sees_everything(request.user):
+            if provider_path(self.model) == "provider" and obj.provider_id is None:
+                editable = scoping.editable_provider_ids(request.user)
+                if len(editable) == 1:
+                    obj.provider_id = next(iter(editable))
+            if provider_id_of(obj) not in scoping.editable_provider_ids(request.user):
+                raise PermissionDenied
+        super().save_model(request, obj, form, change)
+
+    # Every admin change also goes to the portal's audit trail, in the admin's own transaction.
+    def log_addition(self, request, obj, message):
+        audit.record(
+            actor=request.user,
+            action=f"{obj._meta.model_name}.added",
+            obj=obj,
+            provider_id=provider_id_of(obj),
+            data={"via": "admin"},
+        )
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        audit.record(
+            actor=request.user,
+            action=f"{obj._meta.model_name}.changed",
+            obj=obj,
+            provider_id=provider_id_of(obj),
+            data={"via": "admin", "message": message},
+        )
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        audit.record_many(
+            actor=request.user,
+            entries=[
+                (f"{obj._meta.model_name}.deleted", obj, provider_id_of(obj), {"via": "admin"})
+                for obj in queryset
+            ],
+        )
+        return super().log_deletions(request, queryset)
+
+
+class ProviderScopedInline(_ScopedChoices):
+    """Mix into an inline of a provider-owned model; permissions follow the parent object's provider."""
+
+    def _may(self, request, obj=None, *, write: bool) -> bool:
+        user = request.user
+        if scoping.sees_everything(user):
+            return True
+        ids = scoping.editable_provider_ids(user) if write else scoping.provider_ids(user)
+        return bool(ids) and (obj is None or provider_id_of(obj) in ids)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may(request, obj, write=False)
+
+    def has_add_permission(self, request, obj=None):
+        return self._may(request, obj, write=True)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may(request, obj, write=True)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may(request, obj, write=True)
+
+
+class ReferenceDataAdmin:
+    """Shared vocabulary (credit types, specialties): any staff member reads it, accreditation staff edit."""
+
+    def _is_staff_member(self, request) -> bool:
+        return scoping.sees_everything(request.user) or bool(scoping.provider_ids(request.user))
+
+    def has_module_permission(self, request):
+        return self._is_staff_member(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._is_staff_member(request)
+
+    def has_add_permission(self, request):
+        return scoping.sees_everything(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return scoping.sees_everything(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return scoping.sees_everything(request.user)
+
+
+class AccreditationStaffOnly:
+    def has_module_permission(self, request):
+        return scoping.sees_everything(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return scoping.sees_everything(request.user)
+
+    def has_add_permission(self, request):
+        return scoping.sees_everything(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return scoping.sees_everything(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return scoping.sees_everything(request.user)
+
+
+@admin.register(User)
+class UserAdmin(AccreditationStaffOnly, DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "date_joined"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Name"), {"fields": ("first_name", "last_name")}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+    list_display = ["at", "actor_repr", "action", "object_repr", "provider"]
+    list_filter = ["action", "provider"]
+    search_fields = ["object_repr", "actor_repr", "action"]
+    list_select_related = ["provider"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+admin.site.site_header = _("CME Portal administration")
+admin.site.site_title = _("CME Portal admin")
+admin.site.index_title = _("Providers, activities and learners")
