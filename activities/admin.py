@@ -29,7 +29,7 @@ class ProviderAdmin(ProviderScopedAdmin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(activity_total=Count("activities"))
+        return super().get_queryset(request).annotate(activity_total=Count("activities")).order_by("name")
 
     @admin.display(description=_("activities"), ordering="activity_total")
     def activity_count(self, obj):

@@ -100,10 +100,15 @@ _MOC_LINE = re.compile(
     re.IGNORECASE,
 )
 _MOC_TYPE = re.compile(r"^(?P<type>[^()]+?)\s*\(\s*(?P<board>[A-Za-z]+)\s*\)$")
-_FEE_DOLLARS = re.compile(r"^(?:\$\s*(?P<a>[\d,]+(?:\.\d+)?)|(?P<b>[\d,]+(?:\.\d+)?)\s*USD)$", re.IGNORECASE)
+_MONEY = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?"
+_FEE_DOLLARS = re.compile(rf"^(?:\$\s*(?P<a>{_MONEY})|(?P<b>{_MONEY})\s*USD)$", re.IGNORECASE)
 _JOINT_PREFIX = re.compile(r"^(?:by|with|[-:,(])\s*", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s+|(?=[A-Z]))")
 _SPACES = re.compile(r"\s+")
+# Dates and amounts in ASCII digits, as the format writes them: strptime alone also takes "2023-9-1 5:0:0",
+# and Decimal reads "1_5" as 15, "1e1" as 10, and "NaN".
+_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 @dataclass(frozen=True)
@@ -198,9 +203,13 @@ def parse_listing(data: str | bytes) -> Listing:
 
     end_defaulted = False
     if start is not None and end is not None and activity_type is not None:
-        if end == start and ACTIVITY_TYPE_BY_CODE[activity_type].kind == ENDURING:
-            end, end_defaulted = rules.enduring_expiry(start), True
-        for which, message in rules.schedule_errors(activity_type=activity_type, start=start, end=end):
+        try:
+            if end == start and ACTIVITY_TYPE_BY_CODE[activity_type].kind == ENDURING:
+                end, end_defaulted = rules.enduring_expiry(start), True
+            schedule = rules.schedule_errors(activity_type=activity_type, start=start, end=end)
+        except ValueError:  # the 12-month or 3-year limit falls after year 9999
+            schedule = [("start", "is too late: its accreditation period would end after year 9999")]
+        for which, message in schedule:
             errors.append(FieldError(START_DATE if which == "start" else END_DATE, message))
     if errors:
         raise ListingError(errors)
@@ -332,20 +341,24 @@ def _parse_link(value: str) -> str:
 
 
 def _parse_datetime(value: str) -> datetime:
-    try:
-        return datetime.strptime(value, DATE_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        pass
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?", value):
-        raise ValueError(f"{value} is not a date")
+    if _DATE_SHAPE.fullmatch(value):
+        try:
+            return datetime.strptime(value, DATE_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            raise ValueError(f"{value} is not a date") from None
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        try:
+            datetime.strptime(value, "%Y-%m-%d")  # noqa: DTZ007 - only checking that the date exists
+        except ValueError:
+            raise ValueError(f"{value} is not a date") from None
+        raise ValueError(f"{value} has no time (expected YYYY-MM-DD HH:MM:SS, in UTC)")
     raise ValueError(f"{_one_line(value)[:80]} is not a date (expected YYYY-MM-DD HH:MM:SS)")
 
 
 def _parse_amount(text: str, what: str) -> Decimal:
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"{what} {text} is not a number") from None
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError(f"{what} {text} is not a number")
+    amount = Decimal(text)
     if not amount.is_finite() or amount <= 0:
         raise ValueError(f"{what} {text} must be greater than zero")
     if amount > MAX_AMOUNT:

@@ -206,7 +206,8 @@ class Activity(TimestampedModel):
             models.CheckConstraint(condition=Q(end__gte=F("start")), name="activity_end_after_start"),
             models.CheckConstraint(
                 condition=(
-                    Q(fee_kind="fixed", fee_amount__gt=0) | (~Q(fee_kind="fixed") & Q(fee_amount=None))
+                    Q(fee_kind="fixed", fee_amount__isnull=False, fee_amount__gt=0)
+                    | (~Q(fee_kind="fixed") & Q(fee_amount__isnull=True))
                 ),
                 name="activity_fee_amount_iff_fixed",
             ),

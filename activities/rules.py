@@ -21,6 +21,14 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
+def _limit(moment: datetime, months: int) -> datetime:
+    """``add_months``, or the latest representable moment when that falls after year 9999."""
+    try:
+        return add_months(moment, months)
+    except ValueError:
+        return datetime.max.replace(tzinfo=moment.tzinfo)
+
+
 def enduring_expiry(release: datetime) -> datetime:
     """The latest expiry of an enduring material released (or last reviewed) at ``release``."""
     return add_months(release, 12 * ENDURING_MAX_YEARS)
@@ -38,13 +46,13 @@ def schedule_errors(
     if end < start:
         return [("end", "is before the start date")]
     errors = []
-    if activity_type == RSS and end > add_months(start, RSS_MAX_MONTHS):
+    if activity_type == RSS and end > _limit(start, RSS_MAX_MONTHS):
         errors.append(("end", f"a regularly scheduled series covers at most {RSS_MAX_MONTHS} months"))
     if is_enduring(activity_type):
         basis = start
         if reviewed_on is not None and reviewed_on > start.date():
             basis = start.replace(year=reviewed_on.year, month=reviewed_on.month, day=reviewed_on.day)
-        if end > enduring_expiry(basis):
+        if end > _limit(basis, 12 * ENDURING_MAX_YEARS):
             errors.append(
                 (
                     "end",

@@ -6,9 +6,11 @@ and when a chunk fails in the database it rolls the chunk back and writes each o
 file is always imported whole or not at all and one bad file never takes another down with it.
 """
 
+import copy
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from django.db import DatabaseError, transaction
@@ -218,7 +220,11 @@ def _write_alone(item: tuple[str, Listing], *, actor, provider_ids) -> ImportRes
 
 
 def _write_batch(items: list[tuple[str, Listing]], *, actor, provider_ids) -> list[ImportResult]:
-    """Upsert ``items`` (distinct links) inside the caller's transaction. Raises ``ListingError``."""
+    """Upsert ``items`` (distinct links) inside the caller's transaction. Raises ``ListingError``.
+
+    A fixed number of queries for the whole batch: the existing activities and their children are read
+    once, then every insert, update and delete goes out as one bulk statement per table.
+    """
     if not items:
         return []
     listings = [listing for _, listing in items]
@@ -226,13 +232,14 @@ def _write_batch(items: list[tuple[str, Listing]], *, actor, provider_ids) -> li
     specialties = _specialties(listings)
     existing = {
         activity.activity_link: activity
-        for activity in Activity.objects.select_for_update(of=("self",))
-        .filter(activity_link__in=[listing.activity_link for listing in listings])
-        .prefetch_related("credits", "moc", "specialties")
+        for activity in Activity.objects.select_for_update().filter(
+            activity_link__in=[listing.activity_link for listing in listings]
+        )
     }
+    stored = _StoredChildren.load([activity.pk for activity in existing.values()])
 
-    results, to_create, to_update, changed_fields = [], [], [], set()
     now = timezone.now()
+    rows: list[tuple[str, Listing, Activity, list[str] | None]] = []  # None: a new activity
     for source, listing in items:
         provider = providers[listing.provider.casefold()]
         activity = existing.get(listing.activity_link)
@@ -243,35 +250,38 @@ def _write_batch(items: list[tuple[str, Listing]], *, actor, provider_ids) -> li
                 slug=_slug(listing.title, listing.activity_link),
                 status=Activity.Status.PUBLISHED,
                 needs_review=listing.title_derived,
+                created=now,
+                modified=now,
             )
             _apply(activity, listing, provider)
-            activity.created = activity.modified = now
-            to_create.append(activity)
+            rows.append((source, listing, activity, None))
+        elif activity.provider_id != provider.pk:
+            raise ListingError([FieldError(ACTIVITY_LINK, _("is already listed by another provider"))])
+        else:
+            rows.append((source, listing, activity, _apply(activity, listing, provider)))
+
+    Activity.objects.bulk_create([activity for _, _, activity, changed in rows if changed is None])
+    children_changed = stored.sync(
+        [(activity.pk, listing) for _, listing, activity, _ in rows], specialties=specialties
+    )
+
+    results, to_update, update_fields = [], [], {"modified"}
+    for source, listing, activity, changed in rows:
+        if changed is None:
             results.append(ImportResult(source, CREATED, activity, warnings=list(listing.warnings)))
             continue
-        if activity.provider_id != provider.pk:
-            raise ListingError([FieldError(ACTIVITY_LINK, _("is already listed by another provider"))])
-        changed = _apply(activity, listing, provider)
-        children_changed = _children_differ(activity, listing, specialties)
-        if changed:
+        changes = sorted(changed)
+        if activity.pk in children_changed:
+            changes.append("credits, MOC or specialties")
+        if changes:
             activity.modified = now
             to_update.append(activity)
-            changed_fields.update(changed)
-        status = UPDATED if changed or children_changed else UNCHANGED
-        changes = sorted(changed) + (["credits, MOC or specialties"] if children_changed else [])
+            update_fields.update(changed)
+        status = UPDATED if changes else UNCHANGED
         results.append(
             ImportResult(source, status, activity, warnings=list(listing.warnings), changes=changes)
         )
-
-    Activity.objects.bulk_create(to_create, batch_size=CHUNK_SIZE)
-    if to_update:
-        fields = sorted(
-            {name if name != "provider" else "provider_id" for name in changed_fields} | {"modified"}
-        )
-        Activity.objects.bulk_update(to_update, fields, batch_size=CHUNK_SIZE)
-    by_link = {listing.activity_link: listing for listing in listings}
-    touched = [r.activity for r in results if r.status != UNCHANGED]
-    _sync_children(touched, by_link, specialties)
+    _upsert(Activity, to_update, unique_fields=["activity_link"], update_fields=sorted(update_fields))
     audit.record_many(
         actor=actor,
         entries=[
@@ -317,85 +327,93 @@ def _apply(activity: Activity, listing: Listing, provider: Provider) -> list[str
     return changed
 
 
-def _children_differ(activity: Activity, listing: Listing, specialties: dict[str, Specialty]) -> bool:
-    credits = {d.credit_type_id: d.max_amount for d in activity.credits.all()}
-    moc = {(m.board, m.credit_type): m.points for m in activity.moc.all()}
-    specialty_ids = {s.pk for s in activity.specialties.all()}
-    return (
-        credits != {c.credit_type: c.amount for c in listing.credits}
-        or moc != {(m.board, m.credit_type): m.points for m in listing.moc}
-        or specialty_ids != {specialties[name.casefold()].pk for name in listing.specialties}
-    )
+@dataclass
+class _StoredChildren:
+    """The credits, MOC rows and specialty links some activities have now: ``{key: (pk, value)}``."""
+
+    credits: dict[tuple[int, str], tuple[int, Decimal]]
+    moc: dict[tuple[int, str, str], tuple[int, Decimal]]
+    links: dict[tuple[int, int], tuple[int, None]]
+
+    @classmethod
+    def load(cls, activity_ids: list[int]) -> "_StoredChildren":
+        if not activity_ids:
+            return cls({}, {}, {})
+        credits = CreditDesignation.objects.filter(activity_id__in=activity_ids)
+        moc = MocApproval.objects.filter(activity_id__in=activity_ids)
+        links = Activity.specialties.through.objects.filter(activity_id__in=activity_ids)
+        return cls(
+            {
+                (a, c): (pk, v)
+                for pk, a, c, v in credits.values_list("pk", "activity", "credit_type", "max_amount")
+            },
+            {
+                (a, b, t): (pk, v)
+                for pk, a, b, t, v in moc.values_list("pk", "activity", "board", "credit_type", "points")
+            },
+            {(a, s): (pk, None) for pk, a, s in links.values_list("pk", "activity", "specialty")},
+        )
+
+    def sync(self, wanted: list[tuple[int, Listing]], *, specialties: dict[str, Specialty]) -> set[int]:
+        """Make the activities' children match their listings; return the ids of activities that changed."""
+        credits = {(pk, c.credit_type): c.amount for pk, listing in wanted for c in listing.credits}
+        moc = {(pk, m.board, m.credit_type): m.points for pk, listing in wanted for m in listing.moc}
+        links = {
+            (pk, specialties[name.casefold()].pk): None
+            for pk, listing in wanted
+            for name in listing.specialties
+        }
+        changed: set[int] = set()
+        through = Activity.specialties.through
+        for model, now, target in [
+            (CreditDesignation, self.credits, credits),
+            (MocApproval, self.moc, moc),
+            (through, self.links, links),
+        ]:
+            gone = [key for key in now if key not in target]
+            if gone:
+                model.objects.filter(pk__in=[now[key][0] for key in gone]).delete()
+            write = [key for key, value in target.items() if key not in now or now[key][1] != value]
+            changed.update(key[0] for key in [*gone, *write])
+            if model is CreditDesignation:
+                rows = [
+                    CreditDesignation(activity_id=a, credit_type_id=c, max_amount=credits[a, c])
+                    for a, c in write
+                ]
+                _upsert(model, rows, unique_fields=["activity", "credit_type"], update_fields=["max_amount"])
+            elif model is MocApproval:
+                rows = [
+                    MocApproval(activity_id=a, board=b, credit_type=t, points=moc[a, b, t])
+                    for a, b, t in write
+                ]
+                _upsert(
+                    model, rows, unique_fields=["activity", "board", "credit_type"], update_fields=["points"]
+                )
+            else:
+                through.objects.bulk_create([through(activity_id=a, specialty_id=s) for a, s in write])
+        return changed
 
 
-def _sync_children(activities: list[Activity], by_link: dict[str, Listing], specialties) -> None:
-    """Make credits, MOC rows and specialties of ``activities`` match their listings, in bulk."""
-    if not activities:
+def _upsert(model, objs: list, *, unique_fields: list[str], update_fields: list[str]) -> None:
+    """Insert ``objs``, or update ``update_fields`` of the rows they collide with: one statement a batch.
+
+    ``INSERT ... ON CONFLICT DO UPDATE`` is far cheaper than Django's ``bulk_update`` (a CASE per row and
+    column). Rows are matched on ``unique_fields``, so objects are written without their primary key.
+    """
+    if not objs:
         return
-    ids = [a.pk for a in activities]
-    credits_now = {
-        (d.activity_id, d.credit_type_id): d for d in CreditDesignation.objects.filter(activity_id__in=ids)
-    }
-    moc_now = {
-        (m.activity_id, m.board, m.credit_type): m for m in MocApproval.objects.filter(activity_id__in=ids)
-    }
-    through = Activity.specialties.through
-    specialties_now = set(
-        through.objects.filter(activity_id__in=ids).values_list("activity_id", "specialty_id")
+    rows = []
+    for obj in objs:
+        row = copy.copy(obj)
+        row.pk = None
+        rows.append(row)
+    model.objects.bulk_create(
+        rows,
+        batch_size=CHUNK_SIZE,
+        update_conflicts=True,
+        unique_fields=unique_fields,
+        update_fields=update_fields,
     )
-
-    credits_new, credits_changed, moc_new, moc_changed, links_new = [], [], [], [], []
-    credits_keep, moc_keep, links_keep = set(), set(), set()
-    for activity in activities:
-        listing = by_link[activity.activity_link]
-        for line in listing.credits:
-            key = (activity.pk, line.credit_type)
-            credits_keep.add(key)
-            row = credits_now.get(key)
-            if row is None:
-                credits_new.append(
-                    CreditDesignation(
-                        activity_id=activity.pk, credit_type_id=line.credit_type, max_amount=line.amount
-                    )
-                )
-            elif row.max_amount != line.amount:
-                row.max_amount = line.amount
-                credits_changed.append(row)
-        for line in listing.moc:
-            key = (activity.pk, line.board, line.credit_type)
-            moc_keep.add(key)
-            row = moc_now.get(key)
-            if row is None:
-                moc_new.append(
-                    MocApproval(
-                        activity_id=activity.pk,
-                        board=line.board,
-                        credit_type=line.credit_type,
-                        points=line.points,
-                    )
-                )
-            elif row.points != line.points:
-                row.points = line.points
-                moc_changed.append(row)
-        for name in listing.specialties:
-            key = (activity.pk, specialties[name.casefold()].pk)
-            links_keep.add(key)
-            if key not in specialties_now:
-                links_new.append(through(activity_id=key[0], specialty_id=key[1]))
-
-    gone = [row.pk for key, row in credits_now.items() if key not in credits_keep]
-    if gone:
-        CreditDesignation.objects.filter(pk__in=gone).delete()
-    gone = [row.pk for key, row in moc_now.items() if key not in moc_keep]
-    if gone:
-        MocApproval.objects.filter(pk__in=gone).delete()
-    for activity_id, specialty_id in specialties_now - links_keep:
-        through.objects.filter(activity_id=activity_id, specialty_id=specialty_id).delete()
-    CreditDesignation.objects.bulk_create(credits_new, batch_size=CHUNK_SIZE)
-    CreditDesignation.objects.bulk_update(credits_changed, ["max_amount"], batch_size=CHUNK_SIZE)
-    MocApproval.objects.bulk_create(moc_new, batch_size=CHUNK_SIZE)
-    MocApproval.objects.bulk_update(moc_changed, ["points"], batch_size=CHUNK_SIZE)
-    through.objects.bulk_create(links_new, batch_size=CHUNK_SIZE)
 
 
 def _providers(listings: list[Listing], *, provider_ids: frozenset[int] | None) -> dict[str, Provider]:

@@ -52,6 +52,9 @@ def scope_queryset(queryset: models.QuerySet, user, ids: frozenset[int] | None =
 class _ScopedChoices:
     """Foreign-key and many-to-many choices limited to what the user may write to."""
 
+    # A URL typed without a scheme is taken as https.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
     def _scope_choices(self, db_field, request, kwargs):
         user = request.user
         related = db_field.remote_field.model

@@ -87,5 +87,7 @@ def env_email(name: str) -> dict | None:
     except Exception as exc:
         raise ImproperlyConfigured(f"{name} is not an email URL: {exc}") from None
     if not config.get("EMAIL_BACKEND"):
-        raise ImproperlyConfigured(f"{name} must be an smtp://, smtps:// or consolemail:// URL.")
+        raise ImproperlyConfigured(
+            f"{name} must be an smtp://, smtp+tls://, smtp+ssl:// or consolemail:// URL."
+        )
     return config

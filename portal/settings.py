@@ -107,7 +107,8 @@ STORAGES = {
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# Email: EMAIL_URL (smtp://user:password@host:587/?tls=True), or EMAIL_HOST and friends, else the console.
+# Email: EMAIL_URL (smtp+tls://user:password@host:587, smtp+ssl://...:465, smtp://...:25), or EMAIL_HOST and
+# friends, else the console.
 _email = env_email("EMAIL_URL")
 if _email is not None:
     vars().update(_email)

@@ -167,7 +167,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='activity',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('fee_amount__gt', 0), ('fee_kind', 'fixed')), models.Q(models.Q(('fee_kind', 'fixed'), _negated=True), ('fee_amount', None)), _connector='OR'), name='activity_fee_amount_iff_fixed'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('fee_amount__gt', 0), ('fee_amount__isnull', False), ('fee_kind', 'fixed')), models.Q(models.Q(('fee_kind', 'fixed'), _negated=True), ('fee_amount__isnull', True)), _connector='OR'), name='activity_fee_amount_iff_fixed'),
         ),
         migrations.AddConstraint(
             model_name='activity',

@@ -1,0 +1,104 @@
+"""Generated listing files in the listing format, realistic in mix and size, reproducible for a seed."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from activities.vocabulary import (
+    ACTIVITY_TYPES,
+    CREDIT_TYPES,
+    FORMAT_CHOICES,
+    MOC_BOARDS,
+    MOC_CREDIT_TYPE_CHOICES,
+)
+
+PROVIDERS = [
+    "StatPearls, LLC", "Medscape Education", "Mayo Clinic School of Continuous Professional Development",
+    "American College of Physicians", "Cleveland Clinic Center for Continuing Education", "PeerView Institute",
+    "Johns Hopkins University School of Medicine", "Stanford Medicine CME", "Harvard Medical School",
+    "American Academy of Family Physicians", "Postgraduate Institute for Medicine", "Vindico Medical Education",
+    "Boston University Chobanian & Avedisian School of Medicine", "Answers in CME", "Integrity Continuing Education",
+    "University of Michigan Medical School", "Duke University Health System", "American Heart Association",
+    "Society of Hospital Medicine", "Creative Educational Concepts", "PRIME Education, LLC", "Med Learning Group",
+    "Physicians' Education Resource", "Rush University Medical Center", "UT Southwestern Medical Center",
+]  # fmt: skip
+SPECIALTIES = [
+    "All Practice Areas (e.g. ethics)", "Anesthesiology", "Cardiology", "Critical Care Medicine", "Dermatology",
+    "Emergency Medicine", "Endocrinology", "Family Medicine", "Gastroenterology", "General Surgery", "Geriatrics",
+    "Hematology", "Hospital Medicine", "Infectious Disease", "Internal Medicine", "Nephrology", "Neurology",
+    "Obstetrics and Gynecology", "Oncology", "Ophthalmology", "Orthopedic Surgery", "Otolaryngology",
+    "Pain Medicine", "Pathology", "Pediatrics", "Physical Medicine and Rehabilitation", "Psychiatry",
+    "Public Health", "Pulmonology", "Radiology", "Rheumatology", "Sleep Medicine", "Surgery of the Spine",
+    "Urology", "Pharmacology", "Nursing Practice", "Primary Care", "Palliative Care", "Sports Medicine",
+]  # fmt: skip
+TOPICS = [
+    "intrathecal drug delivery", "heart failure with preserved ejection fraction", "type 2 diabetes management",
+    "sepsis recognition", "opioid stewardship", "atrial fibrillation anticoagulation", "chronic kidney disease",
+    "migraine prevention", "asthma biologics", "hepatitis C treatment", "lung cancer screening", "osteoporosis",
+    "pediatric vaccination", "delirium in older adults", "antimicrobial resistance", "obesity pharmacotherapy",
+    "psoriasis therapies", "rheumatoid arthritis", "stroke thrombolysis", "COPD exacerbations", "depression care",
+    "breast cancer survivorship", "sickle cell disease", "HIV pre-exposure prophylaxis", "sleep apnea",
+]  # fmt: skip
+OUTCOMES = [
+    "Learner Knowledge", "Learner/Team Competence", "Learner/Team Performance", "Patient Health",
+    "Community/Population Health",
+]  # fmt: skip
+CREDIT_LISTING_NAMES = {spec.code: spec.listing_name for spec in CREDIT_TYPES}
+MOC_TYPE_LABELS = [label for _, label in MOC_CREDIT_TYPE_CHOICES]
+
+
+def listing(n: int, rng: random.Random, *, now: datetime | None = None, variant: int = 0) -> str:
+    """The text of listing number ``n``; ``variant`` changes its details but keeps its Activity Link."""
+    now = now or datetime(2026, 11, 1, tzinfo=UTC)
+    topic = rng.choice(TOPICS)
+    activity_type = rng.choice(ACTIVITY_TYPES)
+    start = now + timedelta(days=rng.randint(-700, 300), hours=rng.randint(0, 23))
+    if activity_type.kind == "enduring":
+        end = start if rng.random() < 0.3 else start + timedelta(days=rng.randint(30, 1000))
+    elif activity_type.code == "rss":
+        end = start + timedelta(days=rng.randint(30, 360))
+    else:
+        end = start + timedelta(hours=rng.choice([1, 2, 4, 8, 24, 72]))
+    amount = rng.choice(["0.25", "0.5", "0.75", "1", "1.25", "1.5", "2", "3", "4.5", "6", "12"])
+    codes = [
+        "ama_pra_1",
+        *rng.sample([c for c in CREDIT_LISTING_NAMES if c != "ama_pra_1"], rng.randint(0, 4)),
+    ]
+    credits = "\n".join(f"{CREDIT_LISTING_NAMES[c]}: {amount} hours" for c in codes)
+    moc_lines = []
+    for board, _, _ in rng.sample(MOC_BOARDS, rng.choice([0, 0, 1, 2, 3, 5])):
+        types = rng.sample(MOC_TYPE_LABELS, rng.randint(1, 2))
+        moc_lines.append(
+            f"{board} - {amount} Points; Credit Type(s): " + ", ".join(f"{t} ({board})" for t in types)
+        )
+    moc = "\n".join(moc_lines)
+    fee = rng.choice(
+        ["Free", "Free", "Variable", f"${rng.randint(1, 40) * 5}.00", f"{rng.randint(1, 9) * 25} USD"]
+    )
+    specialties = ", ".join(rng.sample(SPECIALTIES, rng.randint(1, 4)))
+    summary = (
+        f"This activity reviews {topic} for the healthcare team, revision {variant}. "
+        f"Learners will examine current evidence on {topic}, compare guideline recommendations and apply them "
+        "to cases drawn from everyday practice. The activity highlights the interprofessional team's role in "
+        "improving outcomes and patient safety."
+    )
+    return (
+        f"{summary}\n"
+        f"- Title: {topic.capitalize()}: an update for clinicians ({n})\n"
+        f"- Provider:{PROVIDERS[n % len(PROVIDERS)]}\n"
+        f"- Activity Link: https://cme.example.org/activities/{n}\n"
+        f"- Start Date: {start:%Y-%m-%d %H:%M:%S}\n"
+        f"- End Date: {end:%Y-%m-%d %H:%M:%S}\n"
+        f"- Credit Details: {credits} - MOC Credit Details: {moc} - Commercial Support: {rng.choice(['Yes', 'No'])}\n"
+        f"- Activity Type: {activity_type.label}\n"
+        f"- CME Finder Type: {rng.choice(FORMAT_CHOICES)[1]}\n"
+        f"- Fee to Participate: {fee}\n"
+        f"- Measured Outcome: {', '.join(rng.sample(OUTCOMES, rng.randint(1, 3)))}\n"
+        f"- Provider Ship: {rng.choice(['Directly Provided', 'Jointly Provided'])}\n"
+        f"- Registration: {rng.choice(['Open to all', 'Open to all', 'Limited to members'])}\n"
+        f"- Specialty: {specialties}\n"
+    )
+
+
+def listings(count: int, *, seed: int = 1, variant: int = 0) -> list[str]:
+    rng = random.Random(f"{seed}-{variant}")
+    return [listing(n, rng, variant=variant) for n in range(count)]
