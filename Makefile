@@ -25,7 +25,7 @@ run: install
 # The whole suite. DATABASE_URL and CELERY_BROKER_URL switch on the PostgreSQL, Redis and Celery tests.
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python manage.py makemigrations --check --dry-run > /dev/null
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run > /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install
