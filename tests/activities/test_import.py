@@ -337,3 +337,47 @@ def test_concurrent_imports_of_the_same_new_listing_make_one_activity(seed_text)
     assert sorted(statuses) == ["created", "unchanged", "unchanged", "unchanged"]
     assert Activity.objects.count() == 1 and CreditDesignation.objects.count() == 4
     assert Provider.objects.filter(name="StatPearls, LLC").count() == 1
+
+
+def test_progress_bar_shows_on_a_terminal_for_many_files(tmp_path, seed_text):
+    """Run the command on a pseudo-terminal, as a person at a shell would, and look for the bar."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    for n in range(25):
+        (tmp_path / f"{n:02d}.txt").write_bytes(variant(seed_text, ("viewarticle/23719", f"viewarticle/{n}")))
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, timeout=120, check=False
+    )
+    assert migrate.returncode == 0
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "import_activities", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=120) == 0
+    text = output.decode("utf-8", "replace")
+    assert "100%" in text and "25/25" in text
+    assert "25 files: 25 created" in text
