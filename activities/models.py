@@ -1,11 +1,13 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from activities import rules, vocabulary
@@ -193,6 +195,9 @@ class Activity(TimestampedModel):
     needs_review = models.BooleanField(
         _("needs review"), default=False, help_text=_("Set when an import had to guess, e.g. the title.")
     )
+    # PostgreSQL keeps this current with triggers (title, provider and specialties, summary; see migration
+    # 0003); it stays empty on SQLite, where keyword search falls back to substring matching.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ActivityQuerySet.as_manager()
 
@@ -223,6 +228,9 @@ class Activity(TimestampedModel):
 
     def __str__(self):
         return self.title
+
+    def get_absolute_url(self):
+        return reverse("activities:detail", kwargs={"slug": self.slug})
 
     @property
     def kind(self) -> str:
@@ -265,6 +273,23 @@ class Activity(TimestampedModel):
             errors.setdefault("measured_outcomes", []).append(f"Unknown outcome codes: {', '.join(unknown)}")
         if errors:
             raise ValidationError(errors)
+
+
+class CatalogState(models.Model):
+    """One row whose token the database changes whenever anything the catalog shows changes.
+
+    Triggers on the activity, credit, MOC, specialty and provider tables set a new random token in the same
+    transaction as the change, so a process holding a catalog index built at token T knows it is current
+    exactly while the row still says T (see ``activities.catalog_index``).
+    """
+
+    token = models.CharField(max_length=64, default="initial")
+
+    class Meta:
+        verbose_name = _("catalog state")
+
+    def __str__(self):
+        return self.token
 
 
 class CreditDesignation(models.Model):

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["import_listings.py"]
+BENCHMARKS = ["import_listings.py", "catalog.py"]
 
 
 def main() -> int:

@@ -20,3 +20,5 @@ CELERY_TASK_ALWAYS_EAGER = True
 # Serve static files straight from the apps (no collectstatic) for the live-server and browser tests.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# The catalog index is rebuilt in the request that finds it stale, so tests see their own writes.
+CATALOG_INDEX_SYNC = True

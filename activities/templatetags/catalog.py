@@ -1,0 +1,90 @@
+import json
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from activities.models import Activity
+from portal.querystring import with_params
+
+register = template.Library()
+
+_JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
+
+
+@register.simple_tag
+def activity_dates(activity: Activity) -> str:
+    start, end = activity.start, activity.end
+    if activity.is_enduring:
+        return _("Released %(start)s, credit until %(end)s") % {
+            "start": f"{start:%b} {start.day}, {start.year}",
+            "end": f"{end:%b} {end.day}, {end.year}",
+        }
+    if start.date() == end.date():
+        return f"{start:%b} {start.day}, {start.year}, {start:%H:%M}–{end:%H:%M} UTC"
+    return f"{start:%b} {start.day}, {start.year} – {end:%b} {end.day}, {end.year}"
+
+
+@register.simple_tag
+def fee_text(activity: Activity) -> str:
+    if activity.fee_kind == Activity.Fee.FIXED:
+        return f"${activity.fee_amount:,.2f}"
+    return activity.get_fee_kind_display()
+
+
+@register.simple_tag
+def querystring_with(query, **changes) -> str:
+    return with_params(query, **changes)
+
+
+@register.inclusion_tag("activities/_active_filters.html")
+def active_filters(facets, query):
+    chosen = []
+    for facet in facets:
+        if facet["selected"]:
+            chosen.append(
+                {"label": facet["label"], "value": facet["selected_label"], "url": facet["clear_url"]}
+            )
+    return {"chosen": chosen}
+
+
+@register.simple_tag(takes_context=True)
+def activity_jsonld(context, activity: Activity) -> str:
+    """schema.org ``Course`` markup, so search engines can index the activity."""
+    request = context["request"]
+    mode = {"online": "online", "live_online": "online", "in_person": "onsite", "blended": "blended"}[
+        activity.format
+    ]
+    price = str(activity.fee_amount) if activity.fee_kind == Activity.Fee.FIXED else "0"
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Course",
+        "name": activity.title,
+        "description": activity.summary,
+        "url": request.build_absolute_uri(activity.get_absolute_url()),
+        "provider": {
+            "@type": "Organization",
+            "name": activity.provider.name,
+            "url": activity.provider.website or None,
+        },
+        "about": [specialty.name for specialty in activity.specialties.all()],
+        "educationalCredentialAwarded": [
+            f"{credit.max_amount} {credit.credit_type.name}" for credit in activity.credits.all()
+        ],
+        "hasCourseInstance": {
+            "@type": "CourseInstance",
+            "courseMode": mode,
+            "startDate": activity.start.isoformat(),
+            "endDate": activity.end.isoformat(),
+            **({"location": activity.location} if activity.location else {}),
+        },
+        "offers": {
+            "@type": "Offer",
+            "category": "Free" if activity.fee_kind == Activity.Fee.FREE else "Paid",
+            "price": price,
+            "priceCurrency": "USD",
+        },
+    }
+    text = json.dumps(data, ensure_ascii=False).translate(_JSON_ESCAPES)
+    return format_html('<script type="application/ld+json">{}</script>', mark_safe(text))  # noqa: S308
