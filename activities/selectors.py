@@ -16,6 +16,7 @@ from activities.catalog_index import FacetValue
 from activities.filters import PAGE_SIZE, start_of
 from activities.models import Activity, CreditDesignation, MocApproval
 from activities.search import keyword_ids, words
+from activities.text import activity_dates_text, fee_text
 
 # Facets in the order the catalog shows them, with the filter parameter each one sets.
 FACET_PARAMS = (
@@ -165,6 +166,14 @@ class ActivityCard:
     @property
     def credit_badges(self) -> list[str]:
         return [f"{amount.normalize():f} {name}" for name, amount in self.credits]
+
+    @property
+    def dates_text(self) -> str:
+        return activity_dates_text(self)
+
+    @property
+    def fee_text(self) -> str:
+        return fee_text(self)
 
 
 ACTIVITY_TYPE_LABELS = dict(vocabulary.ACTIVITY_TYPE_CHOICES)

@@ -1,18 +1,23 @@
 from html import escape
 
+from django.core.cache import caches
 from django.http import Http404
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from activities import selectors
+from activities import catalog_index, selectors
 from activities.filters import PAGE_SIZE, SORT_CHOICES, CatalogFilter, PageForm
 from activities.models import Activity
 from portal.querystring import with_params
 
 
 def home(request):
-    return render(request, "activities/home.html", {"overview": selectors.catalog_overview()})
+    overview = selectors.catalog_overview()
+    cards = rendered_cards(overview.starting_soon, request=request)
+    return render(request, "activities/home.html", {"overview": overview, "cards": cards})
 
 
 def catalog(request):
@@ -31,8 +36,29 @@ def catalog(request):
         )
     except selectors.PageOutOfRange:
         raise Http404(_("There is no such page of results.")) from None
-    context.update(result=result, facets=_facet_links(request.GET, result.facets, filterset))
+    context.update(
+        result=result,
+        cards=rendered_cards(result.items, request=request),
+        facets=_facet_links(request.GET, result.facets, filterset),
+    )
     return render(request, "activities/catalog.html", context)
+
+
+def rendered_cards(cards, *, request) -> list[str]:
+    """Each card's HTML, rendered once per catalog version and language and then reused (template
+    fragment caching: a card shows only its activity's data, which the catalog token versions)."""
+    fragments = caches["fragments"]
+    token = catalog_index.last_index().token
+    language = get_language()
+    keys = [f"card:{token}:{language}:{card.pk}" for card in cards]
+    found = fragments.get_many(keys)
+    missing = {}
+    for key, card in zip(keys, cards, strict=True):
+        if key not in found:
+            found[key] = missing[key] = render_to_string("activities/_card.html", {"activity": card}, request)
+    if missing:
+        fragments.set_many(missing)
+    return [found[key] for key in keys]
 
 
 def _facet_links(query, facets, filterset):

@@ -104,6 +104,18 @@ STORAGES = {
     },
 }
 
+# Per-process caches of rendered fragments (catalog cards); keys carry the catalog token, so a change to the
+# catalog makes new keys and old entries age out. Nothing here needs sharing between processes.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "fragments",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 20000},
+    },
+}
+
 # Uploaded listing files are read in memory; refuse absurd uploads early.
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -3,9 +3,10 @@ import json
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext as _
 
 from activities.models import Activity
+from activities.text import activity_dates_text
+from activities.text import fee_text as activity_fee_text
 from portal.querystring import with_params
 
 register = template.Library()
@@ -14,23 +15,13 @@ _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
 
 
 @register.simple_tag
-def activity_dates(activity: Activity) -> str:
-    start, end = activity.start, activity.end
-    if activity.is_enduring:
-        return _("Released %(start)s, credit until %(end)s") % {
-            "start": f"{start:%b} {start.day}, {start.year}",
-            "end": f"{end:%b} {end.day}, {end.year}",
-        }
-    if start.date() == end.date():
-        return f"{start:%b} {start.day}, {start.year}, {start:%H:%M}–{end:%H:%M} UTC"
-    return f"{start:%b} {start.day}, {start.year} – {end:%b} {end.day}, {end.year}"
+def activity_dates(activity) -> str:
+    return activity_dates_text(activity)
 
 
 @register.simple_tag
-def fee_text(activity: Activity) -> str:
-    if activity.fee_kind == Activity.Fee.FIXED:
-        return f"${activity.fee_amount:,.2f}"
-    return activity.get_fee_kind_display()
+def fee_text(activity) -> str:
+    return activity_fee_text(activity)
 
 
 @register.simple_tag
