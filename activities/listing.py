@@ -528,6 +528,8 @@ def _parse_specialties(value: str) -> tuple[str, ...]:
 
 def _split_commas(value: str) -> list[str]:
     """Split on commas outside parentheses: ``All Practice Areas (e.g. ethics, law)`` stays whole."""
+    if "(" not in value:
+        return [item for item in (part.strip() for part in _one_line(value).split(",")) if item]
     items, depth, current = [], 0, []
     for ch in _one_line(value):
         if ch == "(":

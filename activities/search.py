@@ -2,10 +2,11 @@
 trigger-maintained ``search_vector``; a substring fallback on SQLite."""
 
 import re
+from contextlib import contextmanager
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from activities.models import Activity
 
@@ -45,13 +46,40 @@ def keyword_filter(q: str) -> Q:
     return condition
 
 
-def keyword_ids(q: str) -> list[int] | None:
-    """Ids of the published activities matching ``q``, best first; None when ``q`` has no words."""
-    if not words(q):
-        return None
+def ranked_matches(q: str) -> QuerySet:
+    """The published activities matching ``q`` (which has words), best first: on PostgreSQL a ranked
+    full-text query on the GIN index, on SQLite substring matches, newest first."""
     published = Activity.objects.published()
     if connection.vendor == "postgresql":
         query = search_query(q)
         ranked = published.filter(search_vector=query).annotate(rank=SearchRank(F("search_vector"), query))
-        return list(ranked.order_by("-rank", "pk").values_list("pk", flat=True))
-    return list(published.filter(keyword_filter(q)).order_by("-start", "pk").values_list("pk", flat=True))
+        return ranked.order_by("-rank", "pk").values_list("pk", flat=True)
+    return published.filter(keyword_filter(q)).order_by("-start", "pk").values_list("pk", flat=True)
+
+
+def keyword_ids(q: str) -> list[int] | None:
+    """Ids of the published activities matching ``q``, best first; None when ``q`` has no words."""
+    if not words(q):
+        return None
+    return list(ranked_matches(q))
+
+
+@contextmanager
+def search_documents_deferred():
+    """For bulk writes: the search triggers stand aside, and ``refresh(ids)`` (called by the writer once
+    its batch, specialties included, is written) computes those activities' documents in one statement.
+    Use inside a transaction. On SQLite, which keeps no search documents, both do nothing."""
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL activities.search_deferred = 'on'")
+
+    def refresh(ids: list[int]) -> None:
+        if postgres and ids:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT activities_refresh_search(%s)", [list(ids)])
+
+    yield refresh  # on an error the caller's rollback undoes the setting with everything else
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL activities.search_deferred = 'off'")

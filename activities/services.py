@@ -29,6 +29,7 @@ from activities.listing import (
     parse_listing,
 )
 from activities.models import Activity, CreditDesignation, MocApproval, Provider, Specialty
+from activities.search import search_documents_deferred
 from portal import audit
 
 __all__ = [
@@ -227,75 +228,77 @@ def _write_batch(items: list[tuple[str, Listing]], *, actor, provider_ids) -> li
     """
     if not items:
         return []
-    listings = [listing for _, listing in items]
-    providers = _providers(listings, provider_ids=provider_ids)
-    specialties = _specialties(listings)
-    existing = {
-        activity.activity_link: activity
-        for activity in Activity.objects.select_for_update().filter(
-            activity_link__in=[listing.activity_link for listing in listings]
-        )
-    }
-    stored = _StoredChildren.load([activity.pk for activity in existing.values()])
-
-    now = timezone.now()
-    rows: list[tuple[str, Listing, Activity, list[str] | None]] = []  # None: a new activity
-    for source, listing in items:
-        provider = providers[listing.provider.casefold()]
-        activity = existing.get(listing.activity_link)
-        if activity is None:
-            activity = Activity(
-                activity_link=listing.activity_link,
-                title=listing.title,
-                slug=_slug(listing.title, listing.activity_link),
-                status=Activity.Status.PUBLISHED,
-                needs_review=listing.title_derived,
-                created=now,
-                modified=now,
+    with search_documents_deferred() as refresh_search:
+        listings = [listing for _, listing in items]
+        providers = _providers(listings, provider_ids=provider_ids)
+        specialties = _specialties(listings)
+        existing = {
+            activity.activity_link: activity
+            for activity in Activity.objects.select_for_update().filter(
+                activity_link__in=[listing.activity_link for listing in listings]
             )
-            _apply(activity, listing, provider)
-            rows.append((source, listing, activity, None))
-        elif activity.provider_id != provider.pk:
-            raise ListingError([FieldError(ACTIVITY_LINK, _("is already listed by another provider"))])
-        else:
-            rows.append((source, listing, activity, _apply(activity, listing, provider)))
+        }
+        stored = _StoredChildren.load([activity.pk for activity in existing.values()])
 
-    Activity.objects.bulk_create([activity for _, _, activity, changed in rows if changed is None])
-    children_changed = stored.sync(
-        [(activity.pk, listing) for _, listing, activity, _ in rows], specialties=specialties
-    )
+        now = timezone.now()
+        rows: list[tuple[str, Listing, Activity, list[str] | None]] = []  # None: a new activity
+        for source, listing in items:
+            provider = providers[listing.provider.casefold()]
+            activity = existing.get(listing.activity_link)
+            if activity is None:
+                activity = Activity(
+                    activity_link=listing.activity_link,
+                    title=listing.title,
+                    slug=_slug(listing.title, listing.activity_link),
+                    status=Activity.Status.PUBLISHED,
+                    needs_review=listing.title_derived,
+                    created=now,
+                    modified=now,
+                )
+                _apply(activity, listing, provider)
+                rows.append((source, listing, activity, None))
+            elif activity.provider_id != provider.pk:
+                raise ListingError([FieldError(ACTIVITY_LINK, _("is already listed by another provider"))])
+            else:
+                rows.append((source, listing, activity, _apply(activity, listing, provider)))
 
-    results, to_update, update_fields = [], [], {"modified"}
-    for source, listing, activity, changed in rows:
-        if changed is None:
-            results.append(ImportResult(source, CREATED, activity, warnings=list(listing.warnings)))
-            continue
-        changes = sorted(changed)
-        if activity.pk in children_changed:
-            changes.append("credits, MOC or specialties")
-        if changes:
-            activity.modified = now
-            to_update.append(activity)
-            update_fields.update(changed)
-        status = UPDATED if changes else UNCHANGED
-        results.append(
-            ImportResult(source, status, activity, warnings=list(listing.warnings), changes=changes)
+        Activity.objects.bulk_create([activity for _, _, activity, changed in rows if changed is None])
+        children_changed = stored.sync(
+            [(activity.pk, listing) for _, listing, activity, _ in rows], specialties=specialties
         )
-    _upsert(Activity, to_update, unique_fields=["activity_link"], update_fields=sorted(update_fields))
-    audit.record_many(
-        actor=actor,
-        entries=[
-            (
-                f"activity.{'imported' if r.status == CREATED else 'updated'}",
-                r.activity,
-                r.activity.provider_id,
-                {"source": r.source, **({"changed": r.changes} if r.changes else {})},
+
+        results, to_update, update_fields = [], [], {"modified"}
+        for source, listing, activity, changed in rows:
+            if changed is None:
+                results.append(ImportResult(source, CREATED, activity, warnings=list(listing.warnings)))
+                continue
+            changes = sorted(changed)
+            if activity.pk in children_changed:
+                changes.append("credits, MOC or specialties")
+            if changes:
+                activity.modified = now
+                to_update.append(activity)
+                update_fields.update(changed)
+            status = UPDATED if changes else UNCHANGED
+            results.append(
+                ImportResult(source, status, activity, warnings=list(listing.warnings), changes=changes)
             )
-            for r in results
-            if r.status != UNCHANGED
-        ],
-    )
-    return results
+        _upsert(Activity, to_update, unique_fields=["activity_link"], update_fields=sorted(update_fields))
+        refresh_search([r.activity.pk for r in results if r.status != UNCHANGED])
+        audit.record_many(
+            actor=actor,
+            entries=[
+                (
+                    f"activity.{'imported' if r.status == CREATED else 'updated'}",
+                    r.activity,
+                    r.activity.provider_id,
+                    {"source": r.source, **({"changed": r.changes} if r.changes else {})},
+                )
+                for r in results
+                if r.status != UNCHANGED
+            ],
+        )
+        return results
 
 
 def _apply(activity: Activity, listing: Listing, provider: Provider) -> list[str]:

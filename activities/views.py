@@ -66,6 +66,8 @@ def _facet_links(query, facets, filterset):
     shown = []
     for name in selectors.FACET_PARAMS:
         selected = query.get(name, "").lower()
+        if name == "free" and filterset.form.cleaned_data.get("free") is not None:
+            selected = "true" if filterset.form.cleaned_data["free"] else "false"  # also spelled 1 or 0
         values = facets.get(name, [])
         chosen = next((v for v in values if v.value.lower() == selected), None) if selected else None
         # Plain string building: format_html costs more than the rest of the page for a few hundred values.

@@ -53,6 +53,27 @@ REQUESTS = [
     ("API: deep page (page 1,000)", "/api/activities/?page=1000&include_past=1"),
     ("API: one activity", None),  # filled in with a real slug
 ]
+# Not in the target mix: a keyword no one searched since the catalog last changed, so neither its matches
+# nor its result cards are cached yet. What it costs is PostgreSQL's ranked full-text query itself.
+COLD = "keyword never searched before (uncached)"
+
+
+def cold_keywords():
+    """Distinct two-word searches, each seen once, that match real activities."""
+    from activities.demo_data import TOPICS, WORDS
+
+    for topic in TOPICS:
+        for word in WORDS:
+            yield f"{topic.split()[0]}+{word}"
+
+
+def print_plan() -> None:
+    """The catalog's keyword query plan at this size: the GIN index at work."""
+    from activities.search import ranked_matches
+
+    print("Keyword query plan (q=diabetes):")
+    for line in ranked_matches("diabetes").explain(analyze=True).splitlines():
+        print("   ", line)
 
 
 def free_port() -> int:
@@ -134,9 +155,12 @@ def main(argv=None) -> int:
                 if status != 200:
                     raise SystemExit(f"{path} answered {status}: {body[:300]!r}")
         timings = {label: [] for label, _ in requests}
+        timings[COLD] = []
+        cold_words = iter(cold_keywords())
         for _ in range(args.repeat):  # interleaved, so no request type gets a quieter moment than another
             for label, path in requests:
                 timings[label].append(get(port, path)[1])
+            timings[COLD].append(get(port, f"/activities/?q={next(cold_words)}")[1])
     finally:
         server.terminate()
         server.wait(10)
@@ -144,13 +168,14 @@ def main(argv=None) -> int:
     floor = timings[requests[0][0]]
     floor_median, floor_p95 = median(floor), percentile(floor, 95)
     rows, failures = [], []
-    for label, _ in requests:
+    for label in [*(label for label, _ in requests), COLD]:
         values = timings[label]
         p50, p95 = median(values), percentile(values, 95)
         ratio = p95 / floor_p95
         rows.append([label, f"{p50:.1f}", f"{p95:.1f}", f"{p50 / floor_median:.1f}x", f"{ratio:.1f}x"])
-        if p95 > TARGET_P95_MS or ratio > TARGET_RATIO:
+        if label != COLD and (p95 > TARGET_P95_MS or ratio > TARGET_RATIO):
             failures.append(label)
+    print_plan()
     print(
         f"Catalog at {args.activities:,} activities through gunicorn (1 worker), {args.repeat} requests each"
     )

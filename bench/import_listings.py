@@ -1,8 +1,8 @@
 """Benchmark: listing files imported per second on PostgreSQL (target: at least 1,000 a second).
 
 Writes 10,000 generated listing files, then times the import service the command uses, three ways:
-into an empty catalog (every file created), again (every file unchanged), and with every listing edited
-(every file updated). Run with ``make bench`` or ``python bench/import_listings.py [--count N]``.
+into an empty catalog (every file created), again (every file unchanged), and with every listing revised
+as providers revise them: summary, dates, fee and credit hours (every file updated). Run with ``make bench`` or ``python bench/import_listings.py [--count N]``.
 """
 
 import argparse
@@ -43,7 +43,7 @@ def run(count: int) -> list[list[str]]:
         for label, directory, expected in [
             ("new listings (created)", first, "created"),
             ("same files again (unchanged)", first, "unchanged"),
-            ("every listing edited (updated)", edited, "updated"),
+            ("every listing revised (updated)", edited, "updated"),
         ]:
             sources = listing_sources([directory])
             started = time.perf_counter()

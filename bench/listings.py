@@ -47,7 +47,8 @@ MOC_TYPE_LABELS = [label for _, label in MOC_CREDIT_TYPE_CHOICES]
 
 
 def listing(n: int, rng: random.Random, *, now: datetime | None = None, variant: int = 0) -> str:
-    """The text of listing number ``n``; ``variant`` changes its details but keeps its Activity Link."""
+    """The text of listing number ``n``. A ``variant`` is the same listing as its provider would revise it:
+    new summary text, dates moved a week per revision, the fee and the credit hours changed."""
     now = now or datetime(2026, 11, 1, tzinfo=UTC)
     topic = rng.choice(TOPICS)
     activity_type = rng.choice(ACTIVITY_TYPES)
@@ -58,7 +59,10 @@ def listing(n: int, rng: random.Random, *, now: datetime | None = None, variant:
         end = start + timedelta(days=rng.randint(30, 360))
     else:
         end = start + timedelta(hours=rng.choice([1, 2, 4, 8, 24, 72]))
-    amount = rng.choice(["0.25", "0.5", "0.75", "1", "1.25", "1.5", "2", "3", "4.5", "6", "12"])
+    amounts = ["0.25", "0.5", "0.75", "1", "1.25", "1.5", "2", "3", "4.5", "6", "12"]
+    amount = amounts[(amounts.index(rng.choice(amounts)) + variant) % len(amounts)]
+    start += timedelta(days=7 * variant)
+    end += timedelta(days=7 * variant)
     codes = [
         "ama_pra_1",
         *rng.sample([c for c in CREDIT_LISTING_NAMES if c != "ama_pra_1"], rng.randint(0, 4)),
@@ -74,6 +78,8 @@ def listing(n: int, rng: random.Random, *, now: datetime | None = None, variant:
     fee = rng.choice(
         ["Free", "Free", "Variable", f"${rng.randint(1, 40) * 5}.00", f"{rng.randint(1, 9) * 25} USD"]
     )
+    if variant:
+        fee = "Variable" if fee == "Free" else "Free"
     specialties = ", ".join(rng.sample(SPECIALTIES, rng.randint(1, 4)))
     summary = (
         f"This activity reviews {topic} for the healthcare team, revision {variant}. "
@@ -100,5 +106,5 @@ def listing(n: int, rng: random.Random, *, now: datetime | None = None, variant:
 
 
 def listings(count: int, *, seed: int = 1, variant: int = 0) -> list[str]:
-    rng = random.Random(f"{seed}-{variant}")
+    rng = random.Random(seed)
     return [listing(n, rng, variant=variant) for n in range(count)]

@@ -51,6 +51,22 @@ def pytest_runtest_setup(item):
             pytest.fail(f"CELERY_BROKER_URL={url} is set but nothing answers there", pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def _catalog_changes_visible_per_statement(request):
+    """On PostgreSQL the catalog token changes at commit (a deferred trigger). A test's transaction never
+    commits, so inside one, deferred triggers fire at the end of each statement instead."""
+    if "django_db_setup" not in request.fixturenames or not is_postgres():
+        return
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        return  # these tests commit for real
+    from django.db import connection
+
+    request.getfixturevalue("db")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 @pytest.fixture
 def seed_text() -> bytes:
     return SEED.read_bytes()

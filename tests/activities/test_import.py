@@ -311,7 +311,7 @@ def test_new_specialties_are_created_once(seed_text):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_imports_of_the_same_new_listing_make_one_activity(seed_text):
     import threading
 

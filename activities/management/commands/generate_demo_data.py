@@ -8,30 +8,12 @@ from django.utils.text import slugify
 
 from activities import demo_data
 from activities.models import Activity, CreditDesignation, MocApproval, Provider, Specialty
+from activities.search import search_documents_deferred
 
 BATCH = 5000
 
-# On PostgreSQL the rows go in with COPY and the search documents are written by one set-based statement
-# afterwards, instead of row by row by the triggers (which would compute each twice: before and after its
-# specialties are linked).
-BULK_TRIGGERS = [
-    ("activities_activity", "activity_search_row"),
-    ("activities_activity_specialties", "activity_specialties_added"),
-]
-BULK_SEARCH_DOCUMENTS = """
-UPDATE activities_activity a SET search_vector =
-       setweight(to_tsvector('english', a.title), 'A')
-    || setweight(to_tsvector('english', p.name), 'B')
-    || setweight(to_tsvector('english', coalesce(s.names, '')), 'B')
-    || setweight(to_tsvector('english', a.summary), 'C')
-  FROM activities_provider p,
-       activities_activity b
-       LEFT JOIN (SELECT x.activity_id, string_agg(sp.name, ' ') AS names
-                    FROM activities_activity_specialties x
-                    JOIN activities_specialty sp ON sp.id = x.specialty_id
-                   GROUP BY x.activity_id) s ON s.activity_id = b.id
- WHERE p.id = a.provider_id AND b.id = a.id AND a.id BETWEEN %s AND %s
-"""
+# On PostgreSQL the rows go in with COPY and the search documents are computed in one statement at the end
+# (search_documents_deferred), not row by row by the triggers.
 ACTIVITY_COLUMNS = [
     "id", "provider_id", "title", "slug", "summary", "activity_link", "activity_type", "format", "start", "end",
     "reviewed_on", "location", "fee_kind", "fee_amount", "registration", "registration_text", "providership",
@@ -64,7 +46,9 @@ class Command(BaseCommand):
             providers = self._named(Provider, {a.provider for a in generated})
             specialties = self._named(Specialty, {name for a in generated for name in a.specialties})
             load = self._copy if connection.vendor == "postgresql" else self._bulk_create
-            load(generated, seed=seed, now=now, providers=providers, specialties=specialties)
+            with search_documents_deferred() as refresh_search:
+                ids = load(generated, seed=seed, now=now, providers=providers, specialties=specialties)
+                refresh_search(ids)
         self.stdout.write(
             f"Generated {activities:,} activities from {len(providers):,} providers "
             f"in {time.perf_counter() - started:.1f} s (seed {seed})."
@@ -100,8 +84,6 @@ class Command(BaseCommand):
     def _copy(self, generated, *, seed, now, providers, specialties):
         with connection.cursor() as wrapper:
             cursor = wrapper.cursor
-            for table, trigger in BULK_TRIGGERS:
-                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence('activities_activity', 'id')) FROM generate_series(1, %s)",
                 [len(generated)],
@@ -129,10 +111,7 @@ class Command(BaseCommand):
                 for pk, a in zip(ids, generated, strict=True):
                     for name in a.specialties:
                         copy.write_row([pk, specialties[name].pk])
-            cursor.execute(BULK_SEARCH_DOCUMENTS, [min(ids), max(ids)])
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            for table, trigger in BULK_TRIGGERS:
-                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+        return ids
 
     def _bulk_create(self, generated, *, seed, now, providers, specialties):
         rows = [
@@ -166,6 +145,7 @@ class Command(BaseCommand):
             ],
             batch_size=BATCH,
         )
+        return [row.pk for row in rows]
 
     def _named(self, model, names: set[str]) -> dict:
         """Rows of ``model`` by name, creating the missing ones."""
