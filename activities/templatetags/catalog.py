@@ -73,8 +73,9 @@ def activity_jsonld(context, activity: Activity) -> str:
         "offers": {
             "@type": "Offer",
             "category": "Free" if activity.fee_kind == Activity.Fee.FREE else "Paid",
-            "price": price,
             "priceCurrency": "USD",
+            # A variable fee has no one price to state.
+            **({"price": price} if activity.fee_kind != Activity.Fee.VARIABLE else {}),
         },
     }
     text = json.dumps(data, ensure_ascii=False).translate(_JSON_ESCAPES)
