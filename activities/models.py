@@ -172,6 +172,9 @@ class Activity(TimestampedModel):
     location = models.CharField(
         _("location"), max_length=300, blank=True, help_text=_("Where a live activity takes place.")
     )
+    capacity = models.PositiveIntegerField(
+        _("capacity"), null=True, blank=True, help_text=_("Most learners who may enroll; empty for no limit.")
+    )
     fee_kind = models.CharField(_("fee"), max_length=16, choices=Fee.choices, default=Fee.FREE)
     fee_amount = models.DecimalField(
         _("fee amount (USD)"), max_digits=9, decimal_places=2, null=True, blank=True, validators=[POSITIVE]
@@ -247,6 +250,16 @@ class Activity(TimestampedModel):
     @property
     def is_enduring(self) -> bool:
         return self.kind == vocabulary.ENDURING
+
+    def is_open_for_enrollment(self, *, at) -> bool:
+        """Published and not yet over."""
+        return self.status == self.Status.PUBLISHED and at <= self.end
+
+    def is_open_for_claims(self, *, at) -> bool:
+        """Live activities take claims from their start; the others between release and expiry."""
+        if self.status != self.Status.PUBLISHED or at < self.start:
+            return False
+        return self.is_live or at <= self.end
 
     @property
     def measured_outcome_labels(self) -> list[str]:

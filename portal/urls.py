@@ -6,6 +6,8 @@ from portal import views as portal_views
 
 urlpatterns = [
     path("", activity_views.home, name="home"),
+    path("", include("learners.urls")),
+    path("accounts/", include("allauth.urls")),
     path("activities/", include("activities.urls")),
     path("api/", include("activities.api_urls")),
     path("admin/", admin.site.urls),

@@ -1,3 +1,4 @@
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -5,6 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from activities.models import Membership, Provider
+from activities.vocabulary import Profession
+from learners.models import LearnerProfile
+from learners.services import create_profile
 from portal.scoping import ACCREDITATION_STAFF_GROUP
 
 DEMO_PROVIDER = "StatPearls, LLC"
@@ -67,8 +71,18 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(
                 user=staff, provider=provider, defaults={"role": Membership.Role.EDITOR}
             )
+            for user in users.values():  # demo addresses count as verified, so every account can sign in
+                EmailAddress.objects.update_or_create(
+                    user=user, email=user.email, defaults={"verified": True, "primary": True}
+                )
+            learner = users[ACCOUNTS[2][0]]
+            if not LearnerProfile.objects.filter(user=learner).exists():
+                create_profile(
+                    user=learner, first_name="Lee", last_name="Learner", profession=Profession.PHYSICIAN
+                )
+                LearnerProfile.objects.filter(user=learner).update(degree=LearnerProfile.Degree.MD)
         site = settings.SITE_URL
         self.stdout.write(self.style.SUCCESS("Demo accounts are ready."))
-        self.stdout.write(f"  Admin: {site}/admin/")
+        self.stdout.write(f"  Portal: {site}/    Admin: {site}/admin/")
         for email, password, _, _, what in ACCOUNTS:
             self.stdout.write(f"  {what:<40} {email}  password: {password}")

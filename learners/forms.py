@@ -1,0 +1,230 @@
+from datetime import date
+
+from django import forms
+from django.forms import formset_factory
+from django.utils.translation import gettext_lazy as _
+
+from activities import vocabulary
+from activities.models import CreditType
+from learners import validators
+from learners.models import US_STATES, LearnerProfile
+from learners.services.claims import ClaimOptions
+
+MONTHS = [("", "—")] + [(str(n), date(2000, n, 1).strftime("%B")) for n in range(1, 13)]
+DAYS = [("", "—")] + [(str(n), str(n)) for n in range(1, 32)]
+
+
+class SignupForm(forms.Form):
+    """Extra sign-up fields (allauth calls ``signup`` once the account exists)."""
+
+    first_name = forms.CharField(
+        label=_("First name"),
+        max_length=150,
+        help_text=_("Your legal first name, as it should print on certificates."),
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label=_("Last name"),
+        max_length=150,
+        help_text=_("Your legal last name, as it should print on certificates."),
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    profession = forms.ChoiceField(label=_("Profession"), choices=[("", "—"), *vocabulary.PROFESSION_CHOICES])
+
+    def signup(self, request, user):
+        from learners.services import create_profile
+
+        create_profile(
+            user=user,
+            first_name=self.cleaned_data["first_name"],
+            last_name=self.cleaned_data["last_name"],
+            profession=self.cleaned_data["profession"],
+        )
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(
+        label=_("First name"), max_length=150, help_text=_("As it prints on certificates.")
+    )
+    last_name = forms.CharField(
+        label=_("Last name"), max_length=150, help_text=_("As it prints on certificates.")
+    )
+    profession = forms.ChoiceField(label=_("Profession"), choices=vocabulary.PROFESSION_CHOICES)
+    degree = forms.ChoiceField(
+        label=_("Degree"), choices=[("", "—"), *LearnerProfile.Degree.choices], required=False
+    )
+    npi = forms.CharField(
+        label=_("NPI"),
+        required=False,
+        max_length=10,
+        validators=[validators.validate_npi],
+        help_text=_("National Provider Identifier, 10 digits."),
+    )
+    nabp_eprofile_id = forms.CharField(
+        label=_("NABP e-Profile ID"),
+        required=False,
+        max_length=7,
+        validators=[validators.validate_eprofile_id],
+        help_text=_("Pharmacists: needed to report your credit to CPE Monitor."),
+    )
+    birth_month = forms.TypedChoiceField(
+        label=_("Birth month"), choices=MONTHS, coerce=int, empty_value=None, required=False
+    )
+    birth_day = forms.TypedChoiceField(
+        label=_("Birth day"), choices=DAYS, coerce=int, empty_value=None, required=False
+    )
+    reporting_consent = forms.BooleanField(
+        label=_(
+            "I agree that the providers of activities I complete may report my completed credit, with the "
+            "details this needs, to the accreditor (ACCME PARS), my certifying boards and CPE Monitor."
+        ),
+        required=False,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        problem = validators.month_day_error(cleaned.get("birth_month"), cleaned.get("birth_day"))
+        if problem:
+            self.add_error("birth_day", problem)
+        profession, degree = cleaned.get("profession"), cleaned.get("degree")
+        if profession == vocabulary.Profession.PHYSICIAN and degree not in {"MD", "DO"}:
+            self.add_error("degree", _("Physicians: choose MD or DO."))
+        if profession != vocabulary.Profession.PHYSICIAN and degree in {"MD", "DO"}:
+            self.add_error(
+                "profession", _("MD and DO are physician degrees: choose Physician as the profession.")
+            )
+        return cleaned
+
+
+class LicenseForm(forms.Form):
+    state = forms.ChoiceField(label=_("State"), choices=[("", "—"), *US_STATES], required=False)
+    number = forms.CharField(
+        label=_("License number"), max_length=32, required=False, validators=[validators.validate_identifier]
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("state")) != bool(cleaned.get("number")) and not self.errors:
+            raise forms.ValidationError(_("Give both the state and the license number."))
+        return cleaned
+
+
+class BoardIdForm(forms.Form):
+    board = forms.ChoiceField(
+        label=_("Board"), choices=[("", "—"), *vocabulary.MOC_BOARD_CHOICES], required=False
+    )
+    board_id = forms.CharField(
+        label=_("Board ID"), max_length=32, required=False, validators=[validators.validate_identifier]
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("board")) != bool(cleaned.get("board_id")) and not self.errors:
+            raise forms.ValidationError(_("Give both the board and your ID with it."))
+        return cleaned
+
+
+class _UniqueFormSet(forms.BaseFormSet):
+    key: str
+
+    def clean(self):
+        seen = set()
+        for form in self.forms:
+            value = form.cleaned_data.get(self.key) if form.is_valid() else None
+            if value and value in seen:
+                raise forms.ValidationError(_("Each one can be listed only once."))
+            seen.add(value)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        fields = list(self.forms[0].fields) if self.forms else []
+        return [
+            (form.cleaned_data[fields[0]], form.cleaned_data[fields[1]])
+            for form in self.forms
+            if form.cleaned_data.get(fields[0])
+        ]
+
+
+class LicenseFormSetBase(_UniqueFormSet):
+    key = "state"
+
+
+class BoardIdFormSetBase(_UniqueFormSet):
+    key = "board"
+
+
+LicenseFormSet = formset_factory(LicenseForm, formset=LicenseFormSetBase, extra=1, max_num=60)
+BoardIdFormSet = formset_factory(BoardIdForm, formset=BoardIdFormSetBase, extra=1, max_num=30)
+
+
+class ClaimForm(forms.Form):
+    """One amount per credit type the learner may claim, the attestation, and MOC opt-ins."""
+
+    attested = forms.BooleanField(
+        label=_(
+            "I attest that I am claiming only the credit commensurate with the extent of my participation "
+            "in this activity."
+        ),
+        required=False,
+    )
+
+    def __init__(self, *args, options: ClaimOptions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.options = options
+        for option in options.claimable:
+            designation = option.designation
+            credit_type: CreditType = designation.credit_type
+            self.fields[option.field] = forms.DecimalField(
+                label=credit_type.name,
+                max_digits=6,
+                decimal_places=2,
+                required=False,
+                initial=designation.max_amount,
+                help_text=_("Up to %(max)s %(unit)s, in steps of %(step)s.")
+                % {
+                    "max": designation.max_amount,
+                    "unit": credit_type.unit,
+                    "step": credit_type.increment.normalize(),
+                },
+                widget=forms.NumberInput(
+                    attrs={"step": str(credit_type.increment), "min": "0", "max": str(designation.max_amount)}
+                ),
+            )
+        for option in options.moc:
+            if option.reason is None:
+                self.fields[option.field] = forms.BooleanField(
+                    label=_("Report my MOC points to %(board)s (board ID %(id)s)")
+                    % {"board": option.abbreviation, "id": option.board_id},
+                    required=False,
+                    initial=True,
+                )
+
+    @property
+    def credit_fields(self):
+        return [self[option.field] for option in self.options.claimable]
+
+    @property
+    def moc_fields(self):
+        return [self[option.field] for option in self.options.moc if option.field in self.fields]
+
+    def amounts(self) -> dict:
+        return {
+            option.designation.credit_type_id: self.cleaned_data.get(option.field)
+            for option in self.options.claimable
+        }
+
+    def moc_boards(self) -> list[str]:
+        return [option.board for option in self.options.moc if self.cleaned_data.get(option.field)]
+
+
+class TranscriptForm(forms.Form):
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    credit_type = forms.ModelChoiceField(
+        label=_("Credit type"), queryset=CreditType.objects.all(), required=False, empty_label=_("All")
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
+            self.add_error("end", _("The end date is before the start date."))
+        return cleaned

@@ -1,0 +1,81 @@
+"""Reads for learner pages: every one filters by the learner, so nobody reaches another's records."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from activities.models import CreditType
+from learners.models import ClaimedCredit, ClaimedMoc, Enrollment
+
+
+def enrollments_for(*, user) -> QuerySet:
+    """The learner's enrollments with their activities, claims and claimed credit, newest first."""
+    return (
+        Enrollment.objects.filter(learner=user)
+        .select_related("activity__provider", "claim")
+        .prefetch_related(
+            Prefetch("claim__credits", queryset=ClaimedCredit.objects.select_related("credit_type")),
+            Prefetch("claim__moc", queryset=ClaimedMoc.objects.all()),
+        )
+        .order_by("-created")
+    )
+
+
+def enrollment_for(*, user, public_id) -> Enrollment:
+    """One of the learner's enrollments; ``Enrollment.DoesNotExist`` for anyone else's."""
+    return enrollments_for(user=user).select_related("activity").get(public_id=public_id)
+
+
+@dataclass
+class TranscriptLine:
+    claimed_at: datetime
+    activity_title: str
+    provider: str
+    activity_type: str
+    credit_type: str
+    amount: Decimal
+
+
+@dataclass
+class Transcript:
+    start: date | None
+    end: date | None
+    credit_type: CreditType | None
+    lines: list[TranscriptLine] = field(default_factory=list)
+    totals: list[tuple[str, Decimal]] = field(default_factory=list)
+
+
+def transcript(*, user, start: date | None = None, end: date | None = None, credit_type=None) -> Transcript:
+    """Every credit the learner claimed between ``start`` and ``end`` (inclusive), with totals per type."""
+    credits = ClaimedCredit.objects.filter(claim__enrollment__learner=user).select_related(
+        "credit_type", "claim__enrollment__activity__provider"
+    )
+    tz = timezone.get_current_timezone()
+    if start:
+        credits = credits.filter(claim__claimed_at__gte=datetime.combine(start, time.min, tzinfo=tz))
+    if end:
+        credits = credits.filter(
+            claim__claimed_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+        )
+    if credit_type:
+        credits = credits.filter(credit_type=credit_type)
+    result = Transcript(start, end, credit_type)
+    totals: dict[str, Decimal] = {}
+    for credit in credits.order_by("claim__claimed_at", "credit_type__position"):
+        activity = credit.claim.enrollment.activity
+        result.lines.append(
+            TranscriptLine(
+                claimed_at=credit.claim.claimed_at,
+                activity_title=activity.title,
+                provider=activity.provider.name,
+                activity_type=activity.get_activity_type_display(),
+                credit_type=credit.credit_type.name,
+                amount=credit.amount,
+            )
+        )
+        totals[credit.credit_type.name] = totals.get(credit.credit_type.name, Decimal(0)) + credit.amount
+    result.totals = sorted(totals.items())
+    return result

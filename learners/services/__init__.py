@@ -1,0 +1,15 @@
+"""Learner services: every change to a profile, an enrollment or a claim goes through these."""
+
+from learners.services.claims import ClaimError, claim_credit, claim_options
+from learners.services.enrollment import EnrollmentError, enroll
+from learners.services.profiles import create_profile, update_profile
+
+__all__ = [
+    "ClaimError",
+    "EnrollmentError",
+    "claim_credit",
+    "claim_options",
+    "create_profile",
+    "enroll",
+    "update_profile",
+]

@@ -1,0 +1,227 @@
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from activities import rules, vocabulary
+from activities.models import CreditDesignation
+from learners.models import ClaimedCredit, ClaimedMoc, CreditClaim, Enrollment, LearnerProfile
+from portal import audit
+
+NON_FIELD = "__all__"
+
+
+class ClaimError(Exception):
+    """A refused claim: ``errors`` maps each form field (or ``__all__``) to why, in words for the learner."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+@dataclass
+class CreditOption:
+    designation: CreditDesignation
+    claimable: bool
+
+    @property
+    def field(self) -> str:
+        return f"credit_{self.designation.credit_type_id}"
+
+
+@dataclass
+class MocOption:
+    board: str
+    rows: list[tuple[str, Decimal]]  # (MOC credit type, points)
+    board_id: str | None
+    reason: str | None = None  # why the learner cannot opt in, when they cannot
+
+    @property
+    def field(self) -> str:
+        return f"moc_{self.board}"
+
+    @property
+    def board_name(self) -> str:
+        return vocabulary.MOC_BOARD_NAMES[self.board]
+
+    @property
+    def abbreviation(self) -> str:
+        return vocabulary.MOC_BOARD_ABBREVIATIONS[self.board]
+
+
+@dataclass
+class ClaimOptions:
+    credits: list[CreditOption]
+    moc: list[MocOption] = field(default_factory=list)
+
+    @property
+    def claimable(self) -> list[CreditOption]:
+        return [option for option in self.credits if option.claimable]
+
+    @property
+    def participation_only(self) -> bool:
+        """The learner's profession may claim none of the credit: a certificate of participation."""
+        return not self.claimable
+
+
+def claim_options(*, enrollment: Enrollment, profile: LearnerProfile | None) -> ClaimOptions:
+    """What the claim form offers: each designated credit type (claimable by the learner's profession or
+    not) and each MOC board, with whether the learner can opt in (board ID and consent given)."""
+    activity = enrollment.activity
+    profession = profile.profession if profile else None
+    credits = [
+        CreditOption(
+            designation, profession is not None and designation.credit_type.may_be_claimed_by(profession)
+        )
+        for designation in activity.credits.select_related("credit_type").order_by("credit_type__position")
+    ]
+    board_ids = dict(profile.board_ids.values_list("board", "board_id")) if profile else {}
+    by_board: dict[str, list[tuple[str, Decimal]]] = {}
+    for approval in activity.moc.order_by("board", "credit_type"):
+        by_board.setdefault(approval.board, []).append((approval.credit_type, approval.points))
+    moc = []
+    for board, rows in by_board.items():
+        reason = None
+        if profession != vocabulary.Profession.PHYSICIAN:
+            reason = _("MOC is reported for physicians.")
+        elif board not in board_ids:
+            reason = _("Add your board ID to your profile to have MOC points reported.")
+        elif not profile.has_reporting_consent:
+            reason = _("Give your consent to reporting in your profile to have MOC points reported.")
+        moc.append(MocOption(board, rows, board_ids.get(board), reason))
+    return ClaimOptions(credits, moc)
+
+
+def claim_credit(
+    *,
+    enrollment: Enrollment,
+    amounts: dict[str, Decimal | None],
+    attested: bool,
+    moc_boards: Iterable[str] = (),
+    at: datetime | None = None,
+) -> CreditClaim:
+    """Record what the learner claims for ``enrollment`` and complete it.
+
+    ``amounts`` maps credit type codes to the amount claimed, for every type the learner's profession may
+    claim (a learner who may claim none gets a certificate of participation). Each amount must be above
+    zero, at most the designated maximum, in the credit type's steps, and the claim attested, inside the
+    claim window. The enrollment row is locked, so concurrent submissions make one claim; a repeat raises
+    ``ClaimError``. After commit, the certificate is issued.
+    """
+    at = at or timezone.now()
+    with transaction.atomic():
+        enrollment = (
+            Enrollment.objects.select_for_update().select_related("activity", "learner").get(pk=enrollment.pk)
+        )
+        if CreditClaim.objects.filter(enrollment=enrollment).exists():
+            raise ClaimError({NON_FIELD: _("You have already claimed credit for this activity.")})
+        activity = enrollment.activity
+        if not activity.is_open_for_claims(at=at):
+            raise ClaimError({NON_FIELD: _claim_window_message(activity, at)})
+        profile = LearnerProfile.objects.filter(user=enrollment.learner).first()
+        if profile is None:
+            raise ClaimError(
+                {NON_FIELD: _("Complete your profile (your profession) before claiming credit.")}
+            )
+        options = claim_options(enrollment=enrollment, profile=profile)
+
+        errors: dict[str, str] = {}
+        if not attested:
+            errors["attested"] = _("Confirm that you claim only the credit that matches your participation.")
+        offered = {option.designation.credit_type_id: option for option in options.credits}
+        lines = []
+        for code, amount in amounts.items():
+            option = offered.get(code)
+            if option is None or not option.claimable:
+                errors[f"credit_{code}"] = _("This credit is not offered to you for this activity.")
+                continue
+            problem = _amount_problem(amount, option.designation)
+            if problem:
+                errors[option.field] = problem
+            else:
+                lines.append((option.designation.credit_type, amount))
+        for option in options.claimable:
+            if option.designation.credit_type_id not in amounts:
+                errors[option.field] = _("Enter the credit you earned.")
+        moc_rows = []
+        available = {option.board: option for option in options.moc}
+        for board in dict.fromkeys(moc_boards):
+            option = available.get(board)
+            if option is None:
+                errors[NON_FIELD] = _("This activity has no MOC approval with that board.")
+            elif option.reason:
+                errors[option.field] = option.reason
+            else:
+                moc_rows += [(board, kind, points, option.board_id) for kind, points in option.rows]
+        if errors:
+            raise ClaimError(errors)
+
+        try:
+            with transaction.atomic():
+                claim = CreditClaim.objects.create(
+                    enrollment=enrollment, claimed_at=at, attested=True, profession=profile.profession
+                )
+        except IntegrityError:  # another claim for this enrollment won the race
+            raise ClaimError({NON_FIELD: _("You have already claimed credit for this activity.")}) from None
+        ClaimedCredit.objects.bulk_create(
+            ClaimedCredit(claim=claim, credit_type=credit_type, amount=amount)
+            for credit_type, amount in lines
+        )
+        ClaimedMoc.objects.bulk_create(
+            ClaimedMoc(claim=claim, board=board, credit_type=kind, points=points, board_id=board_id)
+            for board, kind, points, board_id in moc_rows
+        )
+        enrollment.status, enrollment.completed_at = Enrollment.Status.COMPLETED, at
+        enrollment.save(update_fields=["status", "completed_at", "modified"])
+        audit.record(
+            actor=enrollment.learner,
+            action="claim.created",
+            obj=claim,
+            provider_id=activity.provider_id,
+            data={
+                "credits": {credit_type.code: str(amount) for credit_type, amount in lines},
+                "moc": sorted({row[0] for row in moc_rows}),
+            },
+        )
+        transaction.on_commit(lambda: _claim_committed(claim.pk))
+    return claim
+
+
+def _claim_committed(claim_id: int) -> None:
+    """Follow-up work once a claim is safely stored (the certificate; see learners.tasks)."""
+    from learners import tasks
+
+    tasks.claim_recorded(claim_id)
+
+
+def _amount_problem(amount: Decimal | None, designation: CreditDesignation) -> str | None:
+    credit_type = designation.credit_type
+    if amount is None:
+        return _("Enter the credit you earned.")
+    if amount <= 0:
+        return _("Claim more than zero, or leave the activity unclaimed until you have taken part.")
+    if amount > designation.max_amount:
+        return _("At most %(max)s %(unit)s can be claimed for this activity.") % {
+            "max": designation.max_amount,
+            "unit": credit_type.unit,
+        }
+    if rules.increment_error(amount, credit_type.increment):
+        return _("%(name)s is claimed in steps of %(step)s.") % {
+            "name": credit_type.name,
+            "step": credit_type.increment.normalize(),
+        }
+    return None
+
+
+def _claim_window_message(activity, at: datetime) -> str:
+    if activity.status != activity.Status.PUBLISHED:
+        return _("This activity is not open for credit.")
+    if at < activity.start:
+        return _("Credit can be claimed from %(start)s.") % {"start": formats.date_format(activity.start)}
+    return _("The time to claim credit for this activity ended on %(end)s.") % {
+        "end": formats.date_format(activity.end)
+    }

@@ -1,0 +1,63 @@
+from django.db import transaction
+from django.utils import timezone
+
+from learners.models import BoardId, LearnerProfile, StateLicense
+from portal import audit
+
+
+def create_profile(*, user, first_name: str, last_name: str, profession: str) -> LearnerProfile:
+    """A new learner's name (as certificates print it) and profession, from sign-up."""
+    with transaction.atomic():
+        user.first_name, user.last_name = first_name.strip(), last_name.strip()
+        user.save(update_fields=["first_name", "last_name"])
+        profile = LearnerProfile.objects.create(user=user, profession=profession)
+        audit.record(actor=user, action="profile.created", obj=profile)
+    return profile
+
+
+def update_profile(
+    *,
+    profile: LearnerProfile,
+    first_name: str,
+    last_name: str,
+    fields: dict,
+    consent: bool,
+    licenses: list[tuple[str, str]],
+    board_ids: list[tuple[str, str]],
+) -> LearnerProfile:
+    """Replace the profile's details. Giving consent records when; withdrawing it clears that date.
+
+    ``licenses`` are ``(state, number)`` and ``board_ids`` ``(board, id)`` pairs, one per state or board.
+    """
+    with transaction.atomic():
+        user = profile.user
+        changed = {}
+        for name, value in (("first_name", first_name.strip()), ("last_name", last_name.strip())):
+            if getattr(user, name) != value:
+                changed[name] = value
+                setattr(user, name, value)
+        user.save(update_fields=["first_name", "last_name"])
+        for name, value in fields.items():
+            if getattr(profile, name) != value:
+                changed[name] = str(value)
+                setattr(profile, name, value)
+        if consent and profile.reporting_consent_at is None:
+            profile.reporting_consent_at = timezone.now()
+            changed["consent"] = "given"
+        elif not consent and profile.reporting_consent_at is not None:
+            profile.reporting_consent_at = None
+            changed["consent"] = "withdrawn"
+        profile.save()
+        if sorted(licenses) != sorted(profile.licenses.values_list("state", "number")):
+            profile.licenses.all().delete()
+            StateLicense.objects.bulk_create(
+                StateLicense(profile=profile, state=s, number=n) for s, n in licenses
+            )
+            changed["licenses"] = [s for s, _ in licenses]
+        if sorted(board_ids) != sorted(profile.board_ids.values_list("board", "board_id")):
+            profile.board_ids.all().delete()
+            BoardId.objects.bulk_create(BoardId(profile=profile, board=b, board_id=i) for b, i in board_ids)
+            changed["board_ids"] = [b for b, _ in board_ids]
+        if changed:
+            audit.record(actor=user, action="profile.changed", obj=profile, data={"changed": sorted(changed)})
+    return profile

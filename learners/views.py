@@ -1,0 +1,183 @@
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from activities.models import Activity
+from learners import selectors, services
+from learners.forms import BoardIdFormSet, ClaimForm, LicenseFormSet, ProfileForm, TranscriptForm
+from learners.models import Enrollment, LearnerProfile
+from learners.pdf import transcript_pdf
+
+
+@login_required
+def dashboard(request):
+    enrollments = list(selectors.enrollments_for(user=request.user))
+    return render(
+        request,
+        "learners/dashboard.html",
+        {
+            "in_progress": [e for e in enrollments if e.status == Enrollment.Status.ENROLLED],
+            "completed": [e for e in enrollments if e.status == Enrollment.Status.COMPLETED],
+            "profile": LearnerProfile.objects.filter(user=request.user).first(),
+        },
+    )
+
+
+@require_POST
+@login_required
+def enroll(request, slug):
+    activity = get_object_or_404(Activity.objects.published(), slug=slug)
+    try:
+        enrollment, created = services.enroll(learner=request.user, activity=activity)
+    except services.EnrollmentError as exc:
+        messages.error(request, str(exc))
+        return redirect(activity)
+    if created:
+        messages.success(
+            request, _("You are enrolled. Claim your credit here when you have completed the activity.")
+        )
+    return redirect("learners:claim", public_id=enrollment.public_id)
+
+
+@login_required
+def claim(request, public_id):
+    try:
+        enrollment = selectors.enrollment_for(user=request.user, public_id=public_id)
+    except Enrollment.DoesNotExist:
+        raise Http404 from None
+    profile = LearnerProfile.objects.filter(user=request.user).first()
+    options = services.claim_options(enrollment=enrollment, profile=profile)
+    form = ClaimForm(request.POST or None, options=options)
+    already = getattr(enrollment, "claim", None)
+    if request.method == "POST" and already is None and form.is_valid():
+        try:
+            services.claim_credit(
+                enrollment=enrollment,
+                amounts=form.amounts(),
+                attested=form.cleaned_data["attested"],
+                moc_boards=form.moc_boards(),
+            )
+        except services.ClaimError as exc:
+            for field, message in exc.errors.items():
+                form.add_error(None if field not in form.fields else field, message)
+        else:
+            messages.success(request, _("Your credit is recorded. Your certificate will follow by email."))
+            return redirect("learners:dashboard")
+    status = 400 if request.method == "POST" else 200
+    context = {
+        "enrollment": enrollment,
+        "activity": enrollment.activity,
+        "options": options,
+        "form": form,
+        "profile": profile,
+        "claim": already,
+        "window_open": enrollment.activity.is_open_for_claims(at=timezone.now()),
+        "now": timezone.now(),
+    }
+    return render(request, "learners/claim.html", context, status=status)
+
+
+@login_required
+def profile(request):
+    profile = LearnerProfile.objects.filter(user=request.user).first()
+    user = request.user
+    initial = {"first_name": user.first_name, "last_name": user.last_name}
+    if profile:
+        initial.update(
+            profession=profile.profession,
+            degree=profile.degree,
+            npi=profile.npi,
+            nabp_eprofile_id=profile.nabp_eprofile_id,
+            birth_month=profile.birth_month,
+            birth_day=profile.birth_day,
+            reporting_consent=profile.has_reporting_consent,
+        )
+    data = request.POST if request.method == "POST" else None
+    form = ProfileForm(data, initial=initial)
+    licenses = LicenseFormSet(
+        data,
+        prefix="licenses",
+        initial=[{"state": s, "number": n} for s, n in profile.licenses.values_list("state", "number")]
+        if profile
+        else [],
+    )
+    boards = BoardIdFormSet(
+        data,
+        prefix="boards",
+        initial=[{"board": b, "board_id": i} for b, i in profile.board_ids.values_list("board", "board_id")]
+        if profile
+        else [],
+    )
+    if data is not None and form.is_valid() and licenses.is_valid() and boards.is_valid():
+        cleaned = form.cleaned_data
+        if profile is None:
+            profile = services.create_profile(
+                user=user,
+                first_name=cleaned["first_name"],
+                last_name=cleaned["last_name"],
+                profession=cleaned["profession"],
+            )
+        services.update_profile(
+            profile=profile,
+            first_name=cleaned["first_name"],
+            last_name=cleaned["last_name"],
+            fields={
+                name: cleaned[name]
+                for name in ("profession", "degree", "npi", "nabp_eprofile_id", "birth_month", "birth_day")
+            },
+            consent=cleaned["reporting_consent"],
+            licenses=licenses.pairs(),
+            board_ids=boards.pairs(),
+        )
+        messages.success(request, _("Your profile is saved."))
+        return redirect("learners:profile")
+    context = {"form": form, "licenses": licenses, "boards": boards, "profile": profile}
+    return render(request, "learners/profile.html", context, status=400 if data is not None else 200)
+
+
+@login_required
+def transcript(request, format="html"):
+    form = TranscriptForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        return render(request, "learners/transcript.html", {"form": form}, status=400)
+    cleaned = form.cleaned_data if request.GET else {}
+    result = selectors.transcript(
+        user=request.user,
+        start=cleaned.get("start"),
+        end=cleaned.get("end"),
+        credit_type=cleaned.get("credit_type"),
+    )
+    if format == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="transcript.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["claimed_on", "activity", "provider", "activity_type", "credit_type", "amount"])
+        for line in result.lines:
+            writer.writerow(
+                [
+                    timezone.localtime(line.claimed_at).date().isoformat(),
+                    line.activity_title,
+                    line.provider,
+                    line.activity_type,
+                    line.credit_type,
+                    line.amount,
+                ]
+            )
+        return response
+    if format == "pdf":
+        body = transcript_pdf(
+            learner_name=request.user.get_full_name() or request.user.email,
+            email=request.user.email,
+            transcript=result,
+        )
+        response = HttpResponse(body, content_type="application/pdf")
+        response["Content-Disposition"] = 'attachment; filename="transcript.pdf"'
+        return response
+    query = request.GET.urlencode()
+    return render(request, "learners/transcript.html", {"form": form, "transcript": result, "query": query})
