@@ -126,13 +126,14 @@ class BoardIdForm(forms.Form):
 
 class _UniqueFormSet(forms.BaseFormSet):
     key: str
+    duplicate_message: str
 
     def clean(self):
         seen = set()
         for form in self.forms:
             value = form.cleaned_data.get(self.key) if form.is_valid() else None
             if value and value in seen:
-                raise forms.ValidationError(_("Each one can be listed only once."))
+                raise forms.ValidationError(self.duplicate_message)
             seen.add(value)
 
     def pairs(self) -> list[tuple[str, str]]:
@@ -146,10 +147,12 @@ class _UniqueFormSet(forms.BaseFormSet):
 
 class LicenseFormSetBase(_UniqueFormSet):
     key = "state"
+    duplicate_message = _("Each state can have only one license listed.")
 
 
 class BoardIdFormSetBase(_UniqueFormSet):
     key = "board"
+    duplicate_message = _("Each board can be listed only once.")
 
 
 LicenseFormSet = formset_factory(LicenseForm, formset=LicenseFormSetBase, extra=1, max_num=60)

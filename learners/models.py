@@ -1,3 +1,4 @@
+import secrets
 import uuid
 from decimal import Decimal
 
@@ -233,3 +234,141 @@ class ClaimedMoc(models.Model):
 
     def __str__(self):
         return f"{self.board} {self.points} {self.get_credit_type_display()}"
+
+
+def _verification_id() -> str:
+    return secrets.token_urlsafe(18)  # 144 random bits: unguessable, and stable across reissues
+
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+
+
+def _short_code() -> str:
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+class Certificate(TimestampedModel):
+    """The certificate of one completed enrollment. Its versions hold what was printed; it never goes away:
+    revoking keeps the row and says why, and reissuing adds a version."""
+
+    enrollment = models.OneToOneField(
+        Enrollment, verbose_name=_("enrollment"), on_delete=models.PROTECT, related_name="certificate"
+    )
+    verification_id = models.CharField(
+        _("verification id"), max_length=32, unique=True, default=_verification_id
+    )
+    code = models.CharField(_("certificate code"), max_length=11, unique=True, default=_short_code)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    revoke_reason = models.TextField(_("reason for revoking"), blank=True)
+
+    provider_field = "enrollment__activity__provider"
+
+    class Meta:
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+        ordering = ["-created"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True, revoke_reason="")
+                | (Q(revoked_at__isnull=False) & ~Q(revoke_reason="")),
+                name="certificate_revoked_with_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Certificate {self.code}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def get_absolute_url(self):
+        return reverse("learners:verify", kwargs={"verification_id": self.verification_id})
+
+
+class CertificateVersion(models.Model):
+    """One issue of a certificate: a snapshot of everything it prints. The PDF is a pure function of it."""
+
+    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveSmallIntegerField(_("version"))
+    issued_at = models.DateTimeField(_("issued at"))
+    snapshot = models.JSONField(_("what the certificate states"))
+    reason = models.CharField(_("why issued"), max_length=300, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    provider_field = "certificate__enrollment__activity__provider"
+
+    class Meta:
+        verbose_name = _("certificate version")
+        verbose_name_plural = _("certificate versions")
+        ordering = ["certificate", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["certificate", "number"], name="certificate_version_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.certificate.code} v{self.number}"
+
+    def get_absolute_url(self):
+        return reverse(
+            "learners:verify_version",
+            kwargs={"verification_id": self.certificate.verification_id, "number": self.number},
+        )
+
+
+class OutboxMessage(TimestampedModel):
+    """One email to send, once. Sending claims the row first, so a repeated or redelivered task never sends
+    it twice; temporary failures wait and retry, permanent ones stay failed for staff to see."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting to send")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    version = models.ForeignKey(
+        CertificateVersion,
+        verbose_name=_("certificate version"),
+        on_delete=models.PROTECT,
+        related_name="messages",
+    )
+    recipient = models.EmailField(_("recipient"))
+    subject = models.CharField(_("subject"), max_length=200)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    sending_since = models.DateTimeField(_("sending since"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    provider_field = "version__certificate__enrollment__activity__provider"
+
+    class Meta:
+        verbose_name = _("email to learner")
+        verbose_name_plural = _("emails to learners")
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state="sent", sent_at__isnull=False)
+                | (~Q(state="sent") & Q(sent_at__isnull=True)),
+                name="outbox_sent_iff_sent_at",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.subject} to {self.recipient} ({self.get_state_display()})"

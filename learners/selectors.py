@@ -8,7 +8,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from activities.models import CreditType
-from learners.models import ClaimedCredit, ClaimedMoc, Enrollment
+from learners.models import Certificate, ClaimedCredit, ClaimedMoc, Enrollment, OutboxMessage
 
 
 def enrollments_for(*, user) -> QuerySet:
@@ -22,6 +22,24 @@ def enrollments_for(*, user) -> QuerySet:
         )
         .order_by("-created")
     )
+
+
+def attach_delivery(enrollments: list[Enrollment]) -> None:
+    """Set ``certificate_obj`` and ``delivery`` (its latest email) on each enrollment: two queries in all."""
+    by_enrollment = {
+        c.enrollment_id: c for c in Certificate.objects.filter(enrollment__in=[e.pk for e in enrollments])
+    }
+    latest: dict[int, OutboxMessage] = {}
+    for message in (
+        OutboxMessage.objects.filter(version__certificate__in=list(by_enrollment.values()))
+        .select_related("version")
+        .order_by("created")
+    ):
+        latest[message.version.certificate_id] = message
+    for enrollment in enrollments:
+        certificate = by_enrollment.get(enrollment.pk)
+        enrollment.certificate_obj = certificate
+        enrollment.delivery = latest.get(certificate.pk) if certificate else None
 
 
 def enrollment_for(*, user, public_id) -> Enrollment:

@@ -10,14 +10,17 @@ from django.views.decorators.http import require_POST
 
 from activities.models import Activity
 from learners import selectors, services
+from learners.certificate_pdf import render_certificate
 from learners.forms import BoardIdFormSet, ClaimForm, LicenseFormSet, ProfileForm, TranscriptForm
-from learners.models import Enrollment, LearnerProfile
+from learners.models import Certificate, Enrollment, LearnerProfile
 from learners.pdf import transcript_pdf
+from learners.services import certificates
 
 
 @login_required
 def dashboard(request):
     enrollments = list(selectors.enrollments_for(user=request.user))
+    selectors.attach_delivery(enrollments)
     return render(
         request,
         "learners/dashboard.html",
@@ -181,3 +184,59 @@ def transcript(request, format="html"):
         return response
     query = request.GET.urlencode()
     return render(request, "learners/transcript.html", {"form": form, "transcript": result, "query": query})
+
+
+def verify(request, verification_id=None, number=None):
+    """Public: is this certificate valid, revoked or superseded? Shows its statement, never personal data
+    beyond the name. Also answers a lookup by the short code printed on the certificate."""
+    code = request.GET.get("code", "").strip().upper()
+    if verification_id is None:
+        if not code:
+            return render(request, "learners/verify_lookup.html", {"code": ""})
+        certificate = Certificate.objects.filter(code=code).first()
+        if certificate is None:
+            return render(
+                request, "learners/verify_lookup.html", {"code": code, "not_found": True}, status=404
+            )
+        return redirect("learners:verify", verification_id=certificate.verification_id)
+    certificate = get_object_or_404(Certificate, verification_id=verification_id)
+    versions = list(certificate.versions.order_by("-number"))
+    if not versions:
+        raise Http404
+    latest = versions[0]
+    shown = latest if number is None else next((v for v in versions if v.number == number), None)
+    if shown is None:
+        raise Http404
+    context = {"certificate": certificate, "version": shown, "latest": latest, "snapshot": shown.snapshot}
+    return render(request, "learners/verify.html", context)
+
+
+@login_required
+def certificate_pdf(request, verification_id):
+    """The learner's own certificate (current version); anyone else gets a 404."""
+    certificate = get_object_or_404(
+        Certificate, verification_id=verification_id, enrollment__learner=request.user
+    )
+    version = certificate.versions.order_by("-number").first()
+    if version is None:
+        raise Http404
+    response = HttpResponse(render_certificate(version), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="certificate-{certificate.code}.pdf"'
+    return response
+
+
+@require_POST
+@login_required
+def certificate_resend(request, verification_id):
+    certificate = get_object_or_404(
+        Certificate, verification_id=verification_id, enrollment__learner=request.user
+    )
+    try:
+        certificates.resend_certificate(certificate=certificate, by=request.user)
+    except certificates.CertificateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, _("Your certificate is on its way to %(email)s.") % {"email": request.user.email}
+        )
+    return redirect("learners:dashboard")

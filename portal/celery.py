@@ -11,4 +11,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Periodic jobs, one place, each with why its schedule is what it is.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Certificates a lost message left unissued, and email a dead worker or a broker outage left unsent:
+    # every few minutes, so a learner waits minutes, not hours, after an outage. Safe to run twice.
+    "sweep-certificates": {"task": "learners.tasks.sweep_certificates_task", "schedule": 180.0},
+}

@@ -187,7 +187,7 @@ def claim_credit(
                 "moc": sorted({row[0] for row in moc_rows}),
             },
         )
-        transaction.on_commit(lambda: _claim_committed(claim.pk))
+        transaction.on_commit(lambda: _claim_committed(claim.pk), robust=True)
     return claim
 
 

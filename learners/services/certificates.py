@@ -1,0 +1,411 @@
+"""Certificates: issue once, snapshot what they state, email each message once, revoke and reissue.
+
+The database makes each thing happen once: a unique constraint and a row lock for the certificate of an
+enrollment, and a conditional update that claims an outbox row before its email goes out. Tasks only call
+these functions, so a repeated, duplicated or redelivered task changes nothing.
+"""
+
+import logging
+import smtplib
+import socket
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from activities import vocabulary
+from activities.text import activity_dates_text
+from learners.models import (
+    Certificate,
+    CertificateVersion,
+    ClaimedCredit,
+    ClaimedMoc,
+    CreditClaim,
+    Enrollment,
+    LearnerProfile,
+    OutboxMessage,
+)
+from portal import audit
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+STUCK_AFTER = timedelta(minutes=10)  # a message "sending" this long belongs to a worker that died
+SWEEP_GRACE = timedelta(minutes=2)  # leave fresh work to the tasks already dispatched for it
+
+
+class CertificateError(Exception):
+    """Why a certificate action cannot be done, in words fit to show."""
+
+
+class TemporaryEmailError(Exception):
+    """The mail server could not take the message now; try again in ``retry_in`` seconds."""
+
+    def __init__(self, message: str, retry_in: int):
+        super().__init__(message)
+        self.retry_in = retry_in
+
+
+def _dispatch(task_name: str, *args) -> None:
+    """Queue a task; if the broker is down, log it and leave the work to the sweep."""
+    from learners import tasks
+
+    try:
+        getattr(tasks, task_name).apply_async(args=args, retry=False)
+    except Exception:
+        logger.warning("could not queue %s%s; the sweep will pick it up", task_name, args, exc_info=True)
+
+
+# --- issuing -----------------------------------------------------------------------------------------------
+
+
+def issue_certificate(*, enrollment: Enrollment) -> Certificate:
+    """The certificate of a completed enrollment, issued (with its email queued) if it has none yet.
+
+    Safe to call any number of times, concurrently: the enrollment row is locked and the certificate is
+    unique per enrollment, so one certificate and one email result. Raises ``CertificateError`` for an
+    enrollment without a claim.
+    """
+    with transaction.atomic():
+        locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        existing = Certificate.objects.filter(enrollment=locked).first()
+        if existing is not None:
+            return existing
+        claim = CreditClaim.objects.filter(enrollment=locked).first()
+        if claim is None:
+            raise CertificateError(_("This enrollment has no claim yet, so no certificate."))
+        try:
+            with transaction.atomic():
+                certificate = Certificate.objects.create(enrollment=locked)
+        except IntegrityError:  # only if the lock was bypassed; the unique constraint still holds
+            return Certificate.objects.get(enrollment=locked)
+        version = _new_version(certificate, reason="", by=None)
+        message = _queue_email(version, by=None)
+        audit.record(
+            actor=None,
+            action="certificate.issued",
+            obj=certificate,
+            provider_id=locked.activity.provider_id,
+            data={"version": version.number, "code": certificate.code},
+        )
+        transaction.on_commit(lambda: _dispatch("send_certificate_email_task", message.pk), robust=True)
+    return certificate
+
+
+def reissue_certificate(*, certificate: Certificate, by, reason: str) -> CertificateVersion:
+    """A new version from the learner's and activity's current details (after a name correction, say),
+    emailed to the learner. Earlier versions stay and are shown as superseded."""
+    reason = reason.strip()
+    if not reason:
+        raise CertificateError(_("Say why the certificate is reissued."))
+    with transaction.atomic():
+        certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        if certificate.is_revoked:
+            raise CertificateError(_("A revoked certificate cannot be reissued."))
+        version = _new_version(certificate, reason=reason, by=by)
+        message = _queue_email(version, by=by)
+        audit.record(
+            actor=by,
+            action="certificate.reissued",
+            obj=certificate,
+            provider_id=certificate.enrollment.activity.provider_id,
+            data={"version": version.number, "reason": reason},
+        )
+        transaction.on_commit(lambda: _dispatch("send_certificate_email_task", message.pk), robust=True)
+    return version
+
+
+def revoke_certificate(*, certificate: Certificate, reason: str, by) -> Certificate:
+    """Revoke, keeping the row: the verification page then says revoked, and why."""
+    reason = reason.strip()
+    if not reason:
+        raise CertificateError(_("A reason is required to revoke a certificate."))
+    with transaction.atomic():
+        certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        if certificate.is_revoked:
+            return certificate
+        certificate.revoked_at, certificate.revoked_by, certificate.revoke_reason = timezone.now(), by, reason
+        certificate.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "modified"])
+        audit.record(
+            actor=by,
+            action="certificate.revoked",
+            obj=certificate,
+            provider_id=certificate.enrollment.activity.provider_id,
+            data={"reason": reason},
+        )
+    return certificate
+
+
+def resend_certificate(*, certificate: Certificate, by) -> OutboxMessage:
+    """Email the current version again (learner's button or staff action). Refused while one is on its way."""
+    with transaction.atomic():
+        certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        why_not = resend_refusal(certificate)
+        if why_not:
+            raise CertificateError(why_not)
+        version = certificate.versions.order_by("-number").first()
+        message = _queue_email(version, by=by)
+        audit.record(
+            actor=by,
+            action="certificate.resent",
+            obj=certificate,
+            provider_id=certificate.enrollment.activity.provider_id,
+            data={"message": message.pk},
+        )
+        transaction.on_commit(lambda: _dispatch("send_certificate_email_task", message.pk), robust=True)
+    return message
+
+
+def resend_refusal(certificate: Certificate) -> str | None:
+    """Why the certificate cannot be emailed again now, or None."""
+    if certificate.is_revoked:
+        return _("This certificate is revoked.")
+    waiting = OutboxMessage.objects.filter(
+        version__certificate=certificate, state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.SENDING]
+    ).exists()
+    if waiting:
+        return _("An email with this certificate is already on its way.")
+    return None
+
+
+def _new_version(certificate: Certificate, *, reason: str, by) -> CertificateVersion:
+    enrollment = Enrollment.objects.select_related("activity__provider", "learner", "claim").get(
+        pk=certificate.enrollment_id
+    )
+    number = (certificate.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    issued_at = timezone.now()
+    return CertificateVersion.objects.create(
+        certificate=certificate,
+        number=number,
+        issued_at=issued_at,
+        snapshot=certificate_snapshot(enrollment=enrollment, certificate=certificate, issued_at=issued_at),
+        reason=reason,
+        issued_by=by if by is not None and by.is_authenticated else None,
+    )
+
+
+def certificate_snapshot(*, enrollment: Enrollment, certificate: Certificate, issued_at: datetime) -> dict:
+    """Everything the certificate states, frozen at issue: the PDF and the verification page read only this."""
+    activity, learner, claim = enrollment.activity, enrollment.learner, enrollment.claim
+    provider = activity.provider
+    profile = LearnerProfile.objects.filter(user=learner).first()
+    designations = {d.credit_type_id: d for d in activity.credits.select_related("credit_type")}
+    noun = activity.designation_noun
+
+    def statement(designation) -> str:
+        return designation.credit_type.statement(
+            provider=provider.name, amount=designation.max_amount, format=noun
+        )
+
+    credits = []
+    for credit in ClaimedCredit.objects.filter(claim=claim).select_related("credit_type"):
+        designation = designations.get(credit.credit_type_id)
+        credits.append(
+            {
+                "type": credit.credit_type.name,
+                "code": credit.credit_type_id,
+                "amount": f"{credit.amount:.2f}",
+                "unit": credit.credit_type.unit,
+                "statement": statement(designation) if designation else "",
+                "activity_number": designation.activity_number if designation else "",
+            }
+        )
+    ama = designations.get(vocabulary.AMA_PRA_1)
+    participation = claim.profession != vocabulary.Profession.PHYSICIAN
+    name = learner.get_full_name().strip() or learner.email
+    if profile and profile.degree and profile.degree != LearnerProfile.Degree.OTHER:
+        name = f"{name}, {profile.degree}"
+    joint = ""
+    if activity.providership == activity.Providership.JOINT:
+        partner = activity.joint_provider or _("its joint provider")
+        joint = _(
+            "This activity has been planned and implemented in accordance with the accreditation requirements "
+            "and policies of the Accreditation Council for Continuing Medical Education (ACCME) through the "
+            "joint providership of %(provider)s and %(partner)s."
+        ) % {"provider": provider.name, "partner": partner}
+    return {
+        "kind": "participation" if participation else "credit",
+        "title": _("Certificate of Participation") if participation else _("Certificate of Credit"),
+        "learner_name": name,
+        "profession": claim.get_profession_display(),
+        "provider": provider.name,
+        "accreditation_statement": provider.accreditation_statement,
+        "joint_providership": joint,
+        "activity_title": activity.title,
+        "activity_type": activity.get_activity_type_display(),
+        "format": activity.get_format_display(),
+        "location": activity.location if activity.is_live else "",
+        "activity_dates": activity_dates_text(activity),
+        "start": activity.start.isoformat(),
+        "end": activity.end.isoformat(),
+        "completed_on": timezone.localdate(enrollment.completed_at).isoformat(),
+        "claimed_on": timezone.localdate(claim.claimed_at).isoformat(),
+        "issued_on": timezone.localdate(issued_at).isoformat(),
+        "credits": credits,
+        "ama_designation": statement(ama) if (participation and ama) else "",
+        "moc": [
+            {
+                "board": moc.get_board_display(),
+                "credit_type": moc.get_credit_type_display(),
+                "points": f"{moc.points:.2f}",
+            }
+            for moc in ClaimedMoc.objects.filter(claim=claim)
+        ],
+        "code": certificate.code,
+        "verification_url": settings.SITE_URL + certificate.get_absolute_url(),
+    }
+
+
+# --- email -------------------------------------------------------------------------------------------------
+
+
+def _queue_email(version: CertificateVersion, *, by) -> OutboxMessage:
+    learner = version.certificate.enrollment.learner
+    subject = _("Your certificate: %(title)s") % {"title": version.snapshot["activity_title"]}
+    return OutboxMessage.objects.create(
+        version=version,
+        recipient=learner.email,
+        subject=subject[:200],
+        next_attempt_at=timezone.now(),
+        requested_by=by if by is not None and by.is_authenticated else None,
+    )
+
+
+def send_outbox_message(*, message_id: int) -> str:
+    """Send one queued email, at most once; returns the message's state afterwards.
+
+    The row is claimed with a conditional update (pending → sending) before anything goes out, so a second
+    task for the same message finds nothing to do. A temporary SMTP failure puts it back to pending and
+    raises ``TemporaryEmailError`` (retry later, with backoff); a permanent one marks it failed.
+    """
+    now = timezone.now()
+    claimed = OutboxMessage.objects.filter(pk=message_id, state=OutboxMessage.State.PENDING).update(
+        state=OutboxMessage.State.SENDING, attempts=F("attempts") + 1, sending_since=now
+    )
+    if not claimed:
+        return (
+            OutboxMessage.objects.filter(pk=message_id).values_list("state", flat=True).first() or "missing"
+        )
+    message = OutboxMessage.objects.select_related("version__certificate__enrollment__learner").get(
+        pk=message_id
+    )
+    try:
+        _build_email(message).send()
+    except Exception as exc:
+        permanent, reason = classify_smtp_error(exc)
+        if permanent or message.attempts >= MAX_ATTEMPTS:
+            if not permanent:
+                reason = _("gave up after %(n)d attempts: %(reason)s") % {
+                    "n": message.attempts,
+                    "reason": reason,
+                }
+            _finish(message_id, state=OutboxMessage.State.FAILED, last_error=reason)
+            logger.warning("certificate email %s failed: %s", message_id, reason)
+            return OutboxMessage.State.FAILED
+        retry_in = backoff_seconds(message.attempts)
+        _finish(
+            message_id,
+            state=OutboxMessage.State.PENDING,
+            last_error=reason,
+            next_attempt_at=timezone.now() + timedelta(seconds=retry_in),
+        )
+        raise TemporaryEmailError(reason, retry_in) from exc
+    _finish(message_id, state=OutboxMessage.State.SENT, sent_at=timezone.now(), last_error="")
+    return OutboxMessage.State.SENT
+
+
+def _finish(message_id: int, **fields) -> None:
+    OutboxMessage.objects.filter(pk=message_id, state=OutboxMessage.State.SENDING).update(
+        sending_since=None, modified=timezone.now(), **fields
+    )
+
+
+def backoff_seconds(attempts: int) -> int:
+    """30 s, 1 min, 2 min, ... at most 30 min between attempts."""
+    return min(30 * 2 ** max(attempts - 1, 0), 1800)
+
+
+def classify_smtp_error(exc: Exception) -> tuple[bool, str]:
+    """``(permanent, reason)``: 5xx replies are permanent; 4xx, refused or dropped connections temporary."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        reply = "; ".join(
+            f"{code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+            for code, msg in exc.recipients.values()
+        )
+        return all(code >= 500 for code in codes), f"recipient refused: {reply}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
+        return exc.smtp_code >= 500, f"{exc.smtp_code} {text}"
+    if isinstance(exc, (smtplib.SMTPException, ConnectionError, socket.timeout, OSError)):
+        return False, f"{exc.__class__.__name__}: {exc}"
+    return False, f"{exc.__class__.__name__}: {exc}"
+
+
+def _build_email(message: OutboxMessage) -> EmailMultiAlternatives:
+    from learners.certificate_pdf import render_certificate
+
+    version = message.version
+    certificate = version.certificate
+    context = {
+        "snapshot": version.snapshot,
+        "version": version,
+        "dashboard_url": settings.SITE_URL + "/me/",
+        "verification_url": version.snapshot["verification_url"],
+    }
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=render_to_string("learners/email/certificate.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.recipient],
+        headers={"X-CME-Certificate": certificate.code, "X-CME-Message": str(message.pk)},
+    )
+    email.attach_alternative(render_to_string("learners/email/certificate.html", context), "text/html")
+    email.attach(f"certificate-{certificate.code}.pdf", render_certificate(version), "application/pdf")
+    return email
+
+
+# --- the sweep ---------------------------------------------------------------------------------------------
+
+
+def sweep(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
+    """Finish what lost messages left behind; safe to run any number of times, concurrently.
+
+    Issues certificates missing for claims, re-queues emails whose task never ran (broker down, worker
+    lost), and releases emails stuck "sending" by a worker that died. Returns counts of each.
+    """
+    now = now or timezone.now()
+    missing = list(
+        Enrollment.objects.filter(
+            status=Enrollment.Status.COMPLETED,
+            certificate__isnull=True,
+            claim__claimed_at__lte=now - SWEEP_GRACE,
+        ).values_list("pk", flat=True)[:limit]
+    )
+    for enrollment_id in missing:
+        _dispatch("issue_certificate_task", enrollment_id)
+    released = OutboxMessage.objects.filter(
+        state=OutboxMessage.State.SENDING, sending_since__lte=now - STUCK_AFTER
+    ).update(state=OutboxMessage.State.PENDING, sending_since=None, next_attempt_at=now - SWEEP_GRACE)
+    due = list(
+        OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - SWEEP_GRACE))
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_id in due:
+        _dispatch("send_certificate_email_task", message_id)
+    return {"certificates": len(missing), "released": released, "emails": len(due)}
+
+
+def delivery_status(certificate: Certificate) -> OutboxMessage | None:
+    """The latest email of the certificate (what the learner's dashboard shows)."""
+    return OutboxMessage.objects.filter(version__certificate=certificate).order_by("-created").first()
