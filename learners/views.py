@@ -56,7 +56,8 @@ def claim(request, public_id):
         raise Http404 from None
     profile = LearnerProfile.objects.filter(user=request.user).first()
     options = services.claim_options(enrollment=enrollment, profile=profile)
-    form = ClaimForm(request.POST or None, options=options)
+    # Bound on every POST: a participation-only claim may arrive with no fields at all.
+    form = ClaimForm(request.POST if request.method == "POST" else None, options=options)
     already = getattr(enrollment, "claim", None)
     if request.method == "POST" and already is None and form.is_valid():
         try:

@@ -1,0 +1,262 @@
+"""Benchmark: certificate PDFs rendered per second, and certificates emailed per second end to end.
+
+1. Rendering: the certificate PDF of varied snapshots (names in Latin, Vietnamese and Chinese scripts) in
+   one process. Target: at least 50 a second.
+2. End to end: 2,000 claims made through the claim service on PostgreSQL; each commit queues its certificate
+   on Redis; two ``celery worker`` processes issue the certificates and email them, PDF attached, to a local
+   SMTP sink. Reports certificates emailed per second, and the ratio of that wall time to what rendering
+   alone would take in one process (target: the machinery costs no more than 1.5x rendering).
+
+Run with ``make bench`` or ``python bench/certificates.py [--claims N]``.
+"""
+
+import argparse
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import table
+
+TARGET_RENDERS = 50
+TARGET_RATIO = 1.5
+NAMES = ["Łukasz Żółć", "Nguyễn Thị Minh Khai", "José Ångström", "王小明", "Jane Doe", "Ada Okonkwo"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def snapshot(n: int) -> dict:
+    name = NAMES[n % len(NAMES)]
+    return {
+        "kind": "credit",
+        "title": "Certificate of Credit",
+        "learner_name": f"{name}, MD",
+        "profession": "Physician (MD/DO)",
+        "provider": "StatPearls, LLC",
+        "accreditation_statement": "In support of improving patient care, StatPearls, LLC is jointly accredited by "
+        "the ACCME, the ACPE and the ANCC to provide continuing education for the healthcare team.",
+        "joint_providership": "",
+        "activity_title": f"Intrathecal drug delivery: indications, equipment and technique ({n})",
+        "activity_type": "Internet Enduring Material",
+        "format": "Online Learning",
+        "location": "",
+        "activity_dates": "Released Sep 1, 2023, credit until Sep 1, 2026",
+        "start": "2023-09-01T05:00:00+00:00",
+        "end": "2026-09-01T05:00:00+00:00",
+        "completed_on": "2026-11-20",
+        "claimed_on": "2026-11-20",
+        "issued_on": "2026-11-20",
+        "credits": [
+            {
+                "type": "AMA PRA Category 1 Credit™",
+                "code": "ama_pra_1",
+                "amount": "1.50",
+                "unit": "credits",
+                "statement": "StatPearls, LLC designates this enduring material for a maximum of 1.50 AMA PRA "
+                "Category 1 Credit(s)™. Physicians should claim only the credit commensurate with the extent "
+                "of their participation in the activity.",
+                "activity_number": "",
+            }
+        ],
+        "ama_designation": "",
+        "moc": [{"board": "ABIM", "credit_type": "Medical Knowledge", "points": "1.50"}],
+        "code": f"BENCH-{n:05d}",
+        "verification_url": f"https://cme.example.org/verify/bench{n:012d}/",
+    }
+
+
+def rendering_rate(count: int) -> float:
+    from learners.certificate_pdf import render_snapshot
+
+    render_snapshot(snapshot(0))  # fonts parsed once per process, as in a worker
+    started = time.perf_counter()
+    for n in range(count):
+        render_snapshot(snapshot(n))
+    return count / (time.perf_counter() - started)
+
+
+class Sink:
+    """A local SMTP server that counts messages (aiosmtpd, in a thread of this process)."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.count = 0
+        self.recipients: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.count += 1
+            for rcpt in envelope.rcpt_tos:
+                self.recipients[rcpt] = self.recipients.get(rcpt, 0) + 1
+        return "250 OK"
+
+
+def end_to_end(claims: int, workers: int) -> tuple[float, int, int]:
+    """Seconds from the first claim to the last email, certificates made, duplicate emails seen."""
+    import subprocess
+    from decimal import Decimal
+
+    import redis
+    from django.conf import settings
+    from django.db import connection
+
+    from activities.models import Activity, CreditDesignation, Provider
+    from learners.models import Certificate, Enrollment
+    from learners.services import claim_credit, create_profile
+    from portal.celery import app
+    from portal.models import User
+
+    broker = "redis://127.0.0.1:6379/5"
+    redis.Redis.from_url(broker).flushdb()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE learners_outboxmessage, learners_certificateversion, learners_certificate, "
+            "learners_claimedmoc, learners_claimedcredit, learners_creditclaim, learners_enrollment, "
+            "learners_boardid, learners_statelicense, learners_learnerprofile, account_emailaddress, "
+            "portal_auditentry CASCADE"
+        )
+    User.objects.filter(email__endswith="@bench.example.org").delete()
+    provider, _ = Provider.objects.get_or_create(name="Bench Provider", defaults={"slug": "bench-provider"})
+    activity, _ = Activity.objects.get_or_create(
+        activity_link="https://bench.example.org/activity",
+        defaults={
+            "provider": provider,
+            "title": "Bench activity: certificates at scale",
+            "slug": "bench-certificates",
+            "summary": "For the certificate benchmark.",
+            "activity_type": "internet_enduring",
+            "format": "online",
+            "start": "2026-01-01T00:00:00Z",
+            "end": "2028-01-01T00:00:00Z",
+            "status": Activity.Status.PUBLISHED,
+        },
+    )
+    CreditDesignation.objects.get_or_create(
+        activity=activity, credit_type_id="ama_pra_1", defaults={"max_amount": 1.5}
+    )
+    users = User.objects.bulk_create(
+        [
+            User(email=f"learner{n}@bench.example.org", first_name=NAMES[n % len(NAMES)], last_name=f"#{n}")
+            for n in range(claims)
+        ]
+    )
+    for user in users:
+        create_profile(
+            user=user, first_name=user.first_name, last_name=user.last_name, profession="physician"
+        )
+    enrollments = Enrollment.objects.bulk_create(
+        [Enrollment(learner=user, activity=activity) for user in users]
+    )
+
+    sink = Sink()
+    sink.controller.start()
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": broker,
+        "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+        "LOG_LEVEL": "WARNING",
+    }
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--concurrency",
+                "1",
+                "--pool",
+                "prefork",
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"bench{n}@%h",
+            ],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+        )  # fmt: skip
+        for n in range(workers)
+    ]
+    original = (app.conf.broker_url, app.conf.task_always_eager, settings.CELERY_TASK_ALWAYS_EAGER)
+    app.conf.broker_url, app.conf.task_always_eager = broker, False
+    app.pool.force_close_all()
+    try:
+        deadline = time.monotonic() + 60
+        while len(app.control.ping(timeout=0.5)) < workers:
+            if time.monotonic() > deadline:
+                raise SystemExit("the celery workers did not start")
+        started = time.perf_counter()
+        for enrollment in enrollments:
+            claim_credit(enrollment=enrollment, amounts={"ama_pra_1": Decimal("1.50")}, attested=True)
+        claims_done = time.perf_counter() - started
+        deadline = time.monotonic() + 900
+        while sink.count < claims:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"only {sink.count} of {claims} emails arrived")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = original[0], original[1]
+        app.pool.force_close_all()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(30)
+        sink.controller.stop()
+    certificates = Certificate.objects.count()
+    duplicates = sum(count - 1 for count in sink.recipients.values() if count > 1)
+    print(f"  claims made in {claims_done:.1f} s; last email {elapsed:.1f} s after the first claim")
+    return elapsed, certificates, duplicates
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--renders", type=int, default=300)
+    parser.add_argument("--claims", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/5")
+    from bench.common import setup_django
+
+    setup_django()
+    rate = rendering_rate(args.renders)
+    elapsed, certificates, duplicates = end_to_end(args.claims, args.workers)
+    emailed_rate = args.claims / elapsed
+    ratio = elapsed / (args.claims / rate)
+    print(
+        f"Certificates: rendering in one process, and {args.claims:,} claims end to end with {args.workers} workers"
+    )
+    print(
+        table(
+            ["measure", "figure", "target"],
+            [
+                ["PDFs rendered per second (one process)", f"{rate:.0f}/s", f"≥ {TARGET_RENDERS}/s"],
+                ["certificates emailed per second (end to end)", f"{emailed_rate:.0f}/s", ""],
+                ["end-to-end time / rendering time alone", f"{ratio:.2f}x", f"≤ {TARGET_RATIO}x"],
+                ["certificates issued", f"{certificates:,}", f"{args.claims:,}"],
+                ["duplicate emails", f"{duplicates}", "0"],
+            ],
+        )
+    )
+    ok = rate >= TARGET_RENDERS and ratio <= TARGET_RATIO and certificates == args.claims and duplicates == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

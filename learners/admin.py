@@ -1,0 +1,315 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.db.models import OuterRef, Subquery
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from learners.models import (
+    Certificate,
+    CertificateVersion,
+    ClaimedCredit,
+    ClaimedMoc,
+    CreditClaim,
+    Enrollment,
+    LearnerProfile,
+    OutboxMessage,
+)
+from learners.services import certificates
+from portal.admin import AccreditationStaffOnly, ProviderScopedAdmin
+
+
+class DeliveryFilter(admin.SimpleListFilter):
+    title = _("delivery")
+    parameter_name = "delivery"
+
+    def lookups(self, request, model_admin):
+        return [*OutboxMessage.State.choices, ("none", _("No email yet"))]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "none":
+            return queryset.filter(latest_delivery__isnull=True)
+        if value in OutboxMessage.State.values:
+            return queryset.filter(latest_delivery=value)
+        return queryset
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("valid", _("Valid")), ("revoked", _("Revoked"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "valid":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CertificateVersionInline(admin.TabularInline):
+    model = CertificateVersion
+    extra = 0
+    fields = ["number", "issued_at", "reason", "issued_by"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Certificate)
+class CertificateAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+    list_display = ["code", "learner", "activity", "created", "status", "delivery"]
+    list_filter = [StatusFilter, DeliveryFilter, ("enrollment__activity", RelatedOnlyFieldListFilter)]
+    search_fields = [
+        "code",
+        "enrollment__learner__email",
+        "enrollment__learner__last_name",
+        "enrollment__activity__title",
+    ]
+    list_select_related = ["enrollment__learner", "enrollment__activity"]
+    readonly_fields = [
+        "code",
+        "verification_id",
+        "enrollment",
+        "revoked_at",
+        "revoked_by",
+        "revoke_reason",
+        "created",
+    ]
+    fields = readonly_fields
+    inlines = [CertificateVersionInline]
+    actions = ["revoke", "reissue", "resend"]
+
+    def has_add_permission(self, request):
+        return False  # certificates are issued by claims, never typed in
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a certificate is kept for verification; revoke it instead
+
+    def get_queryset(self, request):
+        latest = OutboxMessage.objects.filter(version__certificate=OuterRef("pk")).order_by("-created")
+        return super().get_queryset(request).annotate(latest_delivery=Subquery(latest.values("state")[:1]))
+
+    @admin.display(description=_("learner"), ordering="enrollment__learner__last_name")
+    def learner(self, obj):
+        return obj.enrollment.learner.get_full_name() or obj.enrollment.learner.email
+
+    @admin.display(description=_("activity"))
+    def activity(self, obj):
+        return obj.enrollment.activity.title
+
+    @admin.display(description=_("status"))
+    def status(self, obj):
+        return _("Revoked") if obj.is_revoked else _("Valid")
+
+    @admin.display(description=_("delivery"))
+    def delivery(self, obj):
+        return dict(OutboxMessage.State.choices).get(obj.latest_delivery, _("No email yet"))
+
+    def _confirm(self, request, queryset, *, action, title, will, wont, needs_reason):
+        """Preview first ("these N would be ..., these M not, because ..."), act on the second POST."""
+        form = ReasonForm(request.POST if "confirm" in request.POST else None) if needs_reason else None
+        if "confirm" in request.POST and (form is None or form.is_valid()):
+            return None, form
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "action": action,
+            "will": will,
+            "wont": wont,
+            "form": form,
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/learners/certificate/confirm_action.html", context), form
+
+    @admin.action(description=_("Revoke selected certificates (with a reason)"), permissions=["change"])
+    def revoke(self, request, queryset):
+        will = [c for c in queryset if not c.is_revoked]
+        wont = [(c, _("already revoked")) for c in queryset if c.is_revoked]
+        response, form = self._confirm(
+            request,
+            queryset,
+            action="revoke",
+            title=_("Revoke certificates"),
+            will=will,
+            wont=wont,
+            needs_reason=True,
+        )
+        if response is not None:
+            return response
+        for certificate in will:
+            certificates.revoke_certificate(
+                certificate=certificate, reason=form.cleaned_data["reason"], by=request.user
+            )
+        self.message_user(
+            request, ngettext("%d certificate revoked.", "%d certificates revoked.", len(will)) % len(will)
+        )
+        return None
+
+    @admin.action(description=_("Reissue selected certificates from current details"), permissions=["change"])
+    def reissue(self, request, queryset):
+        will = [c for c in queryset if not c.is_revoked]
+        wont = [(c, _("revoked")) for c in queryset if c.is_revoked]
+        response, form = self._confirm(
+            request,
+            queryset,
+            action="reissue",
+            title=_("Reissue certificates"),
+            will=will,
+            wont=wont,
+            needs_reason=True,
+        )
+        if response is not None:
+            return response
+        for certificate in will:
+            certificates.reissue_certificate(
+                certificate=certificate, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        self.message_user(
+            request,
+            ngettext(
+                "%d certificate reissued and emailed.", "%d certificates reissued and emailed.", len(will)
+            )
+            % len(will),
+        )
+        return None
+
+    @admin.action(description=_("Email selected certificates again"), permissions=["change"])
+    def resend(self, request, queryset):
+        will, wont = [], []
+        for certificate in queryset:
+            refusal = certificates.resend_refusal(certificate)
+            (wont.append((certificate, refusal)) if refusal else will.append(certificate))
+        response, _form = self._confirm(
+            request,
+            queryset,
+            action="resend",
+            title=_("Email certificates again"),
+            will=will,
+            wont=wont,
+            needs_reason=False,
+        )
+        if response is not None:
+            return response
+        sent = 0
+        for certificate in will:
+            try:
+                certificates.resend_certificate(certificate=certificate, by=request.user)
+                sent += 1
+            except certificates.CertificateError as exc:
+                self.message_user(request, f"{certificate.code}: {exc}", messages.WARNING)
+        self.message_user(
+            request,
+            ngettext("%d certificate queued to email.", "%d certificates queued to email.", sent) % sent,
+        )
+        return None
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+    list_display = ["subject", "recipient", "state", "attempts", "created", "sent_at", "last_error_short"]
+    list_filter = ["state"]
+    search_fields = ["recipient", "subject", "version__certificate__code"]
+    list_select_related = ["version__certificate"]
+    readonly_fields = [
+        "version", "recipient", "subject", "state", "attempts", "last_error", "next_attempt_at", "sending_since",
+        "sent_at", "requested_by", "created",
+    ]  # fmt: skip
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("last error"))
+    def last_error_short(self, obj):
+        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+
+
+class ClaimedCreditInline(admin.TabularInline):
+    model = ClaimedCredit
+    extra = 0
+    can_delete = False
+    readonly_fields = ["credit_type", "amount"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ClaimedMocInline(admin.TabularInline):
+    model = ClaimedMoc
+    extra = 0
+    can_delete = False
+    readonly_fields = ["board", "credit_type", "points", "board_id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CreditClaim)
+class CreditClaimAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+    list_display = ["enrollment", "claimed_at", "profession"]
+    list_filter = ["profession", ("enrollment__activity", RelatedOnlyFieldListFilter)]
+    search_fields = ["enrollment__learner__email", "enrollment__activity__title"]
+    list_select_related = ["enrollment__learner", "enrollment__activity"]
+    readonly_fields = ["enrollment", "claimed_at", "attested", "profession"]
+    fields = readonly_fields
+    inlines = [ClaimedCreditInline, ClaimedMocInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # what a learner attested is never edited
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+    list_display = ["learner", "activity", "status", "created", "completed_at"]
+    list_filter = ["status", ("activity", RelatedOnlyFieldListFilter)]
+    search_fields = ["learner__email", "learner__last_name", "activity__title"]
+    list_select_related = ["learner", "activity"]
+    readonly_fields = ["public_id", "learner", "activity", "status", "created", "completed_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LearnerProfile)
+class LearnerProfileAdmin(AccreditationStaffOnly, admin.ModelAdmin):
+    list_display = ["user", "profession", "degree", "reporting_consent_at"]
+    list_filter = ["profession"]
+    search_fields = ["user__email", "user__last_name", "npi"]
+    list_select_related = ["user"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
