@@ -9,7 +9,7 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from learners.models import Enrollment
+from learners.models import Enrollment, OutboxMessage
 from learners.services import certificates
 
 logger = logging.getLogger(__name__)
@@ -30,11 +30,25 @@ def claim_recorded(claim_id: int) -> None:
     max_retries=12,
 )
 def issue_certificate_task(enrollment_id: int) -> None:
+    """Issue the certificate and email it, in one task; a failed send is retried by the email task."""
     enrollment = Enrollment.objects.filter(pk=enrollment_id).first()
     if enrollment is None:
         logger.warning("issue_certificate_task: no enrollment %s", enrollment_id)
         return
-    certificates.issue_certificate(enrollment=enrollment)
+    certificate = certificates.issue_certificate(enrollment=enrollment, dispatch_email=False)
+    for message_id in certificate_messages_pending(certificate):
+        try:
+            certificates.send_outbox_message(message_id=message_id)
+        except certificates.TemporaryEmailError as exc:
+            send_certificate_email_task.apply_async(args=[message_id], countdown=exc.retry_in)
+
+
+def certificate_messages_pending(certificate) -> list[int]:
+    return list(
+        OutboxMessage.objects.filter(
+            version__certificate=certificate, state=OutboxMessage.State.PENDING
+        ).values_list("pk", flat=True)
+    )
 
 
 @shared_task(bind=True, acks_late=True, max_retries=certificates.MAX_ATTEMPTS + 2)

@@ -8,10 +8,11 @@ these functions, so a repeated, duplicated or redelivered task changes nothing.
 import logging
 import smtplib
 import socket
+import threading
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.template.loader import render_to_string
@@ -64,12 +65,13 @@ def _dispatch(task_name: str, *args) -> None:
 # --- issuing -----------------------------------------------------------------------------------------------
 
 
-def issue_certificate(*, enrollment: Enrollment) -> Certificate:
+def issue_certificate(*, enrollment: Enrollment, dispatch_email: bool = True) -> Certificate:
     """The certificate of a completed enrollment, issued (with its email queued) if it has none yet.
 
     Safe to call any number of times, concurrently: the enrollment row is locked and the certificate is
-    unique per enrollment, so one certificate and one email result. Raises ``CertificateError`` for an
-    enrollment without a claim.
+    unique per enrollment, so one certificate and one email result. After commit the email is dispatched
+    to a worker, unless ``dispatch_email`` is False (the caller sends it itself, as the issuing task does).
+    Raises ``CertificateError`` for an enrollment without a claim.
     """
     with transaction.atomic():
         locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
@@ -93,7 +95,8 @@ def issue_certificate(*, enrollment: Enrollment) -> Certificate:
             provider_id=locked.activity.provider_id,
             data={"version": version.number, "code": certificate.code},
         )
-        transaction.on_commit(lambda: _dispatch("send_certificate_email_task", message.pk), robust=True)
+        if dispatch_email:
+            transaction.on_commit(lambda: _dispatch("send_certificate_email_task", message.pk), robust=True)
     return certificate
 
 
@@ -295,7 +298,7 @@ def send_outbox_message(*, message_id: int) -> str:
         pk=message_id
     )
     try:
-        _build_email(message).send()
+        _deliver(_build_email(message))
     except Exception as exc:
         permanent, reason = classify_smtp_error(exc)
         if permanent or message.attempts >= MAX_ATTEMPTS:
@@ -317,6 +320,46 @@ def send_outbox_message(*, message_id: int) -> str:
         raise TemporaryEmailError(reason, retry_in) from exc
     _finish(message_id, state=OutboxMessage.State.SENT, sent_at=timezone.now(), last_error="")
     return OutboxMessage.State.SENT
+
+
+_smtp = threading.local()
+
+
+def _deliver(email: EmailMultiAlternatives) -> None:
+    """Send over this worker's open connection to the mail server (opened once, not once per email); a
+    connection the server has since closed is replaced once."""
+    key = tuple(
+        getattr(settings, name, None)
+        for name in (
+            "EMAIL_BACKEND",
+            "EMAIL_HOST",
+            "EMAIL_PORT",
+            "EMAIL_HOST_USER",
+            "EMAIL_USE_TLS",
+            "EMAIL_USE_SSL",
+        )
+    )
+    cached = getattr(_smtp, "connection", None)
+    reused = cached is not None and cached[0] == key
+    if not reused:
+        if cached is not None:
+            cached[1].close()
+        _smtp.connection = (key, get_connection())
+        _smtp.connection[1].open()
+    connection = _smtp.connection[1]
+    email.connection = connection
+    try:
+        email.send()
+    except smtplib.SMTPServerDisconnected:
+        _smtp.connection = None
+        connection.close()
+        if not reused:
+            raise
+        _deliver(email)  # the server dropped an idle connection: one fresh try
+    except Exception:
+        _smtp.connection = None
+        connection.close()
+        raise
 
 
 def _finish(message_id: int, **fields) -> None:
