@@ -15,6 +15,15 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# axe-core for the browser test, exactly as package-lock.json pins it. Without npm the browser test skips
+# (and fails under REQUIRE_SERVICES=1); Chromium comes from the system (apt-get install chromium).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm > /dev/null; then \
+		npm ci --no-audit --no-fund && touch $@; \
+	else \
+		echo "npm not found: the browser test (tests/browser) will skip; install Node.js and npm to run it"; \
+	fi
+
 # Local portal on SQLite, Celery tasks run in-process, email printed to the console.
 run: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --no-input
@@ -22,8 +31,9 @@ run: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py demo
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# The whole suite. DATABASE_URL and CELERY_BROKER_URL switch on the PostgreSQL, Redis and Celery tests.
-test: install
+# The whole suite. DATABASE_URL and CELERY_BROKER_URL switch on the PostgreSQL, Redis and Celery tests;
+# the browser test also needs /usr/bin/chromium and node_modules/axe-core.
+test: install node_modules/.installed
 	$(BIN)/ruff check .
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run > /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -45,4 +55,4 @@ lock: install
 	$(BIN)/pip-compile --quiet --strip-extras --extra dev --no-emit-index-url --no-emit-find-links -o requirements-dev.txt pyproject.toml
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

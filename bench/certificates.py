@@ -103,6 +103,14 @@ class Sink:
         return "250 OK"
 
 
+def reset_pools(app) -> None:
+    """Drop the app's broker connections, so the next dispatch connects to the broker now configured."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+
+
 def end_to_end(claims: int, workers: int) -> tuple[float, int, int]:
     """Seconds from the first claim to the last email, certificates made, duplicate emails seen."""
     import subprocess
@@ -190,12 +198,12 @@ def end_to_end(claims: int, workers: int) -> tuple[float, int, int]:
             ],
             cwd=Path(__file__).resolve().parent.parent,
             env=env,
-        )  # fmt: skip
+        )
         for n in range(workers)
     ]
     original = (app.conf.broker_url, app.conf.task_always_eager, settings.CELERY_TASK_ALWAYS_EAGER)
     app.conf.broker_url, app.conf.task_always_eager = broker, False
-    app.pool.force_close_all()
+    reset_pools(app)
     try:
         deadline = time.monotonic() + 60
         while len(app.control.ping(timeout=0.5)) < workers:
@@ -213,7 +221,7 @@ def end_to_end(claims: int, workers: int) -> tuple[float, int, int]:
         elapsed = time.perf_counter() - started
     finally:
         app.conf.broker_url, app.conf.task_always_eager = original[0], original[1]
-        app.pool.force_close_all()
+        reset_pools(app)
         for process in processes:
             process.terminate()
         for process in processes:
