@@ -6,7 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from activities.models import Activity
 from learners import selectors, services
@@ -32,10 +32,12 @@ def dashboard(request):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def enroll(request, slug):
     activity = get_object_or_404(Activity.objects.published(), slug=slug)
+    if request.method == "GET":  # e.g. back from signing in: the Enroll button is on the activity page
+        return redirect(activity)
     try:
         enrollment, created = services.enroll(learner=request.user, activity=activity)
     except services.EnrollmentError as exc:

@@ -369,8 +369,8 @@ def _finish(message_id: int, **fields) -> None:
 
 
 def backoff_seconds(attempts: int) -> int:
-    """30 s, 1 min, 2 min, ... at most 30 min between attempts."""
-    return min(30 * 2 ** max(attempts - 1, 0), 1800)
+    """``CERTIFICATE_EMAIL_BACKOFF_SECONDS`` (30 s), then doubling: 1 min, 2 min, ... at most 30 min."""
+    return min(settings.CERTIFICATE_EMAIL_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), 1800)
 
 
 def classify_smtp_error(exc: Exception) -> tuple[bool, str]:

@@ -183,7 +183,7 @@ def claim_credit(
             obj=claim,
             provider_id=activity.provider_id,
             data={
-                "credits": {credit_type.code: str(amount) for credit_type, amount in lines},
+                "credits": {credit_type.code: f"{amount:.2f}" for credit_type, amount in lines},
                 "moc": sorted({row[0] for row in moc_rows}),
             },
         )

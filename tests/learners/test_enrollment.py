@@ -38,12 +38,15 @@ def ended_activity(provider_a):
     )
 
 
-def test_enrolling_takes_a_post(client, learner_a, activity_a):
+def test_enrolling_takes_a_post_and_a_get_leads_back_to_the_activity(client, learner_a, activity_a):
+    """A GET (say, the return from the login page after a POST whose session had expired) enrolls nobody
+    and shows the activity, where the Enroll button is."""
     client.force_login(learner_a)
 
     response = client.get(enroll_url(activity_a))
 
-    assert response.status_code == 405
+    assert response.status_code == 302
+    assert response["Location"] == activity_a.get_absolute_url()
     assert not Enrollment.objects.exists()
 
 
