@@ -1,8 +1,9 @@
 """PDF text in any script: embedded fonts, and text split into runs each font can draw.
 
 DejaVu Sans covers Latin (Łukasz Żółć, José Ångström), Vietnamese (Nguyễn Thị Minh Khai), Greek and
-Cyrillic; Droid Sans Fallback covers Chinese, Japanese and Korean (王小明). Both are embedded (subset) in
-every PDF, so a name prints the same on any reader. ReportLab has no font fallback of its own, so text is
+Cyrillic; Droid Sans Fallback covers Chinese and Japanese (王小明), but only a few Korean syllables, and no
+Indic or Thai script (not yet covered). Both are embedded (subset) in every PDF, so a name prints the same
+on any reader. ReportLab has no font fallback of its own, so text is
 cut into runs by which font has the glyph.
 """
 

@@ -160,6 +160,9 @@ else:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CME Portal <no-reply@localhost>")
 SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# A certificate email the mail server could not take waits this long before its first retry, then twice as
+# long each time (at most 30 minutes). A constant: the integration tests' worker shortens it.
+CERTIFICATE_EMAIL_BACKOFF_SECONDS = 30
 
 # Celery: with CELERY_BROKER_URL (Redis) tasks go to workers; without it they run in-process.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
@@ -172,8 +175,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message whose worker died unacknowledged is redelivered after this many seconds (Redis transport).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
+    # A web request that queues a task (after its own commit) must not hang on an unreachable broker.
+    "socket_connect_timeout": env_int("CELERY_BROKER_CONNECT_TIMEOUT", 2, minimum=1),
 }
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECT_TIMEOUT", 2, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
 
 # Production hardening; every value can be relaxed by its variable behind a TLS-terminating proxy.

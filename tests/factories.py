@@ -66,7 +66,7 @@ class ActivityFactory(factory.django.DjangoModelFactory):
 
     provider = factory.SubFactory(ProviderFactory)
     title = factory.Sequence(lambda n: f"Activity {n}")
-    slug = factory.LazyAttribute(lambda o: slugify(o.title))
+    slug = factory.LazyAttribute(lambda o: slugify(o.title)[:100])
     summary = "A review of current practice for the healthcare team."
     activity_link = factory.Sequence(lambda n: f"https://provider.example.com/activities/{n}")
     activity_type = "internet_enduring"

@@ -111,6 +111,14 @@ def reissue_certificate(*, certificate: Certificate, by, reason: str) -> Certifi
         if certificate.is_revoked:
             raise CertificateError(_("A revoked certificate cannot be reissued."))
         version = _new_version(certificate, reason=reason, by=by)
+        # An email of an earlier version still waiting would send the learner a superseded certificate.
+        OutboxMessage.objects.filter(
+            version__certificate=certificate, state=OutboxMessage.State.PENDING
+        ).update(
+            state=OutboxMessage.State.FAILED,
+            last_error=_("not sent: superseded by version %(n)d") % {"n": version.number},
+            modified=timezone.now(),
+        )
         message = _queue_email(version, by=by)
         audit.record(
             actor=by,
@@ -284,7 +292,8 @@ def send_outbox_message(*, message_id: int) -> str:
 
     The row is claimed with a conditional update (pending → sending) before anything goes out, so a second
     task for the same message finds nothing to do. A temporary SMTP failure puts it back to pending and
-    raises ``TemporaryEmailError`` (retry later, with backoff); a permanent one marks it failed.
+    raises ``TemporaryEmailError`` (retry later, with backoff); a permanent one marks it failed. The email
+    of a certificate revoked since it was queued is marked failed, unsent.
     """
     now = timezone.now()
     claimed = OutboxMessage.objects.filter(pk=message_id, state=OutboxMessage.State.PENDING).update(
@@ -297,6 +306,11 @@ def send_outbox_message(*, message_id: int) -> str:
     message = OutboxMessage.objects.select_related("version__certificate__enrollment__learner").get(
         pk=message_id
     )
+    if message.version.certificate.is_revoked:  # revoked after this email was queued: never send it
+        _finish(
+            message_id, state=OutboxMessage.State.FAILED, last_error=_("certificate revoked before sending")
+        )
+        return OutboxMessage.State.FAILED
     try:
         _deliver(_build_email(message))
     except Exception as exc:
@@ -350,12 +364,15 @@ def _deliver(email: EmailMultiAlternatives) -> None:
     email.connection = connection
     try:
         email.send()
-    except smtplib.SMTPServerDisconnected:
+    except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException) as exc:
         _smtp.connection = None
         connection.close()
-        if not reused:
+        # A server closing an idle connection either just drops it or, like Postfix and Exim, first says
+        # 421, which smtplib reports as the reply to our next command.
+        hung_up = not isinstance(exc, smtplib.SMTPResponseException) or exc.smtp_code == 421
+        if not (reused and hung_up):
             raise
-        _deliver(email)  # the server dropped an idle connection: one fresh try
+        _deliver(email)  # one fresh try
     except Exception:
         _smtp.connection = None
         connection.close()
@@ -370,7 +387,8 @@ def _finish(message_id: int, **fields) -> None:
 
 def backoff_seconds(attempts: int) -> int:
     """``CERTIFICATE_EMAIL_BACKOFF_SECONDS`` (30 s), then doubling: 1 min, 2 min, ... at most 30 min."""
-    return min(settings.CERTIFICATE_EMAIL_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), 1800)
+    first = getattr(settings, "CERTIFICATE_EMAIL_BACKOFF_SECONDS", 30)
+    return min(first * 2 ** max(attempts - 1, 0), 1800)
 
 
 def classify_smtp_error(exc: Exception) -> tuple[bool, str]:

@@ -1,0 +1,136 @@
+"""The periodic sweep finishes what lost messages left behind, and running it again does nothing more."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from learners import tasks
+from learners.models import Certificate, OutboxMessage
+from learners.services import certificates
+from tests.certificates.conftest import complete, make_learner
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+NOTHING = {"certificates": 0, "released": 0, "emails": 0}
+
+
+def learner():
+    return make_learner(UserFactory())
+
+
+def test_sweep_issues_certificates_a_lost_message_left_behind(seed_activity, now, mailoutbox):
+    lost = complete(learner(), seed_activity, at=now - certificates.SWEEP_GRACE - timedelta(seconds=1))
+    assert not Certificate.objects.exists()  # the claim's on-commit dispatch never ran
+    assert certificates.sweep(now=now) == {"certificates": 1, "released": 0, "emails": 0}
+    certificate = Certificate.objects.get(enrollment=lost)
+    assert OutboxMessage.objects.get(version__certificate=certificate).state == "sent"
+    assert len(mailoutbox) == 1
+    assert certificates.sweep(now=now) == NOTHING
+    assert len(mailoutbox) == 1
+
+
+def test_sweep_leaves_fresh_claims_to_their_own_tasks(seed_activity, now):
+    complete(learner(), seed_activity, at=now - certificates.SWEEP_GRACE + timedelta(seconds=1))
+    assert certificates.sweep(now=now) == NOTHING
+    assert not Certificate.objects.exists()
+
+
+def test_sweep_requeues_pending_email_once_due(completed_enrollment, now, mailoutbox):
+    certificates.issue_certificate(enrollment=completed_enrollment)  # the email task was lost
+    message = OutboxMessage.objects.get()
+    assert certificates.sweep(now=now) == NOTHING  # just queued: its own task may still come
+    later = now + certificates.SWEEP_GRACE
+    assert certificates.sweep(now=later) == {"certificates": 0, "released": 0, "emails": 1}
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == ("sent", 1)
+    assert certificates.sweep(now=later) == NOTHING
+    assert len(mailoutbox) == 1
+
+
+def test_sweep_waits_for_the_backoff_of_a_failed_attempt(completed_enrollment, now, mailoutbox):
+    certificates.issue_certificate(enrollment=completed_enrollment)
+    message = OutboxMessage.objects.get()
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        attempts=3, last_error="451 later", next_attempt_at=now + timedelta(minutes=4)
+    )
+    assert certificates.sweep(now=now + timedelta(minutes=5)) == NOTHING
+    assert certificates.sweep(now=now + timedelta(minutes=6)) == {
+        "certificates": 0,
+        "released": 0,
+        "emails": 1,
+    }
+    message.refresh_from_db()
+    assert (message.state, message.attempts, message.last_error) == ("sent", 4, "")
+
+
+def test_sweep_releases_email_stuck_sending_by_a_dead_worker(completed_enrollment, now, mailoutbox):
+    certificates.issue_certificate(enrollment=completed_enrollment)
+    message = OutboxMessage.objects.get()
+    OutboxMessage.objects.filter(pk=message.pk).update(state="sending", attempts=1, sending_since=now)
+    # still within STUCK_AFTER: the worker may be alive
+    assert certificates.sweep(now=now + certificates.STUCK_AFTER - timedelta(seconds=1)) == NOTHING
+    assert OutboxMessage.objects.get(pk=message.pk).state == "sending"
+
+    later = now + certificates.STUCK_AFTER
+    with time_machine.travel(later, tick=False):
+        assert certificates.sweep() == {"certificates": 0, "released": 1, "emails": 1}
+        message.refresh_from_db()
+        assert (message.state, message.attempts) == ("sent", 2)
+        assert message.sending_since is None
+        assert certificates.sweep() == NOTHING
+    assert len(mailoutbox) == 1
+
+
+def test_sweep_twice_over_a_mixed_backlog_does_each_thing_once(seed_activity, now, mailoutbox):
+    old = now - certificates.STUCK_AFTER - timedelta(minutes=1)
+    lost_claim = complete(learner(), seed_activity, at=old)
+    fresh_claim = complete(learner(), seed_activity, at=now)
+    lost_email = certificates.issue_certificate(enrollment=complete(learner(), seed_activity, at=old))
+    stuck = certificates.issue_certificate(enrollment=complete(learner(), seed_activity, at=old))
+    waiting = certificates.issue_certificate(enrollment=complete(learner(), seed_activity, at=old))
+    OutboxMessage.objects.filter(version__certificate=lost_email).update(next_attempt_at=old)
+    OutboxMessage.objects.filter(version__certificate=stuck).update(
+        state="sending", attempts=1, sending_since=old
+    )
+    OutboxMessage.objects.filter(version__certificate=waiting).update(
+        attempts=1, next_attempt_at=now + timedelta(minutes=10)
+    )
+
+    assert certificates.sweep(now=now) == {"certificates": 1, "released": 1, "emails": 2}
+    assert certificates.sweep(now=now) == NOTHING
+
+    assert Certificate.objects.filter(enrollment=lost_claim).exists()
+    assert not Certificate.objects.filter(enrollment=fresh_claim).exists()
+    states = dict(OutboxMessage.objects.values_list("version__certificate__enrollment", "state"))
+    assert states == {
+        lost_claim.pk: "sent",
+        lost_email.enrollment_id: "sent",
+        stuck.enrollment_id: "sent",
+        waiting.enrollment_id: "pending",
+    }
+    assert len(mailoutbox) == 3
+    assert Certificate.objects.count() == 4
+    assert OutboxMessage.objects.count() == 4
+
+
+def test_sweep_with_the_mail_server_down_keeps_the_email_for_later(completed_enrollment, now, smtp_down):
+    certificates.issue_certificate(enrollment=completed_enrollment)
+    message = OutboxMessage.objects.get()
+    later = now + certificates.SWEEP_GRACE
+    with time_machine.travel(later, tick=False):
+        assert certificates.sweep() == {"certificates": 0, "released": 0, "emails": 1}
+    message.refresh_from_db()
+    assert message.state == "pending"  # nothing is dropped
+    assert message.attempts < certificates.MAX_ATTEMPTS
+    assert message.next_attempt_at > later
+    with time_machine.travel(later, tick=False):
+        assert certificates.sweep() == NOTHING  # not again before its backoff is over
+
+
+def test_sweep_task_runs_the_sweep(completed_enrollment, now, mailoutbox):
+    certificates.issue_certificate(enrollment=completed_enrollment)
+    with time_machine.travel(now + certificates.SWEEP_GRACE, tick=False):
+        tasks.sweep_certificates_task.delay()
+    assert OutboxMessage.objects.get().state == "sent"
