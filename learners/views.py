@@ -218,7 +218,10 @@ def verify(request, verification_id=None, number=None):
 def certificate_pdf(request, verification_id):
     """The learner's own certificate (current version); anyone else gets a 404."""
     certificate = get_object_or_404(
-        Certificate, verification_id=verification_id, enrollment__learner=request.user, revoked_at__isnull=True
+        Certificate,
+        verification_id=verification_id,
+        enrollment__learner=request.user,
+        revoked_at__isnull=True,
     )  # a revoked certificate is not handed out again; its verification page says why
     version = certificate.versions.order_by("-number").first()
     if version is None:
