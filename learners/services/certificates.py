@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Max, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -74,20 +74,25 @@ def issue_certificate(*, enrollment: Enrollment, dispatch_email: bool = True) ->
     Raises ``CertificateError`` for an enrollment without a claim.
     """
     with transaction.atomic():
-        locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        locked = (
+            Enrollment.objects.select_for_update(of=("self",))
+            .select_related("activity__provider", "learner")
+            .get(pk=enrollment.pk)
+        )
+        # Read after the lock is held, in statements of their own: a join in the locking query would show
+        # a waiting transaction the rows as they were before the holder of the lock committed.
         existing = Certificate.objects.filter(enrollment=locked).first()
         if existing is not None:
             return existing
         claim = CreditClaim.objects.filter(enrollment=locked).first()
         if claim is None:
             raise CertificateError(_("This enrollment has no claim yet, so no certificate."))
-        try:
-            with transaction.atomic():
-                certificate = Certificate.objects.create(enrollment=locked)
-        except IntegrityError:  # only if the lock was bypassed; the unique constraint still holds
-            return Certificate.objects.get(enrollment=locked)
-        version = _new_version(certificate, reason="", by=None)
-        message = _queue_email(version, by=None)
+        locked.claim = claim
+        # Under the lock no one else inserts one; were the lock ever bypassed, the unique constraint
+        # refuses the second and this transaction fails whole (the task then finds the first).
+        certificate = Certificate.objects.create(enrollment=locked)
+        version = _new_version(certificate, reason="", by=None, enrollment=locked, number=1)
+        message = _queue_email(version, by=None, learner=locked.learner)
         audit.record(
             actor=None,
             action="certificate.issued",
@@ -184,11 +189,20 @@ def resend_refusal(certificate: Certificate) -> str | None:
     return None
 
 
-def _new_version(certificate: Certificate, *, reason: str, by) -> CertificateVersion:
-    enrollment = Enrollment.objects.select_related("activity__provider", "learner", "claim").get(
-        pk=certificate.enrollment_id
-    )
-    number = (certificate.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+def _new_version(
+    certificate: Certificate,
+    *,
+    reason: str,
+    by,
+    enrollment: Enrollment | None = None,
+    number: int | None = None,
+) -> CertificateVersion:
+    if enrollment is None:
+        enrollment = Enrollment.objects.select_related("activity__provider", "learner", "claim").get(
+            pk=certificate.enrollment_id
+        )
+    if number is None:
+        number = (certificate.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     issued_at = timezone.now()
     return CertificateVersion.objects.create(
         certificate=certificate,
@@ -275,8 +289,8 @@ def certificate_snapshot(*, enrollment: Enrollment, certificate: Certificate, is
 # --- email -------------------------------------------------------------------------------------------------
 
 
-def _queue_email(version: CertificateVersion, *, by) -> OutboxMessage:
-    learner = version.certificate.enrollment.learner
+def _queue_email(version: CertificateVersion, *, by, learner=None) -> OutboxMessage:
+    learner = learner or version.certificate.enrollment.learner
     subject = _("Your certificate: %(title)s") % {"title": version.snapshot["activity_title"]}
     return OutboxMessage.objects.create(
         version=version,

@@ -9,10 +9,10 @@ import sys
 from datetime import UTC, datetime
 
 import pytest
+import segno
 import time_machine
 from django.conf import settings
 from pypdf import PdfReader
-from reportlab.graphics.barcode import qrencoder
 
 from learners import services
 from learners.certificate_pdf import render_certificate, render_snapshot
@@ -153,13 +153,13 @@ def test_live_jointly_provided_certificate_states_location_and_joint_providershi
 
 def test_the_qr_code_encodes_the_verification_url(certificate, monkeypatch):
     encoded = []
-    add_data = qrencoder.QRCode.addData
+    make_qr = segno.make_qr
 
-    def spy(self, data):
+    def spy(data, **kwargs):
         encoded.append(data)
-        return add_data(self, data)
+        return make_qr(data, **kwargs)
 
-    monkeypatch.setattr(qrencoder.QRCode, "addData", spy)
+    monkeypatch.setattr(segno, "make_qr", spy)
     render_certificate(certificate.versions.get())
     assert encoded == [f"http://testserver/verify/{certificate.verification_id}/"]
 
