@@ -36,11 +36,23 @@ def issue_certificate_task(enrollment_id: int) -> None:
         logger.warning("issue_certificate_task: no enrollment %s", enrollment_id)
         return
     certificate = certificates.issue_certificate(enrollment=enrollment, dispatch_email=False)
-    for message_id in certificate_messages_pending(certificate):
-        try:
-            certificates.send_outbox_message(message_id=message_id)
-        except certificates.TemporaryEmailError as exc:
-            send_certificate_email_task.apply_async(args=[message_id], countdown=exc.retry_in)
+    queued = getattr(certificate, "queued_message", None)  # just issued: its one email, claimed for us
+    if queued is not None:
+        _send_now(lambda: certificates.send_claimed_message(queued), queued.pk)
+    else:  # issued before (a repeated task): whatever is still waiting
+        for message_id in certificate_messages_pending(certificate):
+            _send_now(
+                lambda message_id=message_id: certificates.send_outbox_message(message_id=message_id),
+                message_id,
+            )
+
+
+def _send_now(send, message_id: int) -> None:
+    """Send at once; a temporary failure becomes the email task's job, after its backoff."""
+    try:
+        send()
+    except certificates.TemporaryEmailError as exc:
+        certificates._dispatch_later("send_certificate_email_task", message_id, countdown=exc.retry_in)
 
 
 def certificate_messages_pending(certificate) -> list[int]:

@@ -54,10 +54,14 @@ class TemporaryEmailError(Exception):
 
 def _dispatch(task_name: str, *args) -> None:
     """Queue a task; if the broker is down, log it and leave the work to the sweep."""
+    _dispatch_later(task_name, *args, countdown=None)
+
+
+def _dispatch_later(task_name: str, *args, countdown: int | None) -> None:
     from learners import tasks
 
     try:
-        getattr(tasks, task_name).apply_async(args=args, retry=False)
+        getattr(tasks, task_name).apply_async(args=args, retry=False, countdown=countdown)
     except Exception:
         logger.warning("could not queue %s%s; the sweep will pick it up", task_name, args, exc_info=True)
 
@@ -92,7 +96,10 @@ def issue_certificate(*, enrollment: Enrollment, dispatch_email: bool = True) ->
         # refuses the second and this transaction fails whole (the task then finds the first).
         certificate = Certificate.objects.create(enrollment=locked)
         version = _new_version(certificate, reason="", by=None, enrollment=locked, number=1)
-        message = _queue_email(version, by=None, learner=locked.learner)
+        # The issuing task sends the email itself right after commit: queue it already claimed for that
+        # send, as send_outbox_message would claim it (a worker dying before the send leaves it to the
+        # sweep, like any email stuck "sending").
+        message = _queue_email(version, by=None, learner=locked.learner, claimed=not dispatch_email)
         audit.record(
             actor=None,
             action="certificate.issued",
@@ -102,6 +109,7 @@ def issue_certificate(*, enrollment: Enrollment, dispatch_email: bool = True) ->
         )
         if dispatch_email:
             transaction.on_commit(lambda: _dispatch("send_certificate_email_task", message.pk), robust=True)
+        certificate.queued_message = message  # for a caller that sends it itself
     return certificate
 
 
@@ -289,15 +297,17 @@ def certificate_snapshot(*, enrollment: Enrollment, certificate: Certificate, is
 # --- email -------------------------------------------------------------------------------------------------
 
 
-def _queue_email(version: CertificateVersion, *, by, learner=None) -> OutboxMessage:
+def _queue_email(version: CertificateVersion, *, by, learner=None, claimed: bool = False) -> OutboxMessage:
     learner = learner or version.certificate.enrollment.learner
     subject = _("Your certificate: %(title)s") % {"title": version.snapshot["activity_title"]}
+    now = timezone.now()
     return OutboxMessage.objects.create(
         version=version,
         recipient=learner.email,
         subject=subject[:200],
-        next_attempt_at=timezone.now(),
+        next_attempt_at=now,
         requested_by=by if by is not None and by.is_authenticated else None,
+        **({"state": OutboxMessage.State.SENDING, "attempts": 1, "sending_since": now} if claimed else {}),
     )
 
 
@@ -317,9 +327,13 @@ def send_outbox_message(*, message_id: int) -> str:
         return (
             OutboxMessage.objects.filter(pk=message_id).values_list("state", flat=True).first() or "missing"
         )
-    message = OutboxMessage.objects.select_related("version__certificate__enrollment__learner").get(
-        pk=message_id
-    )
+    message = OutboxMessage.objects.select_related("version__certificate").get(pk=message_id)
+    return send_claimed_message(message)
+
+
+def send_claimed_message(message: OutboxMessage) -> str:
+    """Send an email this caller has claimed (state "sending"); see ``send_outbox_message``."""
+    message_id = message.pk
     if message.version.certificate.is_revoked:  # revoked after this email was queued: never send it
         _finish(
             message_id, state=OutboxMessage.State.FAILED, last_error=_("certificate revoked before sending")
