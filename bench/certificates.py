@@ -128,6 +128,43 @@ def reset_pools(app) -> None:
     app.amqp._producer_pool = None
 
 
+def _cpu_seconds(roots: set[int]) -> float:
+    """User + system CPU time of the processes in ``roots`` and all their descendants (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents, times = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid, seconds in times.items():
+        ancestor = pid
+        while ancestor not in roots and ancestor > 1:
+            ancestor = parents.get(ancestor, 1)
+        if ancestor in roots:
+            total += seconds
+    return total
+
+
+def _postgres_cpu_seconds() -> float:
+    roots = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as handle:
+                    if handle.read().strip() == "postgres":
+                        roots.add(int(entry))
+            except OSError:
+                continue
+    return _cpu_seconds(roots)
+
+
 class Workers:
     """``count`` real ``celery worker`` processes on the benchmark broker, mailing to the sink."""
 
@@ -241,10 +278,14 @@ def end_to_end(claims: int, workers: int, concurrency: int = 1) -> dict:
         live_recipients = dict(sink.recipients)
         sink.reset()
         result["backlog_claims"] = claim_all(backlog)  # queued on Redis, no worker yet
+        postgres_before, own_before = _postgres_cpu_seconds(), time.process_time()
         running = Workers(workers, broker=broker, sink=sink, concurrency=concurrency)
         try:
             sink.wait_for(claims)
             result["backlog"] = (sink.last - sink.first) * claims / (claims - 1)
+            result["worker_cpu"] = _cpu_seconds({p.pid for p in running.processes}) / claims
+            result["postgres_cpu"] = (_postgres_cpu_seconds() - postgres_before) / claims
+            result["sink_cpu"] = (time.process_time() - own_before) / claims
         finally:
             running.stop()
     finally:
@@ -292,6 +333,18 @@ def main(argv=None) -> int:
                     "",
                 ],
                 ["draining time / rendering alone (one process)", f"{ratio:.2f}x", f"≤ {TARGET_RATIO}x"],
+                ["  CPU per certificate: rendering alone", f"{1000 / rate:.1f} ms", ""],
+                [
+                    "  CPU per certificate: the workers (all of it)",
+                    f"{1000 * result['worker_cpu']:.1f} ms",
+                    "",
+                ],
+                ["  CPU per certificate: PostgreSQL", f"{1000 * result['postgres_cpu']:.1f} ms", ""],
+                [
+                    "  CPU per certificate: SMTP sink (this process)",
+                    f"{1000 * result['sink_cpu']:.1f} ms",
+                    "",
+                ],
                 ["certificates issued", f"{result['certificates']:,}", f"{2 * args.claims:,}"],
                 ["duplicate emails", f"{result['duplicates']}", "0"],
             ],

@@ -80,7 +80,7 @@ def issue_certificate(*, enrollment: Enrollment, dispatch_email: bool = True) ->
     with transaction.atomic():
         locked = (
             Enrollment.objects.select_for_update(of=("self",))
-            .select_related("activity__provider", "learner")
+            .select_related("activity__provider", "learner__profile")
             .get(pk=enrollment.pk)
         )
         # Read after the lock is held, in statements of their own: a join in the locking query would show
@@ -206,7 +206,7 @@ def _new_version(
     number: int | None = None,
 ) -> CertificateVersion:
     if enrollment is None:
-        enrollment = Enrollment.objects.select_related("activity__provider", "learner", "claim").get(
+        enrollment = Enrollment.objects.select_related("activity__provider", "learner__profile", "claim").get(
             pk=certificate.enrollment_id
         )
     if number is None:
@@ -226,7 +226,10 @@ def certificate_snapshot(*, enrollment: Enrollment, certificate: Certificate, is
     """Everything the certificate states, frozen at issue: the PDF and the verification page read only this."""
     activity, learner, claim = enrollment.activity, enrollment.learner, enrollment.claim
     provider = activity.provider
-    profile = LearnerProfile.objects.filter(user=learner).first()
+    try:
+        profile = learner.profile  # usually already loaded with the enrollment
+    except LearnerProfile.DoesNotExist:
+        profile = None
     designations = {d.credit_type_id: d for d in activity.credits.select_related("credit_type")}
     noun = activity.designation_noun
 
