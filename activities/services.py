@@ -6,7 +6,6 @@ and when a chunk fails in the database it rolls the chunk back and writes each o
 file is always imported whole or not at all and one bad file never takes another down with it.
 """
 
-import copy
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -405,18 +404,22 @@ def _upsert(model, objs: list, *, unique_fields: list[str], update_fields: list[
     """
     if not objs:
         return
-    rows = []
+    # Written without their primary keys (and given them back after): the statement matches on
+    # unique_fields, and bulk_create would otherwise insert the objects' ids as well.
+    ids = [obj.pk for obj in objs]
     for obj in objs:
-        row = copy.copy(obj)
-        row.pk = None
-        rows.append(row)
-    model.objects.bulk_create(
-        rows,
-        batch_size=CHUNK_SIZE,
-        update_conflicts=True,
-        unique_fields=unique_fields,
-        update_fields=update_fields,
-    )
+        obj.pk = None
+    try:
+        model.objects.bulk_create(
+            objs,
+            batch_size=CHUNK_SIZE,
+            update_conflicts=True,
+            unique_fields=unique_fields,
+            update_fields=update_fields,
+        )
+    finally:
+        for obj, pk in zip(objs, ids, strict=True):
+            obj.pk = pk
 
 
 def _providers(listings: list[Listing], *, provider_ids: frozenset[int] | None) -> dict[str, Provider]:

@@ -5,6 +5,7 @@ Codes are stable identifiers stored in the database; labels are the names listin
 """
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ _TRADEMARKS = re.compile("[\u2122\u00ae\u00a9\ufe0f]|\\(tm\\)|\\(r\\)", re.IGNOR
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
+@lru_cache(maxsize=8192)  # listings repeat the same few names: field names, credit types, boards
 def lookup_key(text: str) -> str:
     """``'AMA PRA Category 1 Credit™️'`` and ``'ama pra category 1 credit'`` fold to the same key."""
     return _NOT_ALNUM.sub("", _TRADEMARKS.sub("", text).lower())
