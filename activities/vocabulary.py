@@ -5,9 +5,9 @@ Codes are stable identifiers stored in the database; labels are the names listin
 """
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 _TRADEMARKS = re.compile("[\u2122\u00ae\u00a9\ufe0f]|\\(tm\\)|\\(r\\)", re.IGNORECASE)
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
