@@ -24,10 +24,12 @@ node_modules/.installed: package.json package-lock.json
 		echo "npm not found: the browser test (tests/browser) will skip; install Node.js and npm to run it"; \
 	fi
 
-# Local portal on SQLite, Celery tasks run in-process, email printed to the console.
+# Local portal on SQLite, Celery tasks run in-process, email printed to the console. Besides the seed (an
+# enduring material that has expired), 300 generated activities give the demo learner current ones.
 run: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --no-input
 	DJANGO_DEBUG=1 $(BIN)/python manage.py import_activities seeds/
+	DJANGO_DEBUG=1 $(BIN)/python manage.py generate_demo_data --activities 300 --seed 1
 	DJANGO_DEBUG=1 $(BIN)/python manage.py demo
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

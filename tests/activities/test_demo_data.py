@@ -35,13 +35,36 @@ def test_generated_catalog_is_realistic_and_reproducible_for_a_seed():
     for activity in activities.filter(activity_type__in=["rss", "enduring", "internet_enduring"])[:50]:
         activity.clean()  # within the accreditation rules (series within 12 months, expiry within 3 years)
 
-    call_command("generate_demo_data", activities=300, seed=3, stdout=StringIO())  # the same seed replaces
-    assert Activity.objects.count() == 300
-    assert snapshot()[1] == first[1]
-    assert [row[:6] for row in snapshot()[0]] == [row[:6] for row in first[0]]
+    out = StringIO()
+    call_command("generate_demo_data", activities=300, seed=3, stdout=out)  # already there: nothing to do
+    assert "already there" in out.getvalue()
+    assert Activity.objects.count() == 300 and snapshot() == first
 
-    call_command("generate_demo_data", activities=50, seed=4, stdout=StringIO())  # another seed adds
-    assert Activity.objects.count() == 350
+    call_command("generate_demo_data", activities=300, seed=4, stdout=StringIO())  # another seed adds
+    assert Activity.objects.count() == 600
+    call_command("generate_demo_data", activities=100, seed=4, stdout=StringIO())  # another count replaces
+    assert Activity.objects.count() == 400
+    call_command("generate_demo_data", activities=300, seed=4, stdout=StringIO())
+    assert Activity.objects.count() == 600
+    seed_four = sorted(
+        Activity.objects.filter(activity_link__contains="/4/").values_list("title", "activity_type", "format")
+    )
+    call_command("generate_demo_data", activities=299, seed=4, stdout=StringIO())
+    call_command("generate_demo_data", activities=300, seed=4, stdout=StringIO())  # regenerated: the same
+    assert seed_four == sorted(
+        Activity.objects.filter(activity_link__contains="/4/").values_list("title", "activity_type", "format")
+    )
+
+
+def test_activities_learners_enrolled_in_are_kept():
+    from learners.models import Enrollment
+    from tests.factories import UserFactory
+
+    call_command("generate_demo_data", activities=20, seed=7, stdout=StringIO())
+    Enrollment.objects.create(learner=UserFactory(), activity=Activity.objects.first())
+    with pytest.raises(CommandError, match="Learners are enrolled"):
+        call_command("generate_demo_data", activities=10, seed=7, stdout=StringIO())
+    assert Activity.objects.count() == 20
 
 
 def test_generated_activities_are_searchable():

@@ -24,8 +24,8 @@ ACTIVITY_COLUMNS = [
 class Command(BaseCommand):
     help = (
         "Add N realistic synthetic activities (providers, specialties, credit mixes, MOC, dates around today) "
-        "with bulk inserts. The same --seed gives the same catalog; activities of an earlier run with the same "
-        "seed are replaced."
+        "with bulk inserts. The same --seed gives the same catalog: a run with the seed and count already there "
+        "does nothing, another count replaces that seed's activities (unless learners are enrolled in them)."
     )
 
     def add_arguments(self, parser):
@@ -36,10 +36,17 @@ class Command(BaseCommand):
         if activities < 1:
             raise CommandError("--activities must be at least 1.")
         started = time.perf_counter()
+        earlier = Activity.objects.filter(activity_link__startswith=f"https://cme.example.org/{seed}/")
+        if earlier.count() == activities:
+            self.stdout.write(f"{activities:,} activities of seed {seed} are already there.")
+            return
+        if earlier.filter(enrollments__isnull=False).exists():  # learner records are never thrown away
+            raise CommandError(
+                f"Learners are enrolled in activities of seed {seed}, so they are kept: choose another --seed."
+            )
         now = timezone.now().replace(minute=0, second=0, microsecond=0)
         generated = demo_data.activities(activities, seed=seed, now=now)
         with transaction.atomic():
-            earlier = Activity.objects.filter(activity_link__startswith=f"https://cme.example.org/{seed}/")
             for model in (CreditDesignation, MocApproval, Activity.specialties.through):
                 model.objects.filter(activity__in=earlier).delete()
             earlier.delete()
