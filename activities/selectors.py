@@ -18,17 +18,8 @@ from activities.models import Activity, CreditDesignation, MocApproval
 from activities.search import keyword_ids, words
 from activities.text import activity_dates_text, fee_text
 
-# Facets in the order the catalog shows them, with the filter parameter each one sets.
-FACET_PARAMS = (
-    "specialty",
-    "activity_type",
-    "format",
-    "credit_type",
-    "moc_board",
-    "moc_credit_type",
-    "provider",
-    "free",
-)
+# Facets in the order the catalog shows them; each is also the filter parameter that chooses a value.
+FACET_PARAMS = catalog_index.FACETS
 
 
 @dataclass

@@ -3,45 +3,18 @@
 import random
 from datetime import UTC, datetime, timedelta
 
+from activities.demo_data import SPECIALTIES, TOPICS, providers
 from activities.vocabulary import (
     ACTIVITY_TYPES,
     CREDIT_TYPES,
     FORMAT_CHOICES,
     MOC_BOARDS,
     MOC_CREDIT_TYPE_CHOICES,
+    OUTCOME_CHOICES,
 )
 
-PROVIDERS = [
-    "StatPearls, LLC", "Medscape Education", "Mayo Clinic School of Continuous Professional Development",
-    "American College of Physicians", "Cleveland Clinic Center for Continuing Education", "PeerView Institute",
-    "Johns Hopkins University School of Medicine", "Stanford Medicine CME", "Harvard Medical School",
-    "American Academy of Family Physicians", "Postgraduate Institute for Medicine", "Vindico Medical Education",
-    "Boston University Chobanian & Avedisian School of Medicine", "Answers in CME", "Integrity Continuing Education",
-    "University of Michigan Medical School", "Duke University Health System", "American Heart Association",
-    "Society of Hospital Medicine", "Creative Educational Concepts", "PRIME Education, LLC", "Med Learning Group",
-    "Physicians' Education Resource", "Rush University Medical Center", "UT Southwestern Medical Center",
-]  # fmt: skip
-SPECIALTIES = [
-    "All Practice Areas (e.g. ethics)", "Anesthesiology", "Cardiology", "Critical Care Medicine", "Dermatology",
-    "Emergency Medicine", "Endocrinology", "Family Medicine", "Gastroenterology", "General Surgery", "Geriatrics",
-    "Hematology", "Hospital Medicine", "Infectious Disease", "Internal Medicine", "Nephrology", "Neurology",
-    "Obstetrics and Gynecology", "Oncology", "Ophthalmology", "Orthopedic Surgery", "Otolaryngology",
-    "Pain Medicine", "Pathology", "Pediatrics", "Physical Medicine and Rehabilitation", "Psychiatry",
-    "Public Health", "Pulmonology", "Radiology", "Rheumatology", "Sleep Medicine", "Surgery of the Spine",
-    "Urology", "Pharmacology", "Nursing Practice", "Primary Care", "Palliative Care", "Sports Medicine",
-]  # fmt: skip
-TOPICS = [
-    "intrathecal drug delivery", "heart failure with preserved ejection fraction", "type 2 diabetes management",
-    "sepsis recognition", "opioid stewardship", "atrial fibrillation anticoagulation", "chronic kidney disease",
-    "migraine prevention", "asthma biologics", "hepatitis C treatment", "lung cancer screening", "osteoporosis",
-    "pediatric vaccination", "delirium in older adults", "antimicrobial resistance", "obesity pharmacotherapy",
-    "psoriasis therapies", "rheumatoid arthritis", "stroke thrombolysis", "COPD exacerbations", "depression care",
-    "breast cancer survivorship", "sickle cell disease", "HIV pre-exposure prophylaxis", "sleep apnea",
-]  # fmt: skip
-OUTCOMES = [
-    "Learner Knowledge", "Learner/Team Competence", "Learner/Team Performance", "Patient Health",
-    "Community/Population Health",
-]  # fmt: skip
+PROVIDERS = providers(25)
+OUTCOMES = [label for _, label in OUTCOME_CHOICES]
 CREDIT_LISTING_NAMES = {spec.code: spec.listing_name for spec in CREDIT_TYPES}
 MOC_TYPE_LABELS = [label for _, label in MOC_CREDIT_TYPE_CHOICES]
 

@@ -136,57 +136,50 @@ class CertificateAdmin(ProviderScopedAdmin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/learners/certificate/confirm_action.html", context), form
 
+    def _act_with_reason(self, request, queryset, *, action, title, skipped_because, act, done):
+        """Revoke or reissue: every certificate not revoked, after a preview and with a reason."""
+        will = [c for c in queryset if not c.is_revoked]
+        wont = [(c, skipped_because) for c in queryset if c.is_revoked]
+        response, form = self._confirm(
+            request, queryset, action=action, title=title, will=will, wont=wont, needs_reason=True
+        )
+        if response is not None:
+            return response
+        for certificate in will:
+            act(certificate, form.cleaned_data["reason"])
+        self.message_user(request, done(len(will)))
+        return None
+
     @admin.action(description=_("Revoke selected certificates (with a reason)"), permissions=["change"])
     def revoke(self, request, queryset):
-        will = [c for c in queryset if not c.is_revoked]
-        wont = [(c, _("already revoked")) for c in queryset if c.is_revoked]
-        response, form = self._confirm(
+        return self._act_with_reason(
             request,
             queryset,
             action="revoke",
             title=_("Revoke certificates"),
-            will=will,
-            wont=wont,
-            needs_reason=True,
+            skipped_because=_("already revoked"),
+            act=lambda c, reason: certificates.revoke_certificate(
+                certificate=c, reason=reason, by=request.user
+            ),
+            done=lambda n: ngettext("%d certificate revoked.", "%d certificates revoked.", n) % n,
         )
-        if response is not None:
-            return response
-        for certificate in will:
-            certificates.revoke_certificate(
-                certificate=certificate, reason=form.cleaned_data["reason"], by=request.user
-            )
-        self.message_user(
-            request, ngettext("%d certificate revoked.", "%d certificates revoked.", len(will)) % len(will)
-        )
-        return None
 
     @admin.action(description=_("Reissue selected certificates from current details"), permissions=["change"])
     def reissue(self, request, queryset):
-        will = [c for c in queryset if not c.is_revoked]
-        wont = [(c, _("revoked")) for c in queryset if c.is_revoked]
-        response, form = self._confirm(
+        return self._act_with_reason(
             request,
             queryset,
             action="reissue",
             title=_("Reissue certificates"),
-            will=will,
-            wont=wont,
-            needs_reason=True,
+            skipped_because=_("revoked"),
+            act=lambda c, reason: certificates.reissue_certificate(
+                certificate=c, by=request.user, reason=reason
+            ),
+            done=lambda n: (
+                ngettext("%d certificate reissued and emailed.", "%d certificates reissued and emailed.", n)
+                % n
+            ),
         )
-        if response is not None:
-            return response
-        for certificate in will:
-            certificates.reissue_certificate(
-                certificate=certificate, by=request.user, reason=form.cleaned_data["reason"]
-            )
-        self.message_user(
-            request,
-            ngettext(
-                "%d certificate reissued and emailed.", "%d certificates reissued and emailed.", len(will)
-            )
-            % len(will),
-        )
-        return None
 
     @admin.action(description=_("Email selected certificates again"), permissions=["change"])
     def resend(self, request, queryset):
