@@ -168,13 +168,13 @@ def _postgres_cpu_seconds() -> float:
 class Workers:
     """``count`` real ``celery worker`` processes on the benchmark broker, mailing to the sink."""
 
-    def __init__(self, count: int, *, broker: str, sink: Sink, concurrency: int = 1):
+    def __init__(self, count: int, *, broker: str, sink: Sink, concurrency: int = 1, pool: str = "prefork"):
         import subprocess
 
         env = {**os.environ, "CELERY_BROKER_URL": broker, "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}"}
         env["LOG_LEVEL"] = "WARNING"
         command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--concurrency", str(concurrency),
-                   "--pool", "prefork", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"]  # fmt: skip
+                   "--pool", pool, "--loglevel", "WARNING", "--without-gossip", "--without-mingle"]  # fmt: skip
         root = Path(__file__).resolve().parent.parent
         self.processes = [
             subprocess.Popen([*command, "--hostname", f"bench{n}@%h"], cwd=root, env=env)
@@ -206,7 +206,7 @@ def make_learners(claims: int, activity, tag: str) -> list:
     return Enrollment.objects.bulk_create([Enrollment(learner=user, activity=activity) for user in users])
 
 
-def end_to_end(claims: int, workers: int, concurrency: int = 1) -> dict:
+def end_to_end(claims: int, workers: int, concurrency: int = 1, pool: str = "prefork") -> dict:
     """Two runs of ``claims`` claims: made while the workers run (first claim to last email), and made
     first, then drained by workers started afterwards (first email to last email)."""
     from decimal import Decimal
@@ -263,7 +263,7 @@ def end_to_end(claims: int, workers: int, concurrency: int = 1) -> dict:
     reset_pools(app)
     result = {}
     try:
-        running = Workers(workers, broker=broker, sink=sink, concurrency=concurrency)
+        running = Workers(workers, broker=broker, sink=sink, concurrency=concurrency, pool=pool)
         try:
             deadline = time.monotonic() + 60
             while len(app.control.ping(timeout=0.5)) < workers:
@@ -279,7 +279,7 @@ def end_to_end(claims: int, workers: int, concurrency: int = 1) -> dict:
         sink.reset()
         result["backlog_claims"] = claim_all(backlog)  # queued on Redis, no worker yet
         postgres_before, own_before = _postgres_cpu_seconds(), time.process_time()
-        running = Workers(workers, broker=broker, sink=sink, concurrency=concurrency)
+        running = Workers(workers, broker=broker, sink=sink, concurrency=concurrency, pool=pool)
         try:
             sink.wait_for(claims)
             result["backlog"] = (sink.last - sink.first) * claims / (claims - 1)
@@ -304,13 +304,14 @@ def main(argv=None) -> int:
     parser.add_argument("--claims", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=1, help="processes each worker forks")
+    parser.add_argument("--pool", default="prefork", choices=["prefork", "solo"], help="the workers' pool")
     args = parser.parse_args(argv)
     os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/5")
     from bench.common import setup_django
 
     setup_django()
     rate = rendering_rate(args.renders)
-    result = end_to_end(args.claims, args.workers, args.concurrency)
+    result = end_to_end(args.claims, args.workers, args.concurrency, args.pool)
     render_alone = args.claims / rate
     ratio = result["backlog"] / render_alone
     print(
