@@ -1,14 +1,17 @@
 """A learner's whole journey through a real browser: sign up, confirm the email, find an activity, enroll,
-claim the credit, and see it on the dashboard and the transcript; axe-core checks the pages on the way.
+claim the credit, see it on the dashboard and the transcript, and receive the certificate through a real
+SMTP server; axe-core checks the pages on the way.
 
 Transactional (the live server runs in another thread and must see committed rows), so
 ``serialized_rollback`` reloads the reference data the migrations created (credit types, groups, the catalog
 state row), which an earlier transactional test's flush removed.
 """
 
+import io
 import re
 
 import pytest
+from pypdf import PdfReader
 
 from tests.factories import ActivityFactory, ProviderFactory
 
@@ -33,7 +36,8 @@ def activity(transactional_db):
 
 
 # ``activity`` before ``page``: the rows are written before Playwright starts (see tests/browser/conftest.py).
-def test_a_new_physician_signs_up_enrolls_and_claims_credit(activity, mailoutbox, page, assert_accessible):
+def test_a_new_physician_signs_up_enrolls_and_claims_credit(activity, smtp_sink, page, assert_accessible):
+    mailoutbox = smtp_sink.messages
     page.goto("/")
     page.get_by_role("link", name="Create account").click()
 
@@ -48,10 +52,11 @@ def test_a_new_physician_signs_up_enrolls_and_claims_credit(activity, mailoutbox
 
     # Confirm the address with the link from the email.
     page.wait_for_url(re.compile(r"/accounts/confirm-email/$"))
-    assert len(mailoutbox) == 1, [m.subject for m in mailoutbox]
-    assert mailoutbox[0].to == [EMAIL]
-    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mailoutbox[0].body)
-    assert link, mailoutbox[0].body
+    assert len(mailoutbox) == 1, [m["Subject"] for m in mailoutbox]
+    assert mailoutbox[0]["To"] == EMAIL
+    body = mailoutbox[0].get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", body)
+    assert link, body
     page.goto(link.group(0))
     page.get_by_role("button", name="Confirm").click()
     if "/accounts/login/" in page.url:  # the flow may ask to sign in after confirming
@@ -108,3 +113,18 @@ def test_a_new_physician_signs_up_enrolls_and_claims_credit(activity, mailoutbox
     totals = page.get_by_role("region", name="Totals")
     assert totals.get_by_role("term").all_inner_texts() == [AMA]
     assert totals.get_by_role("definition").all_inner_texts() == ["1.50"]
+
+    # The certificate arrived by email, PDF attached, and the dashboard says so.
+    assert len(mailoutbox) == 2, [m["Subject"] for m in mailoutbox]
+    certificate = mailoutbox[1]
+    assert certificate["To"] == EMAIL and TITLE in certificate["Subject"]
+    code = certificate["X-CME-Certificate"]
+    (attachment,) = list(certificate.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    text = PdfReader(io.BytesIO(attachment.get_content())).pages[0].extract_text()
+    for expected in ("Ada Okafor", "dermatomyositis", f"1.50 {AMA}", code):
+        assert expected in " ".join(text.split()), (expected, text)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My learning").click()
+    completed = page.get_by_role("region", name="Completed")
+    assert completed.get_by_role("link", name=f"Download certificate {code}").is_visible()
+    assert completed.get_by_text(f"Emailed to {EMAIL}").is_visible()
