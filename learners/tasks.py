@@ -30,29 +30,30 @@ def claim_recorded(claim_id: int) -> None:
     max_retries=12,
 )
 def issue_certificate_task(enrollment_id: int) -> None:
-    """Issue the certificate and email it, in one task; a failed send is retried by the email task."""
+    """Issue the certificate and email it, in one task; with a backlog (many claims at once), also issue and
+    email a batch of others no other worker holds, so a queue of claims drains in few transactions. The
+    tasks of those others then find their certificate issued and have nothing left to do."""
     enrollment = Enrollment.objects.filter(pk=enrollment_id).first()
     if enrollment is None:
         logger.warning("issue_certificate_task: no enrollment %s", enrollment_id)
         return
-    certificate = certificates.issue_certificate(enrollment=enrollment, dispatch_email=False)
-    queued = getattr(certificate, "queued_message", None)  # just issued: its one email, claimed for us
-    if queued is not None:
-        _send_now(lambda: certificates.send_claimed_message(queued), queued.pk)
-    else:  # issued before (a repeated task): whatever is still waiting
-        for message_id in certificate_messages_pending(certificate):
+    issued = certificates.issue_certificates(
+        enrollment_ids=[enrollment_id], also_waiting=ISSUE_BATCH - 1, dispatch_email=False
+    )
+    if enrollment_id in issued and not hasattr(issued[enrollment_id], "queued_message"):
+        # issued before (a repeated task): whatever of its email is still waiting
+        for message_id in certificate_messages_pending(issued[enrollment_id]):
             _send_now(
                 lambda message_id=message_id: certificates.send_outbox_message(message_id=message_id),
                 message_id,
             )
+    for certificate in issued.values():
+        queued = getattr(certificate, "queued_message", None)  # issued now: its email, claimed for us
+        if queued is not None:
+            _send_now(lambda queued=queued: certificates.send_claimed_message(queued), queued.pk)
 
 
-def _send_now(send, message_id: int) -> None:
-    """Send at once; a temporary failure becomes the email task's job, after its backoff."""
-    try:
-        send()
-    except certificates.TemporaryEmailError as exc:
-        certificates._dispatch_later("send_certificate_email_task", message_id, countdown=exc.retry_in)
+ISSUE_BATCH = 25  # certificates one task issues at most when claims queue up faster than workers take them
 
 
 def certificate_messages_pending(certificate) -> list[int]:
@@ -61,6 +62,14 @@ def certificate_messages_pending(certificate) -> list[int]:
             version__certificate=certificate, state=OutboxMessage.State.PENDING
         ).values_list("pk", flat=True)
     )
+
+
+def _send_now(send, message_id: int) -> None:
+    """Send at once; a temporary failure becomes the email task's job, after its backoff."""
+    try:
+        send()
+    except certificates.TemporaryEmailError as exc:
+        certificates._dispatch_later("send_certificate_email_task", message_id, countdown=exc.retry_in)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=certificates.MAX_ATTEMPTS + 2)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities import vocabulary
+from activities.models import CreditDesignation
 from activities.text import activity_dates_text
 from learners.models import (
     Certificate,
@@ -77,40 +78,101 @@ def issue_certificate(*, enrollment: Enrollment, dispatch_email: bool = True) ->
     to a worker, unless ``dispatch_email`` is False (the caller sends it itself, as the issuing task does).
     Raises ``CertificateError`` for an enrollment without a claim.
     """
-    with transaction.atomic():
-        locked = (
-            Enrollment.objects.select_for_update(of=("self",))
-            .select_related("activity__provider", "learner__profile")
-            .get(pk=enrollment.pk)
-        )
-        # Read after the lock is held, in statements of their own: a join in the locking query would show
-        # a waiting transaction the rows as they were before the holder of the lock committed.
-        existing = Certificate.objects.filter(enrollment=locked).first()
-        if existing is not None:
-            return existing
-        claim = CreditClaim.objects.filter(enrollment=locked).first()
-        if claim is None:
-            raise CertificateError(_("This enrollment has no claim yet, so no certificate."))
-        locked.claim = claim
-        # Under the lock no one else inserts one; were the lock ever bypassed, the unique constraint
-        # refuses the second and this transaction fails whole (the task then finds the first).
-        certificate = Certificate.objects.create(enrollment=locked)
-        version = _new_version(certificate, reason="", by=None, enrollment=locked, number=1)
-        # The issuing task sends the email itself right after commit: queue it already claimed for that
-        # send, as send_outbox_message would claim it (a worker dying before the send leaves it to the
-        # sweep, like any email stuck "sending").
-        message = _queue_email(version, by=None, learner=locked.learner, claimed=not dispatch_email)
-        audit.record(
-            actor=None,
-            action="certificate.issued",
-            obj=certificate,
-            provider_id=locked.activity.provider_id,
-            data={"version": version.number, "code": certificate.code},
-        )
-        if dispatch_email:
-            transaction.on_commit(lambda: _dispatch("send_certificate_email_task", message.pk), robust=True)
-        certificate.queued_message = message  # for a caller that sends it itself
+    certificate = issue_certificates(enrollment_ids=[enrollment.pk], dispatch_email=dispatch_email).get(
+        enrollment.pk
+    )
+    if certificate is None:
+        raise CertificateError(_("This enrollment has no claim yet, so no certificate."))
     return certificate
+
+
+def issue_certificates(
+    *, enrollment_ids: list[int], also_waiting: int = 0, dispatch_email: bool = True
+) -> dict[int, Certificate]:
+    """Certificates for these enrollments, and for up to ``also_waiting`` other completed enrollments still
+    without one, in one transaction and a fixed number of statements; ``{enrollment id: certificate}``.
+
+    The named enrollments' rows are locked (waiting for any other transaction holding them); the others
+    are taken only if no one else holds them (``skip_locked``), so concurrent workers share out a backlog
+    without waiting for each other. An enrollment without a claim is left out. Newly issued certificates
+    carry their queued email as ``queued_message``: dispatched after commit, or, with ``dispatch_email``
+    False, already claimed for the caller to send.
+    """
+    with transaction.atomic():
+        related = ("activity__provider", "learner__profile")
+        locked = list(
+            Enrollment.objects.select_for_update(of=("self",))
+            .select_related(*related)
+            .filter(pk__in=enrollment_ids)
+        )
+        if also_waiting > 0:
+            locked += list(
+                Enrollment.objects.select_for_update(of=("self",), skip_locked=True)
+                .select_related(*related)
+                .filter(status=Enrollment.Status.COMPLETED, certificate__isnull=True)
+                .exclude(pk__in=enrollment_ids)
+                .order_by("completed_at")[:also_waiting]
+            )
+        # Read after the locks are held, in statements of their own: a join in the locking query would
+        # show a waiting transaction the rows as they were before the holder of the lock committed.
+        found = {c.enrollment_id: c for c in Certificate.objects.filter(enrollment__in=locked)}
+        claims = {c.enrollment_id: c for c in CreditClaim.objects.filter(enrollment__in=locked)}
+        todo = [e for e in locked if e.pk not in found and e.pk in claims]
+        if not todo:
+            return found
+        for enrollment in todo:
+            enrollment.claim = claims[enrollment.pk]
+        # Under the locks no one else inserts these; were a lock ever bypassed, the unique constraint
+        # refuses the second and this transaction fails whole (a repeat then finds the first).
+        issued = Certificate.objects.bulk_create([Certificate(enrollment=e) for e in todo])
+        details = _SnapshotDetails.load(todo)
+        now = timezone.now()
+        versions = CertificateVersion.objects.bulk_create(
+            [
+                CertificateVersion(
+                    certificate=certificate,
+                    number=1,
+                    issued_at=now,
+                    snapshot=certificate_snapshot(
+                        enrollment=enrollment, certificate=certificate, issued_at=now, details=details
+                    ),
+                )
+                for enrollment, certificate in zip(todo, issued, strict=True)
+            ]
+        )
+        # The issuing task sends the emails itself right after commit: queued already claimed for that
+        # send, as send_outbox_message would claim them (a worker dying before the send leaves them to
+        # the sweep, like any email stuck "sending").
+        messages = OutboxMessage.objects.bulk_create(
+            [
+                _email_for(version, learner=enrollment.learner, claimed=not dispatch_email, now=now)
+                for enrollment, version in zip(todo, versions, strict=True)
+            ]
+        )
+        audit.record_many(
+            actor=None,
+            entries=[
+                (
+                    "certificate.issued",
+                    certificate,
+                    enrollment.activity.provider_id,
+                    {"version": 1, "code": certificate.code},
+                )
+                for enrollment, certificate in zip(todo, issued, strict=True)
+            ],
+        )
+        for enrollment, certificate, version, message in zip(todo, issued, versions, messages, strict=True):
+            certificate.enrollment = enrollment
+            version.certificate = certificate
+            message.version = version
+            certificate.queued_message = message
+            found[enrollment.pk] = certificate
+        if dispatch_email:
+            ids = [message.pk for message in messages]
+            transaction.on_commit(
+                lambda: [_dispatch("send_certificate_email_task", pk) for pk in ids], robust=True
+            )
+    return found
 
 
 def reissue_certificate(*, certificate: Certificate, by, reason: str) -> CertificateVersion:
@@ -222,7 +284,33 @@ def _new_version(
     )
 
 
-def certificate_snapshot(*, enrollment: Enrollment, certificate: Certificate, issued_at: datetime) -> dict:
+class _SnapshotDetails:
+    """The designations, claimed credit and claimed MOC of several enrollments, read in three queries."""
+
+    def __init__(self, designations, credits, moc):
+        self.designations, self.credits, self.moc = designations, credits, moc
+
+    @classmethod
+    def load(cls, enrollments: list[Enrollment]) -> "_SnapshotDetails":
+        designations, credits, moc = {}, {}, {}
+        activity_ids = {e.activity_id for e in enrollments}
+        for d in CreditDesignation.objects.filter(activity_id__in=activity_ids).select_related("credit_type"):
+            designations.setdefault(d.activity_id, {})[d.credit_type_id] = d
+        claim_ids = [e.claim.pk for e in enrollments]
+        for credit in ClaimedCredit.objects.filter(claim_id__in=claim_ids).select_related("credit_type"):
+            credits.setdefault(credit.claim_id, []).append(credit)
+        for row in ClaimedMoc.objects.filter(claim_id__in=claim_ids):
+            moc.setdefault(row.claim_id, []).append(row)
+        return cls(designations, credits, moc)
+
+
+def certificate_snapshot(
+    *,
+    enrollment: Enrollment,
+    certificate: Certificate,
+    issued_at: datetime,
+    details: _SnapshotDetails | None = None,
+) -> dict:
     """Everything the certificate states, frozen at issue: the PDF and the verification page read only this."""
     activity, learner, claim = enrollment.activity, enrollment.learner, enrollment.claim
     provider = activity.provider
@@ -230,7 +318,8 @@ def certificate_snapshot(*, enrollment: Enrollment, certificate: Certificate, is
         profile = learner.profile  # usually already loaded with the enrollment
     except LearnerProfile.DoesNotExist:
         profile = None
-    designations = {d.credit_type_id: d for d in activity.credits.select_related("credit_type")}
+    details = details or _SnapshotDetails.load([enrollment])
+    designations = details.designations.get(activity.pk, {})
     noun = activity.designation_noun
 
     def statement(designation) -> str:
@@ -239,7 +328,7 @@ def certificate_snapshot(*, enrollment: Enrollment, certificate: Certificate, is
         )
 
     credits = []
-    for credit in ClaimedCredit.objects.filter(claim=claim).select_related("credit_type"):
+    for credit in sorted(details.credits.get(claim.pk, []), key=lambda c: c.credit_type.position):
         designation = designations.get(credit.credit_type_id)
         credits.append(
             {
@@ -290,7 +379,7 @@ def certificate_snapshot(*, enrollment: Enrollment, certificate: Certificate, is
                 "credit_type": moc.get_credit_type_display(),
                 "points": f"{moc.points:.2f}",
             }
-            for moc in ClaimedMoc.objects.filter(claim=claim)
+            for moc in sorted(details.moc.get(claim.pk, []), key=lambda m: (m.board, m.credit_type))
         ],
         "code": certificate.code,
         "verification_url": settings.SITE_URL + certificate.get_absolute_url(),
@@ -300,11 +389,13 @@ def certificate_snapshot(*, enrollment: Enrollment, certificate: Certificate, is
 # --- email -------------------------------------------------------------------------------------------------
 
 
-def _queue_email(version: CertificateVersion, *, by, learner=None, claimed: bool = False) -> OutboxMessage:
-    learner = learner or version.certificate.enrollment.learner
+def _email_for(
+    version: CertificateVersion, *, learner, by=None, claimed: bool = False, now=None
+) -> OutboxMessage:
+    """The (unsaved) outbox row of the email that carries ``version`` to ``learner``."""
+    now = now or timezone.now()
     subject = _("Your certificate: %(title)s") % {"title": version.snapshot["activity_title"]}
-    now = timezone.now()
-    return OutboxMessage.objects.create(
+    return OutboxMessage(
         version=version,
         recipient=learner.email,
         subject=subject[:200],
@@ -312,6 +403,12 @@ def _queue_email(version: CertificateVersion, *, by, learner=None, claimed: bool
         requested_by=by if by is not None and by.is_authenticated else None,
         **({"state": OutboxMessage.State.SENDING, "attempts": 1, "sending_since": now} if claimed else {}),
     )
+
+
+def _queue_email(version: CertificateVersion, *, by, learner=None) -> OutboxMessage:
+    message = _email_for(version, learner=learner or version.certificate.enrollment.learner, by=by)
+    message.save()
+    return message
 
 
 def send_outbox_message(*, message_id: int) -> str:

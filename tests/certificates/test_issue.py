@@ -422,3 +422,23 @@ def test_delivery_status_is_the_latest_email(certificate, physician_a, django_ca
     with django_capture_on_commit_callbacks(execute=False):
         message = certificates.resend_certificate(certificate=certificate, by=physician_a)
     assert certificates.delivery_status(certificate) == message
+
+
+def test_an_issuing_task_takes_a_backlog_of_waiting_claims_in_one_batch(seed_activity, mailoutbox):
+    """Claims that queued up are issued and emailed by the first task to run; the others find them done."""
+    from learners import tasks
+    from tests.certificates.conftest import complete, make_learner
+
+    waiting = [complete(make_learner(), seed_activity) for _ in range(5)]
+    unclaimed, _ = services.enroll(learner=make_learner(), activity=seed_activity)
+
+    tasks.issue_certificate_task(waiting[0].pk)
+
+    assert Certificate.objects.count() == 5  # the enrollment without a claim is left out
+    assert not Certificate.objects.filter(enrollment=unclaimed).exists()
+    assert CertificateVersion.objects.count() == 5
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(e.learner.email for e in waiting)
+    assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"sent"}
+
+    tasks.issue_certificate_task(waiting[3].pk)  # its own task, later: nothing more to do
+    assert Certificate.objects.count() == 5 and len(mailoutbox) == 5 and OutboxMessage.objects.count() == 5
