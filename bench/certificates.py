@@ -340,7 +340,7 @@ def main(argv=None) -> int:
                     f"{1000 * result['worker_cpu']:.1f} ms",
                     "",
                 ],
-                ["  CPU per certificate: PostgreSQL", f"{1000 * result['postgres_cpu']:.1f} ms", ""],
+                ["  CPU per certificate: PostgreSQL", f"{1000 * result['postgres_cpu']:.2f} ms", ""],
                 [
                     "  CPU per certificate: SMTP sink (this process)",
                     f"{1000 * result['sink_cpu']:.1f} ms",
