@@ -172,6 +172,12 @@ class Activity(TimestampedModel):
     location = models.CharField(
         _("location"), max_length=300, blank=True, help_text=_("Where a live activity takes place.")
     )
+    accreditor_activity_id = models.CharField(
+        _("accreditor's activity ID"),
+        max_length=40,
+        blank=True,
+        help_text=_("The activity's ID in ACCME PARS, which learner-credit files must quote."),
+    )
     capacity = models.PositiveIntegerField(
         _("capacity"), null=True, blank=True, help_text=_("Most learners who may enroll; empty for no limit.")
     )

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from activities import rules, vocabulary
 from activities.models import CreditDesignation
 from learners.models import ClaimedCredit, ClaimedMoc, CreditClaim, Enrollment, LearnerProfile
+from learners.services import reporting
 from portal import audit
 
 NON_FIELD = "__all__"
@@ -177,6 +178,7 @@ def claim_credit(
         )
         enrollment.status, enrollment.completed_at = Enrollment.Status.COMPLETED, at
         enrollment.save(update_fields=["status", "completed_at", "modified"])
+        reporting.record_claim(claim=claim)
         audit.record(
             actor=enrollment.learner,
             action="claim.created",

@@ -2,6 +2,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from learners.models import BoardId, LearnerProfile, StateLicense
+from learners.services import reporting
 from portal import audit
 
 
@@ -60,4 +61,5 @@ def update_profile(
             changed["board_ids"] = [b for b, _ in board_ids]
         if changed:
             audit.record(actor=user, action="profile.changed", obj=profile, data={"changed": sorted(changed)})
+            reporting.refresh_learner(learner=user)
     return profile
