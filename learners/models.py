@@ -463,3 +463,19 @@ class ReportingEntry(TimestampedModel):
         return (
             f"{self.get_destination_display()}: {self.learner} {self.board} {self.credit_type} {self.amount}"
         )
+
+
+class DeadlineDigest(models.Model):
+    """A staff member's daily digest of reporting deadlines, recorded so the job sends it once a day."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_on = models.DateField(_("day"))
+    rows = models.PositiveIntegerField(_("rows listed"), default=0)
+
+    class Meta:
+        verbose_name = _("deadline digest")
+        verbose_name_plural = _("deadline digests")
+        constraints = [models.UniqueConstraint(fields=["user", "sent_on"], name="digest_once_a_day")]
+
+    def __str__(self):
+        return f"{self.user} {self.sent_on}"

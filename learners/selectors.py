@@ -8,7 +8,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from activities.models import CreditType
-from learners.models import Certificate, ClaimedCredit, ClaimedMoc, Enrollment, OutboxMessage
+from learners.models import Certificate, ClaimedCredit, ClaimedMoc, Enrollment, OutboxMessage, ReportingEntry
 
 
 def enrollments_for(*, user) -> QuerySet:
@@ -25,7 +25,8 @@ def enrollments_for(*, user) -> QuerySet:
 
 
 def attach_delivery(enrollments: list[Enrollment]) -> None:
-    """Set ``certificate_obj`` and ``delivery`` (its latest email) on each enrollment: two queries in all."""
+    """Set ``certificate_obj``, ``delivery`` (its latest email) and ``reporting_rows`` (where the credit is
+    reported, and how far) on each enrollment: three queries in all."""
     by_enrollment = {
         c.enrollment_id: c for c in Certificate.objects.filter(enrollment__in=[e.pk for e in enrollments])
     }
@@ -36,10 +37,17 @@ def attach_delivery(enrollments: list[Enrollment]) -> None:
         .order_by("created")
     ):
         latest[message.version.certificate_id] = message
+    reporting: dict[int, list[ReportingEntry]] = {}
+    for entry in ReportingEntry.objects.filter(claim__enrollment__in=[e.pk for e in enrollments]).order_by(
+        "destination", "board", "credit_type"
+    ):
+        reporting.setdefault(entry.claim_id, []).append(entry)
     for enrollment in enrollments:
         certificate = by_enrollment.get(enrollment.pk)
         enrollment.certificate_obj = certificate
         enrollment.delivery = latest.get(certificate.pk) if certificate else None
+        claim = getattr(enrollment, "claim", None) if enrollment.status == Enrollment.Status.COMPLETED else None
+        enrollment.reporting_rows = reporting.get(claim.pk, []) if claim else []
 
 
 def enrollment_for(*, user, public_id) -> Enrollment:

@@ -86,3 +86,13 @@ def send_certificate_email_task(self, message_id: int) -> str:
 def sweep_certificates_task() -> dict[str, int]:
     """Periodic (celery beat): issue what a lost message left unissued, re-queue unsent email."""
     return certificates.sweep()
+
+
+@shared_task(
+    acks_late=True, autoretry_for=(OperationalError, InterfaceError), retry_backoff=60, max_retries=5
+)
+def send_deadline_digests_task() -> int:
+    """Daily (celery beat): each provider's staff get what is overdue or due within a week."""
+    from learners.services import reporting
+
+    return reporting.send_deadline_digests()

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -15,4 +16,10 @@ app.conf.beat_schedule = {
     # Certificates a lost message left unissued, and email a dead worker or a broker outage left unsent:
     # every few minutes, so a learner waits minutes, not hours, after an outage. Safe to run twice.
     "sweep-certificates": {"task": "learners.tasks.sweep_certificates_task", "schedule": 180.0},
+    # Reporting deadlines (30 days for the accreditor, 60 for CPE Monitor) move by the day: one digest each
+    # morning, before staff start work in the Americas. Sent once a day per person, however often it runs.
+    "deadline-digests": {
+        "task": "learners.tasks.send_deadline_digests_task",
+        "schedule": crontab(hour=11, minute=0),
+    },
 }
