@@ -464,6 +464,13 @@ class ReportingEntry(TimestampedModel):
             f"{self.get_destination_display()}: {self.learner} {self.board} {self.credit_type} {self.amount}"
         )
 
+    @property
+    def board_label(self) -> str:
+        """The board as people write it (``ABPath``), or "state boards"."""
+        if self.board == "STATE":
+            return _("state boards")
+        return vocabulary.MOC_BOARD_ABBREVIATIONS.get(self.board, self.board)
+
 
 class DeadlineDigest(models.Model):
     """A staff member's daily digest of reporting deadlines, recorded so the job sends it once a day."""

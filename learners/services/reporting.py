@@ -121,6 +121,7 @@ def _set_state(entry: ReportingEntry, profile: LearnerProfile | None) -> bool:
     return changed
 
 
+@transaction.atomic  # it locks the learner's open rows: its own transaction when the caller has none
 def refresh_learner(*, learner) -> int:
     """After the learner's profile changed: rows their claims now owe are added (a license given later),
     and waiting or ready rows move between the two. Rows already exported or settled stay as they are.
@@ -141,8 +142,10 @@ def refresh_learner(*, learner) -> int:
         if new:
             added += len(_add_lines(claim, new, profile))
     changed = []
+    now = timezone.now()  # bulk_update skips auto_now: set ``modified`` by hand
     for entry in ReportingEntry.objects.filter(learner=learner, state__in=OPEN).select_for_update():
         if _set_state(entry, profile):
+            entry.modified = now
             changed.append(entry)
     ReportingEntry.objects.bulk_update(changed, ["state", "reason", "modified"])
     return added + len(changed)
@@ -334,11 +337,13 @@ def requeue_entries(*, entries: Iterable[ReportingEntry], by) -> int:
     with transaction.atomic():
         rows = list(
             ReportingEntry.objects.filter(pk__in=[e.pk for e in entries], state=ReportingEntry.State.REJECTED)
-            .select_for_update()
+            # of=self: PostgreSQL refuses FOR UPDATE on the nullable side of the outer join to the profile
+            .select_for_update(of=("self",))
             .select_related("learner__profile")
         )
+        now = timezone.now()  # bulk_update skips auto_now: set ``modified`` by hand
         for entry in rows:
-            entry.batch, entry.exported_at, entry.settled_at = None, None, None
+            entry.batch, entry.exported_at, entry.settled_at, entry.modified = None, None, None, now
             entry.state = ReportingEntry.State.WAITING
             _set_state(entry, LearnerProfile.objects.filter(user_id=entry.learner_id).first())
         ReportingEntry.objects.bulk_update(
@@ -387,6 +392,10 @@ def apply_returned_file(*, content: str, entries: QuerySet, by) -> ReturnedFileR
             count = settle_entries(
                 entries=[ReportingEntry(pk=row_id)], accepted=status == "accepted", reason=reason, by=by
             )
+            if not count:  # in scope, but not exported (or already accepted): nothing was settled
+                result.errors.append(
+                    _("row %(id)d is not exported or already accepted: not changed") % {"id": row_id}
+                )
             setattr(result, status, getattr(result, status) + count)
     return result
 
@@ -413,7 +422,8 @@ def send_deadline_digests(*, today: date | None = None) -> int:
     """Email each provider's staff what is overdue or due within a week in their providers' ledger.
 
     One email per staff member a day (a row records it first, so running the job twice sends nothing
-    more; a failed send removes the row so the next run tries again). Returns how many were sent.
+    more; a failed send removes the row so the next run tries again, and the others are still sent before
+    the first failure is raised). Returns how many were sent.
     """
     from django.conf import settings
     from django.core.mail import EmailMultiAlternatives
@@ -440,7 +450,7 @@ def send_deadline_digests(*, today: date | None = None) -> int:
     ).select_related("user"):
         recipient = recipients.setdefault(membership.user_id, {"user": membership.user, "providers": []})
         recipient["providers"].append(by_provider[membership.provider_id])
-    sent = 0
+    sent, failures = 0, []
     for recipient in recipients.values():
         user, providers = recipient["user"], sorted(recipient["providers"], key=lambda p: p["provider"].name)
         count = sum(len(p["overdue"]) + len(p["due_soon"]) for p in providers)
@@ -466,8 +476,11 @@ def send_deadline_digests(*, today: date | None = None) -> int:
         )
         try:
             message.send()
-        except Exception:
-            digest.delete()  # not sent: the next run tries again
-            raise
+        except Exception as exc:  # not sent: the next run tries again; the others still get theirs
+            digest.delete()
+            failures.append(exc)
+            continue
         sent += 1
+    if failures:
+        raise failures[0]
     return sent

@@ -18,6 +18,7 @@ ACTIVITY_COLUMNS = [
     "id", "provider_id", "title", "slug", "summary", "activity_link", "activity_type", "format", "start", "end",
     "reviewed_on", "location", "fee_kind", "fee_amount", "registration", "registration_text", "providership",
     "joint_provider", "commercial_support", "measured_outcomes", "status", "needs_review", "created", "modified",
+    "accreditor_activity_id",
 ]  # fmt: skip
 
 
@@ -86,6 +87,7 @@ class Command(BaseCommand):
             "needs_review": False,
             "created": now,
             "modified": now,
+            "accreditor_activity_id": "",
         }
 
     def _copy(self, generated, *, seed, now, providers, specialties):
