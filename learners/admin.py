@@ -306,3 +306,7 @@ class LearnerProfileAdmin(AccreditationStaffOnly, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+import learners.admin_dashboards  # noqa: F401,E402
+from learners import admin_reporting  # noqa: F401,E402

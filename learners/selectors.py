@@ -46,7 +46,9 @@ def attach_delivery(enrollments: list[Enrollment]) -> None:
         certificate = by_enrollment.get(enrollment.pk)
         enrollment.certificate_obj = certificate
         enrollment.delivery = latest.get(certificate.pk) if certificate else None
-        claim = getattr(enrollment, "claim", None) if enrollment.status == Enrollment.Status.COMPLETED else None
+        claim = (
+            getattr(enrollment, "claim", None) if enrollment.status == Enrollment.Status.COMPLETED else None
+        )
         enrollment.reporting_rows = reporting.get(claim.pk, []) if claim else []
 
 

@@ -1,0 +1,714 @@
+"""Reporting admin: the ledger of what the registries are owed, the files exported to them, the registries'
+returned files, and each activity's enrollment and completion CSV.
+
+Everything here reads through ``ProviderScopedAdmin`` querysets, so a provider's staff reach only their
+providers' rows, and writes only through ``learners.services.reporting``. Exporting, settling and
+uploading returned files change the ledger, so they need an editor's role; viewers read and download.
+"""
+
+import csv
+import io
+from datetime import date, timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin.widgets import AdminDateWidget, AutocompleteSelect
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from activities import vocabulary
+from activities.models import Activity, Provider
+from learners.models import Destination, Enrollment, ExportBatch, OutboxMessage, ReportingEntry
+from learners.services import reporting
+from portal import scoping
+from portal.admin import ProviderScopedAdmin, scope_queryset
+
+MAX_RETURNED_FILE_BYTES = 5 * 1024 * 1024
+_MOC_CREDIT_TYPES = dict(vocabulary.MOC_CREDIT_TYPE_CHOICES)
+
+
+def credit_label(code: str) -> str:
+    """A ledger row's credit type as people read it: a credit type's name or an MOC credit type's."""
+    spec = vocabulary.CREDIT_TYPE_BY_CODE.get(code)
+    return spec.name if spec else _MOC_CREDIT_TYPES.get(code, code)
+
+
+def board_label(board: str) -> str:
+    if board == reporting.STATE_BOARDS:
+        return _("State boards")
+    return vocabulary.MOC_BOARD_ABBREVIATIONS.get(board, board)
+
+
+def last_month(today: date) -> tuple[date, date]:
+    """The first and last day of the calendar month before ``today``'s."""
+    last = today.replace(day=1) - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+def csv_attachment(content: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content.encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    return response
+
+
+def _spreadsheet_safe(value: str) -> str:
+    # Learners type their own names: a cell starting like a formula must not run as one in a spreadsheet.
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+class DeadlineFilter(admin.SimpleListFilter):
+    """Rows not yet exported, by their reporting deadline (exported and settled rows have none left)."""
+
+    title = gettext_lazy("deadline")
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", _("Overdue")),
+            ("soon", _("Due within %(days)d days") % {"days": reporting.DUE_SOON_DAYS}),
+            ("later", _("Due later")),
+        ]
+
+    def queryset(self, request, queryset):
+        overdue, soon = reporting.unreported(queryset)
+        if self.value() == "overdue":
+            return overdue
+        if self.value() == "soon":
+            return soon
+        if self.value() == "later":
+            horizon = timezone.localdate() + timedelta(days=reporting.DUE_SOON_DAYS)
+            return queryset.filter(state__in=reporting.OPEN, due_on__gt=horizon)
+        return queryset
+
+
+class ActivityAutocomplete(AutocompleteSelect):
+    """The admin's activity autocomplete with a placeholder: select2 names its combobox by the text it
+    shows, so without one a screen reader announces an unnamed field."""
+
+    def __init__(self, admin_site, *, placeholder, attrs=None):
+        super().__init__(ReportingEntry._meta.get_field("activity"), admin_site, attrs=attrs)
+        self.placeholder = placeholder
+
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        return {**super().build_attrs(base_attrs, extra_attrs), "data-placeholder": self.placeholder}
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why the registry rejected it"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ExportForm(forms.Form):
+    destination = forms.ChoiceField(label=gettext_lazy("File for"), choices=Destination.choices)
+    activity = forms.ModelChoiceField(
+        label=gettext_lazy("Activity"),
+        queryset=Activity.objects.none(),
+        required=False,
+        help_text=gettext_lazy("Leave empty for every activity."),
+    )
+    completed_from = forms.DateField(
+        label=gettext_lazy("Completed from"), required=False, widget=AdminDateWidget
+    )
+    completed_to = forms.DateField(label=gettext_lazy("Completed to"), required=False, widget=AdminDateWidget)
+
+    def __init__(self, *args, activities, admin_site, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["activity"]
+        field.widget = ActivityAutocomplete(admin_site, placeholder=_("Every activity"))
+        field.queryset = activities  # after the widget: setting it hands the widget its choices
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("completed_from"), data.get("completed_to")
+        if start and end and start > end:
+            self.add_error("completed_to", _("The end of the range comes before its start."))
+        return data
+
+
+class ActivityPickForm(forms.Form):
+    activity = forms.ModelChoiceField(label=gettext_lazy("Activity"), queryset=Activity.objects.none())
+
+    def __init__(self, *args, activities, admin_site, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["activity"]
+        field.widget = ActivityAutocomplete(
+            admin_site, placeholder=_("Choose an activity"), attrs={"id": "id_csv_activity"}
+        )
+        field.queryset = activities
+
+
+class ReturnedFileForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Returned file"),
+        help_text=gettext_lazy(
+            "CSV with the columns row_id, status (accepted or rejected) and reason (needed for rejections)."
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_RETURNED_FILE_BYTES:
+            raise forms.ValidationError(_("The file is larger than 5 MB."))
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError(_("The file is not UTF-8 text; save it as CSV (UTF-8).")) from None
+
+
+@admin.register(ReportingEntry)
+class ReportingEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+    list_display = [
+        "learner_name",
+        "activity",
+        "destination",
+        "board_display",
+        "credit_type_display",
+        "amount",
+        "completed_on",
+        "due_on",
+        "state",
+        "reason",
+    ]
+    list_filter = [
+        "state",
+        "destination",
+        DeadlineFilter,
+        ("activity", RelatedOnlyFieldListFilter),
+        "activity__provider",
+    ]
+    date_hierarchy = "completed_on"
+    search_fields = ["learner__email", "learner__first_name", "learner__last_name", "activity__title"]
+    list_select_related = ["learner", "activity__provider"]
+    readonly_fields = [
+        "learner", "activity", "claim", "destination", "board", "credit_type", "amount", "completed_on",
+        "due_on", "state", "reason", "batch", "exported_at", "settled_at", "created", "modified",
+    ]  # fmt: skip
+    fields = readonly_fields
+    actions = ["mark_accepted", "mark_rejected", "requeue"]
+
+    # The ledger is written by claims, profiles and the reporting services, never typed in.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_report_permission(self, request):
+        """Export, settle and requeue: editors of a provider, and accreditation staff."""
+        return self._may(request, write=True)
+
+    def reportable(self, request, queryset=None):
+        """The rows (of ``queryset``) the user may export or settle: of providers where they are editors."""
+        queryset = ReportingEntry.objects.all() if queryset is None else queryset
+        return scope_queryset(queryset, request.user, scoping.editable_provider_ids(request.user))
+
+    def reportable_activities(self, request):
+        return scope_queryset(
+            Activity.objects.all(), request.user, scoping.editable_provider_ids(request.user)
+        ).order_by("title")
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        if scoping.sees_everything(request.user) or len(scoping.provider_ids(request.user)) > 1:
+            columns.insert(2, "provider")
+        return columns
+
+    @admin.display(description=gettext_lazy("learner"), ordering="learner__last_name")
+    def learner_name(self, obj):
+        return obj.learner.get_full_name() or obj.learner.email
+
+    @admin.display(description=gettext_lazy("provider"), ordering="activity__provider__name")
+    def provider(self, obj):
+        return obj.activity.provider.name
+
+    @admin.display(description=gettext_lazy("board"), ordering="board")
+    def board_display(self, obj):
+        return board_label(obj.board) if obj.board else "—"
+
+    @admin.display(description=gettext_lazy("credit or MOC type"), ordering="credit_type")
+    def credit_type_display(self, obj):
+        return credit_label(obj.credit_type)
+
+    # --- the changelist: deadlines per provider, links to the reporting pages ----------------------------
+
+    def changelist_view(self, request, extra_context=None):
+        today = timezone.localdate()
+        horizon = today + timedelta(days=reporting.DUE_SOON_DAYS)
+        deadlines = (
+            self.get_queryset(request)
+            .filter(state__in=reporting.OPEN, due_on__lte=horizon)
+            .values("activity__provider_id", "activity__provider__name")
+            .annotate(
+                overdue=Count("pk", filter=Q(due_on__lt=today)),
+                soon=Count("pk", filter=Q(due_on__gte=today)),
+            )
+            .order_by("activity__provider__name")
+        )
+        context = {
+            "deadlines": list(deadlines),
+            "due_soon_days": reporting.DUE_SOON_DAYS,
+            "may_report": self.has_report_permission(request),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context=context)
+
+    # --- actions -------------------------------------------------------------------------------------------
+
+    def _settleable(self, request, queryset):
+        """Rows the registry may still answer for (exported, or rejected and answered again), and the rest
+        with why not."""
+        will, wont = [], []
+        for entry in self.reportable(request, queryset).select_related("learner", "activity"):
+            entry.line = " ".join(
+                part
+                for part in (board_label(entry.board), credit_label(entry.credit_type), f"{entry.amount:.2f}")
+                if part
+            )
+            if entry.state in (ReportingEntry.State.EXPORTED, ReportingEntry.State.REJECTED):
+                will.append(entry)
+            else:
+                wont.append((entry, _("not exported (%(state)s)") % {"state": entry.get_state_display()}))
+        return will, wont
+
+    @admin.action(description=gettext_lazy("Mark accepted"), permissions=["report"])
+    def mark_accepted(self, request, queryset):
+        will, wont = self._settleable(request, queryset)
+        count = reporting.settle_entries(entries=will, accepted=True, by=request.user) if will else 0
+        self.message_user(
+            request, ngettext("%d row marked accepted.", "%d rows marked accepted.", count) % count
+        )
+        self._report_skipped(request, wont)
+
+    @admin.action(description=gettext_lazy("Mark rejected (with reason)"), permissions=["report"])
+    def mark_rejected(self, request, queryset):
+        will, wont = self._settleable(request, queryset)
+        form = RejectForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" not in request.POST or not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Mark rows rejected"),
+                "action": "mark_rejected",
+                "will": will,
+                "wont": wont,
+                "form": form,
+                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            }
+            return TemplateResponse(request, "admin/learners/reportingentry/confirm_action.html", context)
+        count = (
+            reporting.settle_entries(
+                entries=will, accepted=False, reason=form.cleaned_data["reason"], by=request.user
+            )
+            if will
+            else 0
+        )
+        self.message_user(
+            request, ngettext("%d row marked rejected.", "%d rows marked rejected.", count) % count
+        )
+        self._report_skipped(request, wont)
+        return None
+
+    @admin.action(description=gettext_lazy("Back to the queue (after a correction)"), permissions=["report"])
+    def requeue(self, request, queryset):
+        queryset = self.reportable(request, queryset)
+        rejected = list(queryset.filter(state=ReportingEntry.State.REJECTED))
+        count = reporting.requeue_entries(entries=rejected, by=request.user) if rejected else 0
+        self.message_user(
+            request,
+            ngettext(
+                "%d rejected row is back in the queue.", "%d rejected rows are back in the queue.", count
+            )
+            % count,
+        )
+        skipped = queryset.count() - len(rejected)
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d row was not rejected and stays as it is.",
+                    "%d rows were not rejected and stay as they are.",
+                    skipped,
+                )
+                % skipped,
+                messages.WARNING,
+            )
+
+    def _report_skipped(self, request, wont):
+        if wont:
+            self.message_user(
+                request,
+                ngettext("%(n)d row skipped: %(why)s", "%(n)d rows skipped, for example: %(why)s", len(wont))
+                % {"n": len(wont), "why": wont[0][1]},
+                messages.WARNING,
+            )
+
+    # --- pages -------------------------------------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("export/", view(self.export_view), name="learners_reportingentry_export"),
+            path("returned/", view(self.returned_view), name="learners_reportingentry_returned"),
+            path("activity-csv/", view(self.activity_csv_view), name="learners_reportingentry_activity_csv"),
+            *super().get_urls(),
+        ]
+
+    def _page(self, request, template, title, **context):
+        return TemplateResponse(
+            request,
+            f"admin/learners/reportingentry/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "changelist_url": reverse("admin:learners_reportingentry_changelist"),
+                **context,
+            },
+        )
+
+    def presets(self, today: date) -> dict[str, dict]:
+        start, end = last_month(today)
+        return {
+            "accreditor_last_month": {
+                "label": _("Accreditor file: MOC and state credit completed last month"),
+                "destination": Destination.ACCREDITOR,
+                "start": start,
+                "end": end,
+            },
+            "cpe_last_month": {
+                "label": _("CPE Monitor file: pharmacy credit completed last month"),
+                "destination": Destination.CPE_MONITOR,
+                "start": start,
+                "end": end,
+            },
+        }
+
+    def export_view(self, request):
+        """Click 1 opens this page; click 2 (a preset, or the form) downloads the file and marks its rows
+        exported. With nothing ready, a message instead of an empty file."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        may_report = self.has_report_permission(request)
+        presets = self.presets(timezone.localdate())
+        activities = self.reportable_activities(request)
+        form = ExportForm(
+            request.POST if "custom" in request.POST else None,
+            activities=activities,
+            admin_site=self.admin_site,
+        )
+        if request.method == "POST":
+            if not may_report:
+                raise PermissionDenied
+            preset = presets.get(request.POST.get("preset", ""))
+            if preset is not None:
+                chosen = {
+                    "destination": preset["destination"],
+                    "activity": None,
+                    "start": preset["start"],
+                    "end": preset["end"],
+                }
+            elif form.is_valid():
+                data = form.cleaned_data
+                chosen = {
+                    "destination": data["destination"],
+                    "activity": data["activity"],
+                    "start": data["completed_from"],
+                    "end": data["completed_to"],
+                }
+            else:
+                chosen = None
+            if chosen is not None:
+                return self._export(request, **chosen)
+        ready = self._preset_counts(request, presets) if may_report else {}
+        for key, preset in presets.items():
+            preset.update(ready.get(key, {}))
+        csv_form = ActivityPickForm(activities=self.get_activity_scope(request), admin_site=self.admin_site)
+        return self._page(
+            request,
+            "export.html",
+            _("Export files"),
+            may_report=may_report,
+            presets=presets,
+            form=form,
+            csv_form=csv_form,
+            media=self.media + form.media + csv_form.media,
+        )
+
+    def _preset_counts(self, request, presets) -> dict[str, dict]:
+        """How many rows each preset would export now, and how many of its period still wait."""
+        counts = {}
+        for key, preset in presets.items():
+            totals = (
+                self.reportable(request)
+                .filter(
+                    destination=preset["destination"],
+                    completed_on__gte=preset["start"],
+                    completed_on__lte=preset["end"],
+                )
+                .aggregate(
+                    ready=Count("pk", filter=Q(state=ReportingEntry.State.READY)),
+                    waiting=Count("pk", filter=Q(state=ReportingEntry.State.WAITING)),
+                )
+            )
+            counts[key] = totals
+        return counts
+
+    def _export(self, request, *, destination, activity, start, end):
+        entries = self.reportable(request).filter(destination=destination)
+        if activity is not None:
+            entries = entries.filter(activity=activity)
+        if start:
+            entries = entries.filter(completed_on__gte=start)
+        if end:
+            entries = entries.filter(completed_on__lte=end)
+        # A batch belongs to a provider when exactly one provider's rows are in it, so that provider's
+        # staff can download it again; a file spanning providers is kept for accreditation staff.
+        provider_ids = set(
+            entries.filter(state=ReportingEntry.State.READY)
+            .order_by()
+            .values_list("activity__provider_id", flat=True)
+            .distinct()
+        )
+        provider = None
+        if len(provider_ids) == 1:
+            provider = Provider.objects.get(pk=next(iter(provider_ids)))
+            entries = entries.filter(activity__provider=provider)
+        description = self._describe(destination=destination, activity=activity, start=start, end=end)
+        batch = (
+            reporting.export_entries(
+                entries=entries,
+                destination=destination,
+                by=request.user,
+                description=description,
+                provider=provider,
+            )
+            if provider_ids
+            else None
+        )
+        if batch is None:
+            waiting = entries.filter(state=ReportingEntry.State.WAITING).count()
+            message = _("Nothing is ready to report in %(what)s.") % {"what": description}
+            if waiting:
+                message += (
+                    " "
+                    + ngettext(
+                        "%d row is still waiting for the learner's consent or details.",
+                        "%d rows are still waiting for learners' consent or details.",
+                        waiting,
+                    )
+                    % waiting
+                )
+            self.message_user(request, message, messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:learners_reportingentry_export"))
+        self.message_user(
+            request,
+            ngettext("%(file)s: %(n)d row exported.", "%(file)s: %(n)d rows exported.", batch.row_count)
+            % {"file": batch.filename, "n": batch.row_count},
+        )
+        return csv_attachment(batch.content, batch.filename)
+
+    @staticmethod
+    def _describe(*, destination, activity, start, end) -> str:
+        parts = [str(Destination(destination).label)]
+        if activity is not None:
+            parts.append(activity.title)
+        if start and end:
+            parts.append(
+                _("completed %(start)s to %(end)s")
+                % {"start": formats.date_format(start), "end": formats.date_format(end)}
+            )
+        elif start:
+            parts.append(_("completed from %(start)s") % {"start": formats.date_format(start)})
+        elif end:
+            parts.append(_("completed until %(end)s") % {"end": formats.date_format(end)})
+        return ", ".join(parts)
+
+    def returned_view(self, request):
+        """Settle exported rows from the registry's returned file; every line that could not be applied is
+        listed, and lines naming rows outside the user's providers touch nothing."""
+        if not self.has_report_permission(request):
+            raise PermissionDenied
+        form = ReturnedFileForm(request.POST or None, request.FILES or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = reporting.apply_returned_file(
+                    content=form.cleaned_data["file"], entries=self.reportable(request), by=request.user
+                )
+            except reporting.ReportingError as exc:
+                form.add_error("file", str(exc))
+            else:
+                level = messages.WARNING if result.errors else messages.SUCCESS
+                self.message_user(
+                    request,
+                    _("%(accepted)d accepted, %(rejected)d rejected, %(errors)d lines not applied.")
+                    % {
+                        "accepted": result.accepted,
+                        "rejected": result.rejected,
+                        "errors": len(result.errors),
+                    },
+                    level,
+                )
+        return self._page(request, "returned.html", _("Upload a returned file"), form=form, result=result)
+
+    def get_activity_scope(self, request):
+        """Activities whose enrollments the user may read."""
+        return scope_queryset(Activity.objects.all(), request.user).order_by("title")
+
+    def activity_csv_view(self, request):
+        """One activity's enrollments and completions, for the provider's own records."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        activity_id = request.GET.get("activity", "")
+        if not activity_id.isdigit():
+            raise Http404(_("Choose an activity."))
+        activity = get_object_or_404(
+            self.get_activity_scope(request).select_related("provider"), pk=int(activity_id)
+        )
+        content = activity_csv(activity)
+        filename = f"enrollments-{activity.slug}-{timezone.localdate():%Y%m%d}.csv"
+        return csv_attachment(content, filename)
+
+
+def activity_csv(activity: Activity) -> str:
+    """Every enrollment in ``activity``: who, their profession, when they enrolled and completed, each
+    credit claimed (a column per designated credit type), MOC, the certificate and its delivery."""
+    designations = list(activity.credits.select_related("credit_type").order_by("credit_type__position"))
+    latest_delivery = (
+        OutboxMessage.objects.filter(version__certificate__enrollment=OuterRef("pk"))
+        .order_by("-created")
+        .values("state")[:1]
+    )
+    enrollments = (
+        Enrollment.objects.filter(activity=activity)
+        .select_related("learner__profile", "claim", "certificate")
+        .prefetch_related("claim__credits", "claim__moc")
+        .annotate(latest_delivery=Subquery(latest_delivery))
+        .order_by("learner__last_name", "learner__first_name", "pk")
+    )
+    professions = dict(vocabulary.PROFESSION_CHOICES)
+    deliveries = dict(OutboxMessage.State.choices)
+    header = [
+        _("Last name"), _("First name"), _("Email"), _("Profession"), _("Enrolled at"), _("Status"),
+        _("Completed at"), *[d.credit_type.name for d in designations], _("MOC"), _("Certificate"),
+        _("Certificate status"), _("Delivery"),
+    ]  # fmt: skip
+
+    def when(moment) -> str:
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for enrollment in enrollments:
+        learner = enrollment.learner
+        profile = getattr(learner, "profile", None)
+        claim = getattr(enrollment, "claim", None)
+        certificate = getattr(enrollment, "certificate", None)
+        profession = claim.profession if claim else (profile.profession if profile else "")
+        claimed = {c.credit_type_id: c.amount for c in claim.credits.all()} if claim else {}
+        moc = (
+            "; ".join(
+                f"{vocabulary.MOC_BOARD_ABBREVIATIONS.get(m.board, m.board)} "
+                f"{_MOC_CREDIT_TYPES.get(m.credit_type, m.credit_type)} {m.points:.2f}"
+                for m in claim.moc.all()
+            )
+            if claim
+            else ""
+        )
+        if certificate is None:
+            cert_status = delivery = ""
+        else:
+            cert_status = _("Revoked") if certificate.is_revoked else _("Valid")
+            delivery = deliveries.get(enrollment.latest_delivery, _("No email yet"))
+        writer.writerow(
+            [
+                _spreadsheet_safe(learner.last_name),
+                _spreadsheet_safe(learner.first_name),
+                _spreadsheet_safe(learner.email),
+                professions.get(profession, profession),
+                when(enrollment.created),
+                enrollment.get_status_display(),
+                when(enrollment.completed_at),
+                *[
+                    f"{claimed[d.credit_type_id]:.2f}" if d.credit_type_id in claimed else ""
+                    for d in designations
+                ],
+                moc,
+                certificate.code if certificate else "",
+                cert_status,
+                delivery,
+            ]
+        )
+    return buffer.getvalue()
+
+
+@admin.register(ExportBatch)
+class ExportBatchAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+    """Past export files. Downloading one again returns its stored content unchanged: no new batch, no row
+    marked again."""
+
+    list_display = ["filename", "download", "description", "provider", "row_count", "made_by", "created"]
+    list_filter = ["destination", "provider"]
+    search_fields = ["filename", "description"]
+    list_select_related = ["provider", "made_by"]
+    date_hierarchy = "created"
+    readonly_fields = [
+        "filename", "destination", "provider", "description", "row_count", "made_by", "created", "download",
+    ]  # fmt: skip
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False  # batches are made by exporting from the ledger
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the ledger's rows point at their batch: what was sent stays on record
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content")
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if scoping.sees_everything(request.user) or len(scoping.provider_ids(request.user)) > 1:
+            return filters
+        return [f for f in filters if (f[0] if isinstance(f, tuple) else f) != "provider"]
+
+    @admin.display(description=gettext_lazy("file"))
+    def download(self, obj):
+        url = reverse("admin:learners_exportbatch_download", args=[obj.pk])
+        return format_html('<a href="{}" class="download-again">{}</a>', url, _("Download again"))
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="learners_exportbatch_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, object_id):
+        batch = self.get_object(request, object_id)  # 404 for another provider's batch
+        if not self.has_view_permission(request, batch):
+            raise PermissionDenied
+        return csv_attachment(batch.content, batch.filename)

@@ -1,0 +1,419 @@
+"""Export files from the admin: the accreditor's learner-credit file and the CPE Monitor file, checked field
+by field; the two-click export of last month; no row ever in two files; past files downloaded unchanged;
+waiting rows never exported; and every export limited to the staff member's providers."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from learners.models import ExportBatch, ReportingEntry
+from tests.factories import UserFactory
+from tests.reporting.conftest import (
+    ACTIVITY_CSV,
+    BATCHES,
+    EXPORT,
+    NOV_2,
+    OCT_20,
+    OCT_31,
+    PARS_ID,
+    SEP_28,
+    UAN,
+    complete,
+    make_learner,
+    messages_of,
+    moc_activity,
+    page_text,
+    rows_of,
+    set_profile,
+)
+
+pytestmark = pytest.mark.django_db
+
+ACCREDITOR_PRESET = {"preset": "accreditor_last_month"}
+CPE_PRESET = {"preset": "cpe_last_month"}
+
+
+def parse(response) -> list[dict]:
+    assert response.status_code == 200, response
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+
+
+def download_url(batch) -> str:
+    return reverse("admin:learners_exportbatch_download", args=[batch.pk])
+
+
+def custom(**fields) -> dict:
+    return {"custom": "1", "destination": "accreditor", "activity": "", **fields}
+
+
+# --- the files, field by field -------------------------------------------------------------------------------
+
+
+def test_accreditor_file_has_one_row_per_learner_and_credit(as_staff_a, october, physician):
+    abim, abs_, state = rows_of(physician)
+    assert [(r.board, r.credit_type, r.state) for r in (abim, abs_, state)] == [
+        ("ABIM", "medical_knowledge", "ready"),
+        ("ABS", "accredited_cme", "ready"),
+        ("STATE", "ama_pra_1", "ready"),
+    ]
+
+    page = as_staff_a.get(EXPORT)  # click 1
+    assert "Accreditor file: MOC and state credit completed last month" in page_text(page)
+    response = as_staff_a.post(EXPORT, ACCREDITOR_PRESET)  # click 2
+
+    batch = ExportBatch.objects.get()
+    assert response["Content-Disposition"] == f'attachment; filename="{batch.filename}"'
+    assert batch.filename.startswith("accreditor-") and batch.filename.endswith(".csv")
+    common = {
+        "activity_id": PARS_ID,
+        "activity_title": "Pain management update",
+        "completion_date": "10/03/2026",
+        "learner_first_name": "Ada",
+        "learner_last_name": "Lovelace",
+        "birth_month": "07",
+        "birth_day": "04",
+    }
+    assert parse(response) == [
+        {"row_id": str(abim.pk), **common, "board": "ABIM", "board_id": "ABIM-448812",
+         "credit_type": "Medical Knowledge", "amount": "1.50", "license_state": "", "license_number": ""},
+        {"row_id": str(abs_.pk), **common, "board": "ABS", "board_id": "ABS-77120",
+         "credit_type": "Accredited CME", "amount": "1.00", "license_state": "", "license_number": ""},
+        {"row_id": str(state.pk), **common, "board": "STATE", "board_id": "",
+         "credit_type": "AMA PRA Category 1 Credit™", "amount": "1.50", "license_state": "CA",
+         "license_number": "A123456"},
+        {"row_id": str(state.pk), **common, "board": "STATE", "board_id": "",
+         "credit_type": "AMA PRA Category 1 Credit™", "amount": "1.50", "license_state": "NY",
+         "license_number": "298877"},
+    ]  # fmt: skip
+    assert response.content.decode().splitlines()[0] == (
+        "row_id,activity_id,activity_title,completion_date,learner_first_name,learner_last_name,"
+        "birth_month,birth_day,board,board_id,credit_type,amount,license_state,license_number"
+    )
+    assert batch.row_count == 3
+    assert batch.provider.name == "Provider A"
+    assert batch.made_by.email == "staff-a@example.com"
+    assert batch.description == "Accreditor (ACCME PARS), completed Oct. 1, 2026 to Oct. 31, 2026"
+    for row in rows_of(physician):
+        assert (row.state, row.batch_id, row.exported_at) == ("exported", batch.pk, row.exported_at)
+        assert row.exported_at is not None
+    # The pharmacist's row is for CPE Monitor: still ready, in no accreditor file.
+    assert rows_of(october["paul"].learner).get().state == "ready"
+
+
+def test_cpe_monitor_file(as_staff_a, october, pharmacist):
+    entry = rows_of(pharmacist).get()
+    assert (entry.destination, entry.credit_type, entry.state) == ("cpe_monitor", "pharmacy", "ready")
+
+    response = as_staff_a.post(EXPORT, CPE_PRESET)
+
+    batch = ExportBatch.objects.get()
+    assert batch.destination == "cpe_monitor"
+    assert response["Content-Disposition"] == f'attachment; filename="{batch.filename}"'
+    assert response.content.decode().splitlines()[0] == (
+        "row_id,eprofile_id,birth_mmdd,activity_number,completion_date,credits,learner_first_name,"
+        "learner_last_name,activity_title"
+    )
+    assert parse(response) == [
+        {
+            "row_id": str(entry.pk),
+            "eprofile_id": "1234567",
+            "birth_mmdd": "0309",
+            "activity_number": UAN,
+            "completion_date": "10/20/2026",
+            "credits": "1.50",
+            "learner_first_name": "Paul",
+            "learner_last_name": "Ehrlich",
+            "activity_title": "Pain management update",
+        }
+    ]
+    entry.refresh_from_db()
+    assert (entry.state, entry.batch) == ("exported", batch)
+    assert set(rows_of(october["ada"].learner).values_list("state", flat=True)) == {"ready"}
+
+
+# --- two clicks, exactly last month, once ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def around_october(provider_a, activity):
+    """Completions on 28 September, 31 October (late evening) and 2 November, all ready."""
+    other = moc_activity(provider_a, title="Sepsis bundle", pars_id="PARS-2026-0050")
+    people = {}
+    for key, at, act in (("sep", SEP_28, activity), ("oct31", OCT_31, other), ("nov", NOV_2, other)):
+        person = make_learner(
+            UserFactory(email=f"{key}@example.com"),
+            first_name=key.title(),
+            last_name="Physician",
+            birth_month=2,
+            birth_day=3,
+            board_ids=[("ABIM", f"ABIM-{key}")],
+        )
+        complete(person, act, at=at, moc_boards=["ABIM"])
+        people[key] = person
+    return people
+
+
+def test_two_clicks_export_exactly_last_months_ready_rows(as_staff_a, october, around_october, waiting):
+    ready_october = set(
+        ReportingEntry.objects.filter(
+            destination="accreditor", state="ready", completed_on__month=10
+        ).values_list("pk", flat=True)
+    )
+    assert len(ready_october) == 5  # Ada's three, Bob's ABIM row, the 31 October ABIM row
+    others = {
+        pk: state
+        for pk, state in ReportingEntry.objects.exclude(pk__in=ready_october).values_list("pk", "state")
+    }
+
+    page = as_staff_a.get(EXPORT)
+    assert page.status_code == 200
+    assert 'name="preset" value="accreditor_last_month"' in page.text
+    response = as_staff_a.post(EXPORT, ACCREDITOR_PRESET)
+
+    rows = parse(response)
+    assert {int(r["row_id"]) for r in rows} == ready_october
+    assert {r["completion_date"][:2] for r in rows} == {"10"}
+    assert set(ReportingEntry.objects.filter(pk__in=ready_october).values_list("state", flat=True)) == {
+        "exported"
+    }
+    # Nothing else moved: September and November rows, waiting rows, CPE rows.
+    assert dict(ReportingEntry.objects.exclude(pk__in=ready_october).values_list("pk", "state")) == others
+
+
+def test_exporting_again_exports_nothing_new(as_staff_a, october):
+    first = as_staff_a.post(EXPORT, ACCREDITOR_PRESET)
+    assert len(parse(first)) == 4
+    batch = ExportBatch.objects.get()
+
+    again = as_staff_a.post(EXPORT, ACCREDITOR_PRESET)
+
+    assert again.status_code == 302 and again.url == EXPORT
+    assert any("Nothing is ready to report" in m for m in messages_of(again))
+    assert ExportBatch.objects.count() == 1
+    assert set(ReportingEntry.objects.filter(destination="accreditor").values_list("batch", flat=True)) == {
+        batch.pk
+    }
+    # The custom form over everything finds nothing new either.
+    assert as_staff_a.post(EXPORT, custom()).status_code == 302
+    assert ExportBatch.objects.count() == 1
+
+
+def test_download_again_returns_the_identical_file(as_staff_a, october):
+    first = as_staff_a.post(EXPORT, ACCREDITOR_PRESET)
+    batch = ExportBatch.objects.get()
+    states = dict(ReportingEntry.objects.values_list("pk", "modified"))
+
+    listing = as_staff_a.get(BATCHES)
+    assert listing.status_code == 200
+    assert download_url(batch) in listing.text
+    assert "Download again" in listing.text
+    again = as_staff_a.get(download_url(batch))
+
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"] == "text/csv; charset=utf-8"
+    assert again["Content-Disposition"] == first["Content-Disposition"]
+    assert ExportBatch.objects.count() == 1
+    assert dict(ReportingEntry.objects.values_list("pk", "modified")) == states
+
+
+def test_waiting_rows_never_appear_in_a_file(as_staff_a, october, waiting):
+    held = ReportingEntry.objects.filter(state="waiting")
+    reasons = {e.learner.email: e.reason for e in held}
+    assert reasons == {
+        "noconsent@example.com": "Waiting for: consent to reporting.",
+        "noboard@example.com": "Waiting for: ABS ID.",
+        "noeprofile@example.com": "Waiting for: NABP e-Profile ID.",
+    }
+    held_ids = set(held.values_list("pk", flat=True))
+
+    accreditor = parse(as_staff_a.post(EXPORT, custom()))
+    cpe = parse(as_staff_a.post(EXPORT, custom(destination="cpe_monitor")))
+
+    assert held_ids.isdisjoint({int(r["row_id"]) for r in accreditor + cpe})
+    assert {r["learner_last_name"] for r in accreditor} == {"Lovelace", "Boardless"}  # Bob's ABIM row
+    assert {r["learner_last_name"] for r in cpe} == {"Ehrlich"}
+    assert set(ReportingEntry.objects.filter(pk__in=held_ids).values_list("state", flat=True)) == {"waiting"}
+
+    # Nothing ready, some waiting: a message saying so, no empty file.
+    response = as_staff_a.post(EXPORT, custom())
+    assert response.status_code == 302
+    assert any("2 rows are still waiting" in m for m in messages_of(response))  # Nora's, Bob's ABS
+
+    # Once the learner gives what was missing, the row goes in the next file, alone.
+    set_profile(waiting["no_eprofile"], nabp_eprofile_id="7654321")
+    later = parse(as_staff_a.post(EXPORT, custom(destination="cpe_monitor")))
+    assert [(r["learner_last_name"], r["eprofile_id"]) for r in later] == [("Noprofile", "7654321")]
+    assert ExportBatch.objects.count() == 3
+
+
+def test_custom_export_by_activity_and_date_range(as_staff_a, october, around_october, activity):
+    response = as_staff_a.post(
+        EXPORT,
+        custom(activity=activity.pk, completed_from="2026-09-01", completed_to="2026-10-15"),
+    )
+
+    rows = parse(response)
+    assert {(r["learner_first_name"], r["completion_date"]) for r in rows} == {
+        ("Ada", "10/03/2026"),
+        ("Sep", "09/28/2026"),
+    }
+    batch = ExportBatch.objects.get()
+    assert "Pain management update" in batch.description
+    # The other activity's 31 October and 2 November rows are still ready.
+    assert set(
+        ReportingEntry.objects.filter(activity__title="Sepsis bundle").values_list("state", flat=True)
+    ) == {"ready"}
+
+
+def test_custom_form_errors_name_the_field(as_staff_a, october):
+    response = as_staff_a.post(
+        EXPORT, custom(destination="nowhere", completed_from="2026-10-31", completed_to="2026-10-01")
+    )
+    assert response.status_code == 200
+    text = page_text(response)
+    assert "Select a valid choice" in text
+    response = as_staff_a.post(EXPORT, custom(completed_from="2026-10-31", completed_to="2026-10-01"))
+    assert "The end of the range comes before its start." in page_text(response)
+    assert ExportBatch.objects.count() == 0
+
+
+def test_nothing_ready_shows_a_message_not_an_empty_file(as_staff_a, activity):
+    response = as_staff_a.post(EXPORT, CPE_PRESET, follow=True)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "Nothing is ready to report" in page_text(response)
+    assert ExportBatch.objects.count() == 0
+
+
+def test_export_page_shows_what_each_preset_would_take(as_staff_a, october, waiting):
+    text = page_text(as_staff_a.get(EXPORT))
+    assert "4 ready, 2 waiting" in text  # accreditor: Ada's three and Bob's ABIM; Nora's and Bob's ABS wait
+    assert "1 ready, 1 waiting" in text  # CPE Monitor: Paul ready, Edna waiting
+
+
+def test_the_ledger_links_to_the_export_page_and_it_to_the_activity_csv(as_staff_a, october):
+    ledger = as_staff_a.get(reverse("admin:learners_reportingentry_changelist"))
+    assert f'href="{EXPORT}"' in ledger.text and "Export files" in ledger.text
+    page = as_staff_a.get(EXPORT)
+    assert f'action="{ACTIVITY_CSV}"' in page.text
+
+
+def test_viewers_cannot_export(client, viewer_a, october):
+    client.force_login(viewer_a)
+    page = client.get(EXPORT)
+    assert page.status_code == 200
+    assert 'name="preset"' not in page.text
+    assert client.post(EXPORT, ACCREDITOR_PRESET).status_code == 403
+    assert client.post(EXPORT, custom()).status_code == 403
+    assert ExportBatch.objects.count() == 0
+    assert set(ReportingEntry.objects.values_list("state", flat=True)) == {"ready"}
+
+
+# --- scoping ------------------------------------------------------------------------------------------------
+
+
+def test_other_providers_staff_export_only_their_own_rows(as_staff_b, october, october_b, activity):
+    page = as_staff_b.get(EXPORT)
+    assert "Pain management update" not in page.text
+    assert "1 ready, 0 waiting" in page_text(page)
+
+    rows = parse(as_staff_b.post(EXPORT, ACCREDITOR_PRESET))
+
+    assert [(r["learner_last_name"], r["activity_id"]) for r in rows] == [("Outsider", "PARS-B-9")]
+    assert ExportBatch.objects.get().provider.name == "Provider B"
+    assert set(ReportingEntry.objects.filter(activity=activity).values_list("state", flat=True)) == {"ready"}
+    # A crafted form naming provider A's activity is refused and exports nothing.
+    crafted = as_staff_b.post(EXPORT, custom(activity=activity.pk, destination="cpe_monitor"))
+    assert crafted.status_code == 200
+    assert "Select a valid choice" in page_text(crafted)
+    assert ExportBatch.objects.count() == 1
+    assert set(ReportingEntry.objects.filter(activity=activity).values_list("state", flat=True)) == {"ready"}
+
+
+def test_other_providers_batches_are_out_of_reach(client, staff_a, staff_b, october, october_b):
+    client.force_login(staff_a)
+    client.post(EXPORT, ACCREDITOR_PRESET)
+    batch_a = ExportBatch.objects.get()
+    client.force_login(staff_b)
+    client.post(EXPORT, ACCREDITOR_PRESET)
+    batch_b = ExportBatch.objects.exclude(pk=batch_a.pk).get()
+
+    listing = client.get(BATCHES)
+    assert batch_b.filename in listing.text or download_url(batch_b) in listing.text
+    assert download_url(batch_a) not in listing.text
+    assert client.get(download_url(batch_a)).status_code == 404
+    assert client.get(reverse("admin:learners_exportbatch_change", args=[batch_a.pk])).status_code == 404
+    assert client.get(download_url(batch_b)).status_code == 200
+    assert client.get(reverse("admin:learners_exportbatch_download", args=["nope"])).status_code == 404
+
+
+def test_accreditation_staff_export_across_providers(client, accreditor, staff_a, october, october_b):
+    client.force_login(accreditor)
+    rows = parse(client.post(EXPORT, ACCREDITOR_PRESET))
+
+    assert {r["learner_last_name"] for r in rows} == {"Lovelace", "Outsider"}
+    batch = ExportBatch.objects.get()
+    assert batch.provider is None  # spans providers: kept for accreditation staff
+    assert client.get(download_url(batch)).status_code == 200
+    client.force_login(staff_a)
+    assert client.get(download_url(batch)).status_code == 404
+
+
+def test_a_file_of_one_providers_rows_belongs_to_that_provider(client, accreditor, staff_a, october):
+    client.force_login(accreditor)
+    parse(client.post(EXPORT, CPE_PRESET))
+    batch = ExportBatch.objects.get()
+    assert batch.provider.name == "Provider A"
+    client.force_login(staff_a)
+    assert client.get(download_url(batch)).status_code == 200
+
+
+def test_staff_of_several_providers_export_them_all(client, staff_ab, october, october_b):
+    client.force_login(staff_ab)
+    rows = parse(client.post(EXPORT, ACCREDITOR_PRESET))
+    assert {r["learner_last_name"] for r in rows} == {"Lovelace", "Outsider"}
+    assert ExportBatch.objects.get().provider is None
+
+
+def test_a_viewer_role_at_one_provider_exports_only_where_they_edit(
+    client, provider_a, staff_b, october, october_b
+):
+    from activities.models import Membership
+
+    Membership.objects.create(user=staff_b, provider=provider_a, role="viewer")
+    client.force_login(staff_b)
+    assert "Lovelace" in client.get(reverse("admin:learners_reportingentry_changelist")).text
+    rows = parse(client.post(EXPORT, ACCREDITOR_PRESET))
+    assert {r["learner_last_name"] for r in rows} == {"Outsider"}
+    assert set(rows_of(october["ada"].learner).values_list("state", flat=True)) == {"ready"}
+
+
+def test_completion_dates_follow_the_claim(as_staff_a, physician, activity):
+    complete(physician, activity, at=OCT_20, moc_boards=["ABIM"])
+    rows = parse(as_staff_a.post(EXPORT, ACCREDITOR_PRESET))
+    assert {r["completion_date"] for r in rows} == {"10/20/2026"}
+    assert {r["board"] for r in rows} == {"ABIM", "STATE"}
+
+
+def test_a_past_file_has_a_read_only_page(as_staff_a, october):
+    as_staff_a.post(EXPORT, ACCREDITOR_PRESET)
+    batch = ExportBatch.objects.get()
+    page = as_staff_a.get(reverse("admin:learners_exportbatch_change", args=[batch.pk]))
+    assert page.status_code == 200
+    assert batch.filename in page.text and download_url(batch) in page.text
+    as_staff_a.post(reverse("admin:learners_exportbatch_change", args=[batch.pk]), {"row_count": "0"})
+    assert as_staff_a.post(reverse("admin:learners_exportbatch_delete", args=[batch.pk])).status_code == 403
+    assert ExportBatch.objects.get().row_count == 3
+
+
+def test_the_activity_picker_offers_only_own_activities(as_staff_b, activity, moc_activity_b):
+    response = as_staff_b.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "learners", "model_name": "reportingentry", "field_name": "activity", "term": ""},
+    )
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == ["Provider B cardiology"]

@@ -1,0 +1,63 @@
+"""In a real browser: from the ledger, a provider's staff member downloads last month's accreditor upload in
+two clicks (open the export page, press the preset), and pressing it again downloads nothing.
+
+Transactional (the live server runs in another thread), with ``serialized_rollback`` to restore the
+reference data the migrations made; rows are created in fixtures before ``page`` starts Playwright (see
+tests/browser/conftest.py).
+"""
+
+import csv
+import io
+import re
+
+import pytest
+import time_machine
+
+from tests.browser.conftest import assert_accessible, page  # noqa: F401 (fixtures)
+from tests.browser.conftest import pytest_runtest_setup as needs_browser
+from tests.factories import PASSWORD
+from tests.reporting.conftest import NOW
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture(autouse=True)
+def clock(request):
+    """15 November 2026, ticking: the browser and the live server need time to pass."""
+    needs_browser(request.node)
+    with time_machine.travel(NOW, tick=True):
+        yield NOW
+
+
+def test_last_months_accreditor_file_in_two_clicks(staff_a, october, waiting, page, assert_accessible):  # noqa: F811
+    page.goto("/admin/login/")
+    page.get_by_label("Email address:").fill(staff_a.email)
+    page.get_by_label("Password:").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto("/admin/learners/reportingentry/")
+
+    page.locator(".object-tools").get_by_role("link", name="Export files").click()  # click 1
+    page.locator(".select2-selection__rendered[aria-label]").last.wait_for()  # the pickers, set up
+    assert_accessible(page, "the export page")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Accreditor file: MOC and state credit completed last month").click()
+    file = download.value
+    assert re.fullmatch(r"accreditor-20261115-\d{6}\.csv", file.suggested_filename)
+    with open(file.path(), encoding="utf-8") as handle:
+        rows = list(csv.DictReader(io.StringIO(handle.read())))
+    assert [(r["learner_last_name"], r["board"], r["board_id"], r["license_state"]) for r in rows] == [
+        ("Lovelace", "ABIM", "ABIM-448812", ""),
+        ("Lovelace", "ABS", "ABS-77120", ""),
+        ("Lovelace", "STATE", "", "CA"),
+        ("Lovelace", "STATE", "", "NY"),
+        ("Boardless", "ABIM", "ABIM-1", ""),
+    ]
+    assert {r["completion_date"] for r in rows} == {"10/03/2026"}
+
+    # The rows are marked exported, and the same button now says there is nothing left.
+    page.goto("/admin/learners/reportingentry/?state__exact=exported")
+    assert "4 reporting ledger" in page.locator("#changelist-form").inner_text()
+    page.goto("/admin/learners/reportingentry/export/")
+    page.get_by_role("button", name="Accreditor file: MOC and state credit completed last month").click()
+    page.wait_for_url(re.compile(r"/admin/learners/reportingentry/export/$"))
+    assert "Nothing is ready to report" in page.locator(".messagelist").inner_text()
