@@ -8,6 +8,7 @@ uploading returned files change the ledger, so they need an editor's role; viewe
 
 import csv
 import io
+import zipfile
 from datetime import date, timedelta
 
 from django import forms
@@ -15,6 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.admin.widgets import AdminDateWidget, AutocompleteSelect
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -57,6 +59,17 @@ def last_month(today: date) -> tuple[date, date]:
 
 def csv_attachment(content: str, filename: str) -> HttpResponse:
     response = HttpResponse(content.encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    return response
+
+
+def zip_attachment(batches, filename: str) -> HttpResponse:
+    """Several providers' files in one download, each under its own name."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for batch in batches:
+            archive.writestr(batch.filename, batch.content.encode("utf-8"))
+    response = HttpResponse(buffer.getvalue(), content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     return response
 
@@ -477,31 +490,30 @@ class ReportingEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
             entries = entries.filter(completed_on__gte=start)
         if end:
             entries = entries.filter(completed_on__lte=end)
-        # A batch belongs to a provider when exactly one provider's rows are in it, so that provider's
-        # staff can download it again; a file spanning providers is kept for accreditation staff.
-        provider_ids = set(
-            entries.filter(state=ReportingEntry.State.READY)
-            .order_by()
-            .values_list("activity__provider_id", flat=True)
-            .distinct()
+        # One file per provider: each provider reports under its own registry account, and a batch that
+        # belongs to one provider can be downloaded again by that provider's staff.
+        providers = list(
+            Provider.objects.filter(
+                pk__in=entries.filter(state=ReportingEntry.State.READY).values("activity__provider_id")
+            ).order_by("slug")
         )
-        provider = None
-        if len(provider_ids) == 1:
-            provider = Provider.objects.get(pk=next(iter(provider_ids)))
-            entries = entries.filter(activity__provider=provider)
         description = self._describe(destination=destination, activity=activity, start=start, end=end)
-        batch = (
-            reporting.export_entries(
-                entries=entries,
-                destination=destination,
-                by=request.user,
-                description=description,
-                provider=provider,
-            )
-            if provider_ids
-            else None
-        )
-        if batch is None:
+        with transaction.atomic():  # every provider's file, or none
+            batches = [
+                batch
+                for provider in providers
+                if (
+                    batch := reporting.export_entries(
+                        entries=entries.filter(activity__provider=provider),
+                        destination=destination,
+                        by=request.user,
+                        description=description,
+                        provider=provider,
+                    )
+                )
+                is not None
+            ]
+        if not batches:
             waiting = entries.filter(state=ReportingEntry.State.WAITING).count()
             message = _("Nothing is ready to report in %(what)s.") % {"what": description}
             if waiting:
@@ -516,12 +528,15 @@ class ReportingEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
                 )
             self.message_user(request, message, messages.WARNING)
             return HttpResponseRedirect(reverse("admin:learners_reportingentry_export"))
-        self.message_user(
-            request,
-            ngettext("%(file)s: %(n)d row exported.", "%(file)s: %(n)d rows exported.", batch.row_count)
-            % {"file": batch.filename, "n": batch.row_count},
-        )
-        return csv_attachment(batch.content, batch.filename)
+        for batch in batches:
+            self.message_user(
+                request,
+                ngettext("%(file)s: %(n)d row exported.", "%(file)s: %(n)d rows exported.", batch.row_count)
+                % {"file": batch.filename, "n": batch.row_count},
+            )
+        if len(batches) == 1:
+            return csv_attachment(batches[0].content, batches[0].filename)
+        return zip_attachment(batches, f"{destination}-{timezone.localtime():%Y%m%d-%H%M%S}.zip")
 
     @staticmethod
     def _describe(*, destination, activity, start, end) -> str:

@@ -286,7 +286,7 @@ def export_entries(
             made_by=by if getattr(by, "is_authenticated", False) else None,
             provider=provider,
             description=description[:300],
-            filename=f"{destination}-{now:%Y%m%d-%H%M%S}.csv",
+            filename=_filename(provider, destination, now),
             content=render_csv(rows, columns),
             row_count=len(chosen),
         )
@@ -301,6 +301,12 @@ def export_entries(
             data={"rows": len(chosen), "destination": destination},
         )
     return batch
+
+
+def _filename(provider, destination: str, when) -> str:
+    """``statpearls-accreditor-20261101-093000.csv``: whose, for where, and when (local time)."""
+    stamp = f"{timezone.localtime(when):%Y%m%d-%H%M%S}"
+    return f"{provider.slug}-{destination}-{stamp}.csv" if provider else f"{destination}-{stamp}.csv"
 
 
 def settle_entries(*, entries: Iterable[ReportingEntry], accepted: bool, reason: str = "", by) -> int:

@@ -4,6 +4,7 @@ waiting rows never exported; and every export limited to the staff member's prov
 
 import csv
 import io
+import zipfile
 
 import pytest
 from django.urls import reverse
@@ -66,7 +67,7 @@ def test_accreditor_file_has_one_row_per_learner_and_credit(as_staff_a, october,
 
     batch = ExportBatch.objects.get()
     assert response["Content-Disposition"] == f'attachment; filename="{batch.filename}"'
-    assert batch.filename.startswith("accreditor-") and batch.filename.endswith(".csv")
+    assert batch.filename.startswith(f"{batch.provider.slug}-accreditor-") and batch.filename.endswith(".csv")
     common = {
         "activity_id": PARS_ID,
         "activity_title": "Pain management update",
@@ -351,16 +352,23 @@ def test_other_providers_batches_are_out_of_reach(client, staff_a, staff_b, octo
     assert client.get(reverse("admin:learners_exportbatch_download", args=["nope"])).status_code == 404
 
 
-def test_accreditation_staff_export_across_providers(client, accreditor, staff_a, october, october_b):
+def test_accreditation_staff_export_across_providers(
+    client, accreditor, staff_a, october, october_b, provider_a, provider_b
+):
     client.force_login(accreditor)
-    rows = parse(client.post(EXPORT, ACCREDITOR_PRESET))
+    response = client.post(EXPORT, ACCREDITOR_PRESET)
 
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        rows = [
+            r for name in archive.namelist() for r in csv.DictReader(io.StringIO(archive.read(name).decode()))
+        ]
     assert {r["learner_last_name"] for r in rows} == {"Lovelace", "Outsider"}
-    batch = ExportBatch.objects.get()
-    assert batch.provider is None  # spans providers: kept for accreditation staff
-    assert client.get(download_url(batch)).status_code == 200
+    batch_a, batch_b = ExportBatch.objects.order_by("provider__name")
+    assert (batch_a.provider, batch_b.provider) == (provider_a, provider_b)
+    assert client.get(download_url(batch_b)).status_code == 200
     client.force_login(staff_a)
-    assert client.get(download_url(batch)).status_code == 404
+    assert client.get(download_url(batch_a)).status_code == 200
+    assert client.get(download_url(batch_b)).status_code == 404
 
 
 def test_a_file_of_one_providers_rows_belongs_to_that_provider(client, accreditor, staff_a, october):
@@ -372,11 +380,53 @@ def test_a_file_of_one_providers_rows_belongs_to_that_provider(client, accredito
     assert client.get(download_url(batch)).status_code == 200
 
 
-def test_staff_of_several_providers_export_them_all(client, staff_ab, october, october_b):
+def test_staff_of_several_providers_get_one_file_per_provider(
+    client, staff_ab, staff_b, october, october_b, provider_a, provider_b
+):
     client.force_login(staff_ab)
-    rows = parse(client.post(EXPORT, ACCREDITOR_PRESET))
-    assert {r["learner_last_name"] for r in rows} == {"Lovelace", "Outsider"}
-    assert ExportBatch.objects.get().provider is None
+    response = client.post(EXPORT, ACCREDITOR_PRESET)
+
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"].startswith('attachment; filename="accreditor-')
+    batches = {b.provider: b for b in ExportBatch.objects.all()}
+    assert set(batches) == {provider_a, provider_b}
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        files = {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
+    assert files == {b.filename: b.content for b in batches.values()}
+    names = {
+        provider: {r["learner_last_name"] for r in csv.DictReader(io.StringIO(batch.content))}
+        for provider, batch in batches.items()
+    }
+    assert names == {provider_a: {"Lovelace"}, provider_b: {"Outsider"}}
+    assert (
+        batches[provider_a].row_count + batches[provider_b].row_count
+        == ReportingEntry.objects.filter(state="exported").count()
+    )
+
+    # each file belongs to its provider: provider B's staff download theirs again, not A's
+    client.force_login(staff_b)
+    again = client.get(download_url(batches[provider_b]))
+    assert again.content.decode("utf-8") == batches[provider_b].content
+    assert client.get(download_url(batches[provider_a])).status_code == 404
+
+
+def test_a_multi_provider_export_is_all_or_nothing(client, staff_ab, october, october_b, monkeypatch):
+    from learners.services import reporting
+
+    real, calls = reporting.export_entries, []
+
+    def fail_on_second(**kwargs):
+        calls.append(kwargs["provider"])
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(**kwargs)
+
+    monkeypatch.setattr(reporting, "export_entries", fail_on_second)
+    client.force_login(staff_ab)
+    client.raise_request_exception = False
+    assert client.post(EXPORT, ACCREDITOR_PRESET).status_code == 500
+    assert not ExportBatch.objects.exists()
+    assert set(ReportingEntry.objects.values_list("state", flat=True)) == {"ready"}
 
 
 def test_a_viewer_role_at_one_provider_exports_only_where_they_edit(

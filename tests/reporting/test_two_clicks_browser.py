@@ -42,7 +42,7 @@ def test_last_months_accreditor_file_in_two_clicks(staff_a, october, waiting, pa
     with page.expect_download() as download:
         page.get_by_role("button", name="Accreditor file: MOC and state credit completed last month").click()
     file = download.value
-    assert re.fullmatch(r"accreditor-20261115-\d{6}\.csv", file.suggested_filename)
+    assert re.fullmatch(r"provider-a-accreditor-20261115-\d{6}\.csv", file.suggested_filename)
     with open(file.path(), encoding="utf-8") as handle:
         rows = list(csv.DictReader(io.StringIO(handle.read())))
     assert [(r["learner_last_name"], r["board"], r["board_id"], r["license_state"]) for r in rows] == [
