@@ -15,6 +15,7 @@ from learners.models import (
     Enrollment,
     LearnerProfile,
     OutboxMessage,
+    ReportingEntry,
 )
 from learners.services import certificates
 from portal.admin import AccreditationStaffOnly, ProviderScopedAdmin
@@ -152,7 +153,8 @@ class CertificateAdmin(ProviderScopedAdmin, admin.ModelAdmin):
 
     @admin.action(description=_("Revoke selected certificates (with a reason)"), permissions=["change"])
     def revoke(self, request, queryset):
-        return self._act_with_reason(
+        valid = list(queryset.filter(revoked_at__isnull=True).values_list("pk", flat=True))
+        response = self._act_with_reason(
             request,
             queryset,
             action="revoke",
@@ -163,6 +165,29 @@ class CertificateAdmin(ProviderScopedAdmin, admin.ModelAdmin):
             ),
             done=lambda n: ngettext("%d certificate revoked.", "%d certificates revoked.", n) % n,
         )
+        if response is None:
+            self._warn_of_reported_credit(request, valid)
+        return response
+
+    def _warn_of_reported_credit(self, request, certificate_ids):
+        """Revoked credit already sent to a registry stays on its record until staff correct it there."""
+        sent = ReportingEntry.objects.filter(
+            claim__enrollment__certificate__in=certificate_ids,
+            state__in=[ReportingEntry.State.EXPORTED, ReportingEntry.State.ACCEPTED],
+        ).count()
+        if sent:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d reporting row of these certificates was already sent to its registry: correct it "
+                    "there. Rows not yet sent are withdrawn.",
+                    "%d reporting rows of these certificates were already sent to their registries: correct "
+                    "them there. Rows not yet sent are withdrawn.",
+                    sent,
+                )
+                % sent,
+                messages.WARNING,
+            )
 
     @admin.action(description=_("Reissue selected certificates from current details"), permissions=["change"])
     def reissue(self, request, queryset):

@@ -411,7 +411,7 @@ class ReportingEntry(TimestampedModel):
     The accreditor (ACCME's PARS) takes physicians' MOC points and, for learners with state licenses, their
     AMA credit for the state boards, within 30 days of completion; CPE Monitor takes pharmacists' credit
     within 60 days. A row waits, with the reason, until the learner has consented and given what the
-    registry needs.
+    registry needs. Revoking the certificate withdraws the rows not yet sent: revoked credit is not reported.
     """
 
     Destination = Destination
@@ -422,6 +422,7 @@ class ReportingEntry(TimestampedModel):
         EXPORTED = "exported", _("Exported")
         ACCEPTED = "accepted", _("Accepted")
         REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     claim = models.ForeignKey(CreditClaim, on_delete=models.PROTECT, related_name="reporting")
     learner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reporting")
@@ -453,7 +454,7 @@ class ReportingEntry(TimestampedModel):
                 fields=["claim", "destination", "board", "credit_type"], name="reporting_one_row_per_line"
             ),
             models.CheckConstraint(
-                condition=~Q(state__in=["waiting", "rejected"]) | ~Q(reason=""),
+                condition=~Q(state__in=["waiting", "rejected", "withdrawn"]) | ~Q(reason=""),
                 name="reporting_reason_when_held",
             ),
         ]

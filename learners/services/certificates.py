@@ -32,6 +32,7 @@ from learners.models import (
     LearnerProfile,
     OutboxMessage,
 )
+from learners.services import reporting
 from portal import audit
 
 logger = logging.getLogger(__name__)
@@ -217,6 +218,7 @@ def revoke_certificate(*, certificate: Certificate, reason: str, by) -> Certific
             return certificate
         certificate.revoked_at, certificate.revoked_by, certificate.revoke_reason = timezone.now(), by, reason
         certificate.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "modified"])
+        reporting.withdraw_for_revocation(enrollment=certificate.enrollment, reason=reason, by=by)
         audit.record(
             actor=by,
             action="certificate.revoked",

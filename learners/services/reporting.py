@@ -127,7 +127,11 @@ def refresh_learner(*, learner) -> int:
     and waiting or ready rows move between the two. Rows already exported or settled stay as they are.
     Returns how many rows were added or changed."""
     profile = LearnerProfile.objects.filter(user=learner).first()
-    claims = CreditClaim.objects.filter(enrollment__learner=learner).select_related("enrollment")
+    claims = (
+        CreditClaim.objects.filter(enrollment__learner=learner)
+        .exclude(enrollment__certificate__revoked_at__isnull=False)  # revoked credit is not reported
+        .select_related("enrollment")
+    )
     have = {
         (e.claim_id, e.destination, e.board, e.credit_type)
         for e in ReportingEntry.objects.filter(learner=learner)
@@ -169,6 +173,37 @@ def _add_lines(claim: CreditClaim, lines: list[_Line], profile) -> list[Reportin
         _set_state(entry, profile)
         entries.append(entry)
     return ReportingEntry.objects.bulk_create(entries)
+
+
+def withdraw_for_revocation(*, enrollment, reason: str, by) -> tuple[int, int]:
+    """The certificate of ``enrollment`` was revoked: its rows not yet sent (waiting, ready, or rejected by
+    the registry) are withdrawn, with the reason, and never exported. Rows already exported or accepted are
+    on the registry's record and stay as they are: staff correct them there.
+
+    Returns ``(withdrawn, already_sent)``.
+    """
+    with transaction.atomic():
+        rows = list(
+            ReportingEntry.objects.filter(
+                claim__enrollment=enrollment, state__in=[*OPEN, ReportingEntry.State.REJECTED]
+            ).select_for_update(of=("self",))
+        )
+        now = timezone.now()  # bulk_update skips auto_now: set ``modified`` by hand
+        text = (_("Not reported: the certificate was revoked (%(reason)s).") % {"reason": reason.strip()})[
+            :300
+        ]
+        for entry in rows:
+            entry.state, entry.reason, entry.modified = ReportingEntry.State.WITHDRAWN, text, now
+        ReportingEntry.objects.bulk_update(rows, ["state", "reason", "modified"])
+        audit.record_many(
+            actor=by,
+            entries=[("reporting.withdrawn", e, enrollment.activity.provider_id, {}) for e in rows],
+        )
+        already_sent = ReportingEntry.objects.filter(
+            claim__enrollment=enrollment,
+            state__in=[ReportingEntry.State.EXPORTED, ReportingEntry.State.ACCEPTED],
+        ).count()
+    return len(rows), already_sent
 
 
 # --- export files ------------------------------------------------------------------------------------------
