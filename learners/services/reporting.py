@@ -52,7 +52,7 @@ def _lines(claim: CreditClaim, profile: LearnerProfile | None) -> list[_Line]:
     if claim.profession == vocabulary.Profession.PHYSICIAN:
         for moc in claim.moc.all():
             lines.append(_Line(Destination.ACCREDITOR, moc.board, moc.credit_type, moc.points))
-        if profile is not None and profile.licenses.exists():
+        if profile is not None and profile.licenses.all():
             for credit in claim.credits.all():
                 if credit.credit_type_id == vocabulary.AMA_PRA_1:
                     lines.append(
@@ -64,8 +64,14 @@ def _lines(claim: CreditClaim, profile: LearnerProfile | None) -> list[_Line]:
     return lines
 
 
+def _profile_of(user_id) -> LearnerProfile | None:
+    """The learner's profile with the licenses and board IDs the ledger reads, fetched once."""
+    return LearnerProfile.objects.prefetch_related("licenses", "board_ids").filter(user_id=user_id).first()
+
+
 def missing_for(entry: ReportingEntry, profile: LearnerProfile | None) -> str:
-    """What the learner still has to give before ``entry`` can be reported ("" when nothing)."""
+    """What the learner still has to give before ``entry`` can be reported ("" when nothing). Reads
+    ``profile``'s licenses and board IDs through ``.all()``: prefetch them for many rows."""
     if profile is None:
         return _("The learner has no profile.")
     missing = []
@@ -77,9 +83,9 @@ def missing_for(entry: ReportingEntry, profile: LearnerProfile | None) -> str:
         missing.append(_("NABP e-Profile ID"))
     if entry.destination == Destination.ACCREDITOR:
         if entry.board == STATE_BOARDS:
-            if not profile.licenses.exists():
+            if not profile.licenses.all():
                 missing.append(_("a state license"))
-        elif not profile.board_ids.filter(board=entry.board).exists():
+        elif not any(b.board == entry.board for b in profile.board_ids.all()):
             missing.append(
                 _("%(board)s ID")
                 % {"board": vocabulary.MOC_BOARD_ABBREVIATIONS.get(entry.board, entry.board)}
@@ -92,7 +98,7 @@ def missing_for(entry: ReportingEntry, profile: LearnerProfile | None) -> str:
 def record_claim(*, claim: CreditClaim) -> list[ReportingEntry]:
     """The ledger rows of a new claim (inside the claim's transaction)."""
     enrollment = claim.enrollment
-    profile = LearnerProfile.objects.filter(user_id=enrollment.learner_id).first()
+    profile = _profile_of(enrollment.learner_id)
     completed_on = timezone.localdate(enrollment.completed_at)
     entries = []
     for line in _lines(claim, profile):
@@ -126,7 +132,7 @@ def refresh_learner(*, learner) -> int:
     """After the learner's profile changed: rows their claims now owe are added (a license given later),
     and waiting or ready rows move between the two. Rows already exported or settled stay as they are.
     Returns how many rows were added or changed."""
-    profile = LearnerProfile.objects.filter(user=learner).first()
+    profile = _profile_of(learner.pk)
     claims = (
         CreditClaim.objects.filter(enrollment__learner=learner)
         .exclude(enrollment__certificate__revoked_at__isnull=False)  # revoked credit is not reported
@@ -186,7 +192,9 @@ def withdraw_for_revocation(*, enrollment, reason: str, by) -> tuple[int, int]:
         rows = list(
             ReportingEntry.objects.filter(
                 claim__enrollment=enrollment, state__in=[*OPEN, ReportingEntry.State.REJECTED]
-            ).select_for_update(of=("self",))
+            )
+            .select_related("learner")  # the audit entry names the learner
+            .select_for_update(of=("self",))
         )
         now = timezone.now()  # bulk_update skips auto_now: set ``modified`` by hand
         text = (_("Not reported: the certificate was revoked (%(reason)s).") % {"reason": reason.strip()})[
@@ -346,16 +354,22 @@ def _filename(provider, destination: str, when) -> str:
 
 def settle_entries(*, entries: Iterable[ReportingEntry], accepted: bool, reason: str = "", by) -> int:
     """Mark exported rows accepted, or rejected with the registry's reason. Returns how many changed."""
+    return len(_settle([e.pk for e in entries], accepted=accepted, reason=reason, by=by))
+
+
+def _settle(ids: list[int], *, accepted: bool, reason: str, by) -> set[int]:
+    """Settle the exported (or earlier rejected) rows among ``ids``; the ids of the rows changed."""
     reason = reason.strip()
     if not accepted and not reason:
         raise ReportingError(_("Say why the registry rejected it."))
     state = ReportingEntry.State.ACCEPTED if accepted else ReportingEntry.State.REJECTED
-    ids = [e.pk for e in entries]
     with transaction.atomic():
         rows = list(
             ReportingEntry.objects.filter(
                 pk__in=ids, state__in=[ReportingEntry.State.EXPORTED, ReportingEntry.State.REJECTED]
-            ).select_for_update()
+            )
+            .select_related("activity", "learner")  # the audit entry names both
+            .select_for_update(of=("self",))
         )
         now = timezone.now()
         for entry in rows:
@@ -370,7 +384,7 @@ def settle_entries(*, entries: Iterable[ReportingEntry], accepted: bool, reason:
             actor=by,
             entries=[(f"reporting.{state}", e, e.activity.provider_id, {"reason": reason}) for e in rows],
         )
-    return len(rows)
+    return {e.pk for e in rows}
 
 
 def requeue_entries(*, entries: Iterable[ReportingEntry], by) -> int:
@@ -378,15 +392,20 @@ def requeue_entries(*, entries: Iterable[ReportingEntry], by) -> int:
     with transaction.atomic():
         rows = list(
             ReportingEntry.objects.filter(pk__in=[e.pk for e in entries], state=ReportingEntry.State.REJECTED)
-            # of=self: PostgreSQL refuses FOR UPDATE on the nullable side of the outer join to the profile
-            .select_for_update(of=("self",))
-            .select_related("learner__profile")
+            .select_for_update(of=("self",))  # not the activity's row
+            .select_related("activity", "learner")  # the audit entry names both
         )
+        profiles = {
+            p.user_id: p
+            for p in LearnerProfile.objects.filter(user_id__in={e.learner_id for e in rows}).prefetch_related(
+                "licenses", "board_ids"
+            )
+        }
         now = timezone.now()  # bulk_update skips auto_now: set ``modified`` by hand
         for entry in rows:
             entry.batch, entry.exported_at, entry.settled_at, entry.modified = None, None, None, now
             entry.state = ReportingEntry.State.WAITING
-            _set_state(entry, LearnerProfile.objects.filter(user_id=entry.learner_id).first())
+            _set_state(entry, profiles.get(entry.learner_id))
         ReportingEntry.objects.bulk_update(
             rows, ["state", "reason", "batch", "exported_at", "settled_at", "modified"]
         )
@@ -425,19 +444,22 @@ def apply_returned_file(*, content: str, entries: QuerySet, by) -> ReturnedFileR
     known = set(
         entries.filter(pk__in=[i for pairs in wanted.values() for i, _ in pairs]).values_list("pk", flat=True)
     )
+    groups: dict[tuple[str, str], list[int]] = {}  # (status, reason) -> row ids: one settling per group
     for status, pairs in wanted.items():
         for row_id, reason in pairs:
             if row_id not in known:
                 result.errors.append(_("row %(id)d is not one of your exported rows") % {"id": row_id})
-                continue
-            count = settle_entries(
-                entries=[ReportingEntry(pk=row_id)], accepted=status == "accepted", reason=reason, by=by
-            )
-            if not count:  # in scope, but not exported (or already accepted): nothing was settled
-                result.errors.append(
-                    _("row %(id)d is not exported or already accepted: not changed") % {"id": row_id}
-                )
-            setattr(result, status, getattr(result, status) + count)
+            else:
+                groups.setdefault((status, reason if status == "rejected" else ""), []).append(row_id)
+    with transaction.atomic():
+        for (status, reason), ids in groups.items():
+            changed = _settle(ids, accepted=status == "accepted", reason=reason, by=by)
+            for row_id in ids:
+                if row_id not in changed:  # in scope, but not exported (or already accepted): left alone
+                    result.errors.append(
+                        _("row %(id)d is not exported or already accepted: not changed") % {"id": row_id}
+                    )
+            setattr(result, status, getattr(result, status) + len(changed))
     return result
 
 

@@ -401,3 +401,42 @@ def test_ledger_queries_do_not_grow_with_the_rows(as_staff_a, activity):
     assert ReportingEntry.objects.count() == 50
     assert _queries(as_staff_a, LEDGER) == few
     assert _queries(as_staff_a, LEDGER, {"deadline": "overdue", "state": "ready"}) == few_filtered
+
+
+def _posting_queries(client, url, data) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(url, data)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def _settling_queries(client, activity) -> tuple[int, int, int]:
+    """Queries to export every ready row, settle them from a returned file (half accepted, half rejected
+    with one of two reasons), and put the rejected ones back in the queue."""
+    export_queries = _posting_queries(client, EXPORT, {"preset": "accreditor_last_month"})
+    rows = list(ReportingEntry.objects.filter(state="exported").order_by("pk"))
+    lines = [
+        f"{e.pk},accepted," if n % 2 else f"{e.pk},rejected,{'Board ID not found' if n % 4 else 'Bad date'}"
+        for n, e in enumerate(rows)
+    ]
+    content = "row_id,status,reason\n" + "\n".join(lines) + "\n"
+    returned_queries = _posting_queries(
+        client, RETURNED, {"file": SimpleUploadedFile("r.csv", content.encode(), "text/csv")}
+    )
+    assert ReportingEntry.objects.filter(state="rejected").count() == len(rows) // 2
+    rejected = ReportingEntry.objects.filter(state="rejected")
+    requeue = {"action": "requeue", ACTION_CHECKBOX_NAME: [e.pk for e in rejected]}
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(LEDGER, requeue).status_code == 302
+    assert not ReportingEntry.objects.filter(state="rejected").exists()
+    ReportingEntry.objects.update(state="ready", batch=None, exported_at=None, settled_at=None, reason="")
+    return export_queries, returned_queries, len(queries)
+
+
+def test_exporting_and_settling_queries_do_not_grow_with_the_rows(as_staff_a, activity):
+    _learners_completing(activity, 4)
+    _settling_queries(as_staff_a, activity)  # once first: caches filled (content types), as in a process
+    few = _settling_queries(as_staff_a, activity)
+    _learners_completing(activity, 16, offset=4)
+    assert ReportingEntry.objects.count() == 40
+    assert _settling_queries(as_staff_a, activity) == few
