@@ -97,25 +97,8 @@ def missing_for(entry: ReportingEntry, profile: LearnerProfile | None) -> str:
 
 def record_claim(*, claim: CreditClaim) -> list[ReportingEntry]:
     """The ledger rows of a new claim (inside the claim's transaction)."""
-    enrollment = claim.enrollment
-    profile = _profile_of(enrollment.learner_id)
-    completed_on = timezone.localdate(enrollment.completed_at)
-    entries = []
-    for line in _lines(claim, profile):
-        entry = ReportingEntry(
-            claim=claim,
-            learner_id=enrollment.learner_id,
-            activity_id=enrollment.activity_id,
-            destination=line.destination,
-            board=line.board,
-            credit_type=line.credit_type,
-            amount=line.amount,
-            completed_on=completed_on,
-            due_on=completed_on + timedelta(days=DAYS_TO_REPORT[line.destination]),
-        )
-        _set_state(entry, profile)
-        entries.append(entry)
-    return ReportingEntry.objects.bulk_create(entries)
+    profile = _profile_of(claim.enrollment.learner_id)
+    return _add_lines(claim, _lines(claim, profile), profile)
 
 
 def _set_state(entry: ReportingEntry, profile: LearnerProfile | None) -> bool:
