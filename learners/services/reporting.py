@@ -342,7 +342,7 @@ def settle_entries(*, entries: Iterable[ReportingEntry], accepted: bool, reason:
 
 def _settle(ids: list[int], *, accepted: bool, reason: str, by) -> set[int]:
     """Settle the exported (or earlier rejected) rows among ``ids``; the ids of the rows changed."""
-    reason = reason.strip()
+    reason = reason.strip()[: ReportingEntry._meta.get_field("reason").max_length]
     if not accepted and not reason:
         raise ReportingError(_("Say why the registry rejected it."))
     state = ReportingEntry.State.ACCEPTED if accepted else ReportingEntry.State.REJECTED

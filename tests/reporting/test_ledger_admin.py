@@ -290,6 +290,18 @@ def test_returned_file_settles_rows_and_lists_every_error(
     assert "1 accepted, 1 rejected, 6 lines not applied." in messages_of(response)
 
 
+def test_a_returned_files_long_reason_is_kept_to_the_ledgers_length(as_staff_a, october, physician):
+    export(as_staff_a)
+    abim = rows_of(physician).first()
+    reason = "Diplomate not found: " + "the board ID does not match the name and birth date on file. " * 8
+
+    response = upload(as_staff_a, f'row_id,status,reason\r\n{abim.pk},rejected,"{reason}"\r\n')
+
+    assert "0 accepted, 1 rejected, 0 lines not applied." in page_text(response)
+    abim.refresh_from_db()
+    assert abim.state == "rejected" and abim.reason == reason.strip()[:300]
+
+
 def test_returned_file_naming_other_providers_rows_touches_nothing(
     client, staff_a, staff_b, october, october_b, physician
 ):
