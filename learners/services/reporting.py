@@ -31,6 +31,7 @@ from portal import audit
 DAYS_TO_REPORT = {Destination.ACCREDITOR: 30, Destination.CPE_MONITOR: 60}
 STATE_BOARDS = "STATE"  # the accreditor passes AMA credit on to the state licensing boards
 OPEN = (ReportingEntry.State.WAITING, ReportingEntry.State.READY)
+REASON_LENGTH = ReportingEntry._meta.get_field("reason").max_length  # a registry's reasons are cut to it
 
 
 class ReportingError(Exception):
@@ -64,9 +65,10 @@ def _lines(claim: CreditClaim, profile: LearnerProfile | None) -> list[_Line]:
     return lines
 
 
-def _profile_of(user_id) -> LearnerProfile | None:
-    """The learner's profile with the licenses and board IDs the ledger reads, fetched once."""
-    return LearnerProfile.objects.prefetch_related("licenses", "board_ids").filter(user_id=user_id).first()
+def _profiles(user_ids) -> dict[int, LearnerProfile]:
+    """The learners' profiles by user id, with the licenses and board IDs the ledger reads."""
+    profiles = LearnerProfile.objects.filter(user_id__in=user_ids).prefetch_related("licenses", "board_ids")
+    return {profile.user_id: profile for profile in profiles}
 
 
 def missing_for(entry: ReportingEntry, profile: LearnerProfile | None) -> str:
@@ -97,7 +99,7 @@ def missing_for(entry: ReportingEntry, profile: LearnerProfile | None) -> str:
 
 def record_claim(*, claim: CreditClaim) -> list[ReportingEntry]:
     """The ledger rows of a new claim (inside the claim's transaction)."""
-    profile = _profile_of(claim.enrollment.learner_id)
+    profile = _profiles([claim.enrollment.learner_id]).get(claim.enrollment.learner_id)
     return _add_lines(claim, _lines(claim, profile), profile)
 
 
@@ -115,7 +117,7 @@ def refresh_learner(*, learner) -> int:
     """After the learner's profile changed: rows their claims now owe are added (a license given later),
     and waiting or ready rows move between the two. Rows already exported or settled stay as they are.
     Returns how many rows were added or changed."""
-    profile = _profile_of(learner.pk)
+    profile = _profiles([learner.pk]).get(learner.pk)
     claims = (
         CreditClaim.objects.filter(enrollment__learner=learner)
         .exclude(enrollment__certificate__revoked_at__isnull=False)  # revoked credit is not reported
@@ -164,12 +166,12 @@ def _add_lines(claim: CreditClaim, lines: list[_Line], profile) -> list[Reportin
     return ReportingEntry.objects.bulk_create(entries)
 
 
-def withdraw_for_revocation(*, enrollment, reason: str, by) -> tuple[int, int]:
+def withdraw_for_revocation(*, enrollment, reason: str, by) -> int:
     """The certificate of ``enrollment`` was revoked: its rows not yet sent (waiting, ready, or rejected by
     the registry) are withdrawn, with the reason, and never exported. Rows already exported or accepted are
     on the registry's record and stay as they are: staff correct them there.
 
-    Returns ``(withdrawn, already_sent)``.
+    Returns how many rows were withdrawn.
     """
     with transaction.atomic():
         rows = list(
@@ -180,9 +182,8 @@ def withdraw_for_revocation(*, enrollment, reason: str, by) -> tuple[int, int]:
             .select_for_update(of=("self",))
         )
         now = timezone.now()  # bulk_update skips auto_now: set ``modified`` by hand
-        text = (_("Not reported: the certificate was revoked (%(reason)s).") % {"reason": reason.strip()})[
-            :300
-        ]
+        text = _("Not reported: the certificate was revoked (%(reason)s).") % {"reason": reason.strip()}
+        text = text[:REASON_LENGTH]
         for entry in rows:
             entry.state, entry.reason, entry.modified = ReportingEntry.State.WITHDRAWN, text, now
         ReportingEntry.objects.bulk_update(rows, ["state", "reason", "modified"])
@@ -190,11 +191,7 @@ def withdraw_for_revocation(*, enrollment, reason: str, by) -> tuple[int, int]:
             actor=by,
             entries=[("reporting.withdrawn", e, enrollment.activity.provider_id, {}) for e in rows],
         )
-        already_sent = ReportingEntry.objects.filter(
-            claim__enrollment=enrollment,
-            state__in=[ReportingEntry.State.EXPORTED, ReportingEntry.State.ACCEPTED],
-        ).count()
-    return len(rows), already_sent
+    return len(rows)
 
 
 # --- export files ------------------------------------------------------------------------------------------
@@ -342,7 +339,7 @@ def settle_entries(*, entries: Iterable[ReportingEntry], accepted: bool, reason:
 
 def _settle(ids: list[int], *, accepted: bool, reason: str, by) -> set[int]:
     """Settle the exported (or earlier rejected) rows among ``ids``; the ids of the rows changed."""
-    reason = reason.strip()[: ReportingEntry._meta.get_field("reason").max_length]
+    reason = reason.strip()[:REASON_LENGTH]
     if not accepted and not reason:
         raise ReportingError(_("Say why the registry rejected it."))
     state = ReportingEntry.State.ACCEPTED if accepted else ReportingEntry.State.REJECTED
@@ -378,12 +375,7 @@ def requeue_entries(*, entries: Iterable[ReportingEntry], by) -> int:
             .select_for_update(of=("self",))  # not the activity's row
             .select_related("activity", "learner")  # the audit entry names both
         )
-        profiles = {
-            p.user_id: p
-            for p in LearnerProfile.objects.filter(user_id__in={e.learner_id for e in rows}).prefetch_related(
-                "licenses", "board_ids"
-            )
-        }
+        profiles = _profiles({e.learner_id for e in rows})
         now = timezone.now()  # bulk_update skips auto_now: set ``modified`` by hand
         for entry in rows:
             entry.batch, entry.exported_at, entry.settled_at, entry.modified = None, None, None, now
