@@ -228,8 +228,7 @@ class ReportingEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
 
     def reportable(self, request, queryset=None):
         """The rows (of ``queryset``) the user may export or settle: of providers where they are editors."""
-        queryset = ReportingEntry.objects.all() if queryset is None else queryset
-        return scope_queryset(queryset, request.user, scoping.editable_provider_ids(request.user))
+        return self.editable(request, ReportingEntry.objects.all() if queryset is None else queryset)
 
     def reportable_activities(self, request):
         return scope_queryset(

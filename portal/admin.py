@@ -5,16 +5,25 @@ A provider-owned model names the path to its provider in a ``provider_field`` cl
 uses it to limit querysets (and so change pages, deletes, actions and autocompletes), object permissions,
 foreign-key and many-to-many choices, related list filters and the audit trail. Accreditation staff and
 superusers see everything. Provider staff with the viewer role only read.
+
+Reading needs any role at the object's provider; writing needs the editor role at *that object's*
+provider. Django asks an action's permission without an object, so every action (the mixin's own and
+``delete_selected``) is handed only the selected objects of providers where the user is an editor; the rest
+are named in the action's preview and in a warning, and left alone.
 """
 
-from django.contrib import admin
+import functools
+
+from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import models
 from django.http import Http404
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from portal import audit, scoping
 from portal.models import AuditEntry, User
@@ -112,6 +121,45 @@ class ProviderScopedAdmin(_ScopedChoices):
 
     def get_queryset(self, request):
         return scope_queryset(super().get_queryset(request), request.user)
+
+    def editable(self, request, queryset: models.QuerySet) -> models.QuerySet:
+        """``queryset`` limited to the objects of providers where the user is an editor."""
+        return scope_queryset(queryset, request.user, scoping.editable_provider_ids(request.user))
+
+    def get_actions(self, request):
+        return {
+            name: (self._editable_only(func), name, description)
+            for name, (func, name, description) in super().get_actions(request).items()
+        }
+
+    @staticmethod
+    def _editable_only(func):
+        """``func`` acting only on the selected objects the user may change; the others are shown in its
+        preview (``not_yours`` in a TemplateResponse's context) and named in a warning once it has run."""
+
+        @functools.wraps(func)
+        def action(modeladmin, request, queryset):
+            editable = modeladmin.editable(request, queryset)
+            not_yours = [] if editable is queryset else list(queryset.exclude(pk__in=editable.values("pk")))
+            response = func(modeladmin, request, editable)
+            if not not_yours:
+                return response
+            if isinstance(response, TemplateResponse) and response.context_data is not None:
+                response.context_data["not_yours"] = not_yours
+            else:
+                modeladmin.message_user(
+                    request,
+                    ngettext(
+                        "%(n)d selected item is not yours to change and was left alone: %(names)s",
+                        "%(n)d selected items are not yours to change and were left alone: %(names)s",
+                        len(not_yours),
+                    )
+                    % {"n": len(not_yours), "names": "; ".join(str(obj) for obj in not_yours)},
+                    messages.WARNING,
+                )
+            return response
+
+        return action
 
     def get_object(self, request, object_id, from_field=None):
         # Another provider's object is outside the queryset: a plain 404, not the admin's redirect.
@@ -281,8 +329,3 @@ class AuditEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-admin.site.site_header = _("CME Portal administration")
-admin.site.site_title = _("CME Portal admin")
-admin.site.index_title = _("Providers, activities and learners")

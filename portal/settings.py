@@ -28,7 +28,7 @@ INSTALLED_APPS = [
     "portal.apps.PortalConfig",
     "activities.apps.ActivitiesConfig",
     "learners.apps.LearnersConfig",
-    "django.contrib.admin",
+    "portal.apps.PortalAdminConfig",  # django.contrib.admin with the portal's site (portal/sites.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -106,7 +106,17 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CME Portal] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
-# allauth rate limits stay at their defaults (failed logins, signups, password resets, confirmations).
+# allauth's rate limits stay at their defaults (failed logins: 10 a minute per client address and 5 in 5
+# minutes per account; signups, password resets, confirmations); the admin's sign-in shares them
+# (portal/sites.py), and the public certificate lookup has its own, ``verify_lookup``.
+ACCOUNT_RATE_LIMITS = {"verify_lookup": "30/m/ip"}
+# Which address is the client's: behind a load balancer every request comes from the balancer, and a limit
+# keyed on it would lock everyone out at once. TRUSTED_PROXY_COUNT is how many proxies you run in front of
+# the portal (X-Forwarded-For is read from the right, skipping that many less one); or TRUSTED_CLIENT_IP_HEADER
+# names the header your proxy sets to the client's address (X-Real-IP, CF-Connecting-IP). Neither is trusted
+# by default: a client could forge them.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env_str("TRUSTED_CLIENT_IP_HEADER")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -126,10 +136,27 @@ STORAGES = {
     },
 }
 
-# Per-process caches of rendered fragments (catalog cards); keys carry the catalog token, so a change to the
-# catalog makes new keys and old entries age out. Nothing here needs sharing between processes.
+# ``default`` holds what every process must share: allauth's rate-limit counters (sign-in, sign-up, password
+# reset, the admin's sign-in, the public certificate lookup). With CACHE_URL (redis://host:6379/2), or else a
+# Redis CELERY_BROKER_URL, it is that Redis, so the limits hold across processes and machines and survive a
+# restart; without either it is this process's memory (a local portal). ``fragments`` is per process:
+# rendered catalog cards, whose keys carry the catalog token, so a change makes new keys and old entries age
+# out.
+_shared_cache_url = env_str("CACHE_URL") or (
+    _broker if (_broker := env_str("CELERY_BROKER_URL", "")).startswith(("redis://", "rediss://")) else None
+)
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _shared_cache_url,
+            "KEY_PREFIX": "cme",
+            # A Redis that does not answer must not hang a sign-in for long.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+        if _shared_cache_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}
+    ),
     "fragments": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "fragments",

@@ -22,3 +22,6 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 # The catalog index is rebuilt in the request that finds it stale, so tests see their own writes.
 CATALOG_INDEX_SYNC = True
+# Rate-limit counters stay in each test process's memory, so one test's sign-in attempts never count against
+# another's; the test of limits shared across processes points ``default`` at Redis itself.
+CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # noqa: F405
