@@ -112,9 +112,9 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "ht
 ACCOUNT_RATE_LIMITS = {"verify_lookup": "30/m/ip"}
 # Which address is the client's: behind a load balancer every request comes from the balancer, and a limit
 # keyed on it would lock everyone out at once. TRUSTED_PROXY_COUNT is how many proxies you run in front of
-# the portal (X-Forwarded-For is read from the right, skipping that many less one); or TRUSTED_CLIENT_IP_HEADER
-# names the header your proxy sets to the client's address (X-Real-IP, CF-Connecting-IP). Neither is trusted
-# by default: a client could forge them.
+# the portal, each appending to X-Forwarded-For: the client's address is the entry that many places from the
+# right. Or TRUSTED_CLIENT_IP_HEADER names the header your proxy sets to the client's address (X-Real-IP,
+# CF-Connecting-IP). Neither header is trusted by default: a client can send either.
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env_str("TRUSTED_CLIENT_IP_HEADER")
 
@@ -150,7 +150,8 @@ CACHES = {
         {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _shared_cache_url,
-            "KEY_PREFIX": "cme",
+            # CACHE_KEY_PREFIX keeps two portals sharing one Redis apart.
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cme"),
             # A Redis that does not answer must not hang a sign-in for long.
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }

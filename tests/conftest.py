@@ -67,6 +67,15 @@ def _catalog_changes_visible_per_statement(request):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters (the ``default`` cache, this process's memory in tests) start empty in each test,
+    so one test's failed sign-ins never lock another's client out."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+
+
 @pytest.fixture
 def seed_text() -> bytes:
     return SEED.read_bytes()
@@ -98,6 +107,19 @@ def viewer_a(provider_a):
 def staff_b(provider_b):
     """An editor at provider B: the outsider in every provider-A test."""
     return MembershipFactory(provider=provider_b, user__email="staff-b@example.com").user
+
+
+@pytest.fixture
+def viewer_b(provider_b):
+    return MembershipFactory(provider=provider_b, role="viewer", user__email="viewer-b@example.com").user
+
+
+@pytest.fixture
+def mixed_role(provider_a, provider_b):
+    """Editor at provider A, only a viewer at provider B: every write to B's objects must be refused."""
+    user = MembershipFactory(provider=provider_a, user__email="mixed-role@example.com").user
+    MembershipFactory(provider=provider_b, user=user, role="viewer")
+    return user
 
 
 @pytest.fixture
