@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from activities import rules, vocabulary
 from portal.models import TimestampedModel
+from portal.validators import validate_not_formula
 
 POSITIVE = MinValueValidator(Decimal("0.01"))
 
@@ -151,7 +152,7 @@ class Activity(TimestampedModel):
     provider = models.ForeignKey(
         Provider, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="activities"
     )
-    title = models.CharField(_("title"), max_length=300)
+    title = models.CharField(_("title"), max_length=300, validators=[validate_not_formula])
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
     summary = models.TextField(_("summary"))
     activity_link = models.URLField(

@@ -10,30 +10,24 @@ The views belong to no model, so they are added to the default admin site's URLs
 them on. ``admin_view`` gives them the admin's login redirect, staff check and no-cache headers.
 """
 
-import csv
-import io
 import re
 
 from django.contrib import admin
 from django.core.exceptions import BadRequest, PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from activities.models import Provider
 from learners import dashboards, svg
 from portal import scoping
+from portal.lib.csv import write_rows
+from portal.lib.http import csv_attachment
 from portal.querystring import with_params
 
 MIN_YEAR, MAX_YEAR = 1990, 9998
-
-
-def _spreadsheet_safe(value: str) -> str:
-    # Titles and names are typed by people: a cell starting like a formula must not run as one.
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _selection(request) -> tuple[int, Provider | None, list[Provider]]:
@@ -105,14 +99,8 @@ def dashboard_csv_view(request):
     year, provider, _providers = _selection(request)
     activities = dashboards.dashboard_activities(user=request.user, provider=provider)
     report = dashboards.year_report(activities=activities, year=year)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    for line in dashboards.annual_report_rows(report=report):
-        writer.writerow([_spreadsheet_safe(cell) for cell in line])
     filename = f"cme-annual-{year}-{provider.slug}.csv" if provider else f"cme-annual-{year}.csv"
-    response = HttpResponse(buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-    return response
+    return csv_attachment(write_rows(dashboards.annual_report_rows(report=report)), filename)
 
 
 def _with_dashboard_urls(get_urls):

@@ -6,9 +6,6 @@ providers' rows, and writes only through ``learners.services.reporting``. Export
 uploading returned files change the ledger, so they need an editor's role; viewers read and download.
 """
 
-import csv
-import io
-import zipfile
 from datetime import date, timedelta
 
 from django import forms
@@ -18,13 +15,12 @@ from django.contrib.admin.widgets import AdminDateWidget, AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -34,6 +30,8 @@ from learners.models import Destination, Enrollment, ExportBatch, OutboxMessage,
 from learners.services import reporting
 from portal import scoping
 from portal.admin import ProviderScopedAdmin, scope_queryset
+from portal.lib.csv import write_rows
+from portal.lib.http import csv_attachment, zip_attachment
 
 MAX_RETURNED_FILE_BYTES = 5 * 1024 * 1024
 _MOC_CREDIT_TYPES = dict(vocabulary.MOC_CREDIT_TYPE_CHOICES)
@@ -55,28 +53,6 @@ def last_month(today: date) -> tuple[date, date]:
     """The first and last day of the calendar month before ``today``'s."""
     last = today.replace(day=1) - timedelta(days=1)
     return last.replace(day=1), last
-
-
-def csv_attachment(content: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content.encode("utf-8"), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-    return response
-
-
-def zip_attachment(batches, filename: str) -> HttpResponse:
-    """Several providers' files in one download, each under its own name."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for batch in batches:
-            archive.writestr(batch.filename, batch.content.encode("utf-8"))
-    response = HttpResponse(buffer.getvalue(), content_type="application/zip")
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-    return response
-
-
-def _spreadsheet_safe(value: str) -> str:
-    # Learners type their own names: a cell starting like a formula must not run as one in a spreadsheet.
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 class DeadlineFilter(admin.SimpleListFilter):
@@ -535,7 +511,10 @@ class ReportingEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
             )
         if len(batches) == 1:
             return csv_attachment(batches[0].content, batches[0].filename)
-        return zip_attachment(batches, f"{destination}-{timezone.localtime():%Y%m%d-%H%M%S}.zip")
+        return zip_attachment(
+            ((b.filename, b.content) for b in batches),
+            f"{destination}-{timezone.localtime():%Y%m%d-%H%M%S}.zip",
+        )
 
     @staticmethod
     def _describe(*, destination, activity, start, end) -> str:
@@ -627,9 +606,7 @@ def activity_csv(activity: Activity) -> str:
     def when(moment) -> str:
         return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
+    rows = []
     for enrollment in enrollments:
         learner = enrollment.learner
         profile = getattr(learner, "profile", None)
@@ -651,11 +628,11 @@ def activity_csv(activity: Activity) -> str:
         else:
             cert_status = _("Revoked") if certificate.is_revoked else _("Valid")
             delivery = deliveries.get(enrollment.latest_delivery, _("No email yet"))
-        writer.writerow(
+        rows.append(
             [
-                _spreadsheet_safe(learner.last_name),
-                _spreadsheet_safe(learner.first_name),
-                _spreadsheet_safe(learner.email),
+                learner.last_name,
+                learner.first_name,
+                learner.email,
                 professions.get(profession, profession),
                 when(enrollment.created),
                 enrollment.get_status_display(),
@@ -670,7 +647,7 @@ def activity_csv(activity: Activity) -> str:
                 delivery,
             ]
         )
-    return buffer.getvalue()
+    return write_rows(rows, header=header)
 
 
 @admin.register(ExportBatch)

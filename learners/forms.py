@@ -9,6 +9,7 @@ from activities.models import CreditType
 from learners import validators
 from learners.models import US_STATES, LearnerProfile
 from learners.services.claims import ClaimOptions
+from portal.validators import validate_not_formula
 
 MONTHS = [("", "—")] + [(str(n), date(2000, n, 1).strftime("%B")) for n in range(1, 13)]
 DAYS = [("", "—")] + [(str(n), str(n)) for n in range(1, 32)]
@@ -21,12 +22,14 @@ class SignupForm(forms.Form):
         label=_("First name"),
         max_length=150,
         help_text=_("Your legal first name, as it should print on certificates."),
+        validators=[validate_not_formula],
         widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
     )
     last_name = forms.CharField(
         label=_("Last name"),
         max_length=150,
         help_text=_("Your legal last name, as it should print on certificates."),
+        validators=[validate_not_formula],
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
     profession = forms.ChoiceField(label=_("Profession"), choices=[("", "—"), *vocabulary.PROFESSION_CHOICES])
@@ -44,10 +47,16 @@ class SignupForm(forms.Form):
 
 class ProfileForm(forms.Form):
     first_name = forms.CharField(
-        label=_("First name"), max_length=150, help_text=_("As it prints on certificates.")
+        label=_("First name"),
+        max_length=150,
+        help_text=_("As it prints on certificates."),
+        validators=[validate_not_formula],
     )
     last_name = forms.CharField(
-        label=_("Last name"), max_length=150, help_text=_("As it prints on certificates.")
+        label=_("Last name"),
+        max_length=150,
+        help_text=_("As it prints on certificates."),
+        validators=[validate_not_formula],
     )
     profession = forms.ChoiceField(label=_("Profession"), choices=vocabulary.PROFESSION_CHOICES)
     degree = forms.ChoiceField(

@@ -6,6 +6,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.validators import validate_not_formula
+
 
 class TimestampedModel(models.Model):
     created = models.DateTimeField(_("created"), default=timezone.now, editable=False)
@@ -47,6 +49,13 @@ class User(AbstractUser):
 
     username = None
     email = models.EmailField(_("email address"), unique=True)
+    # Legal names print on certificates and go into registry files exactly as typed.
+    first_name = models.CharField(
+        _("first name"), max_length=150, blank=True, validators=[validate_not_formula]
+    )
+    last_name = models.CharField(
+        _("last name"), max_length=150, blank=True, validators=[validate_not_formula]
+    )
 
     objects = UserManager()
 

@@ -27,6 +27,7 @@ from learners.models import (
     ReportingEntry,
 )
 from portal import audit
+from portal.lib.csv import write_dicts
 
 DAYS_TO_REPORT = {Destination.ACCREDITOR: 30, Destination.CPE_MONITOR: 60}
 STATE_BOARDS = "STATE"  # the accreditor passes AMA credit on to the state licensing boards
@@ -273,14 +274,6 @@ def export_rows(entries: list[ReportingEntry], destination: str) -> list[dict]:
     return rows
 
 
-def render_csv(rows: list[dict], columns: list[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def export_entries(
     *, entries: QuerySet, destination: str, by, description: str, provider=None
 ) -> ExportBatch | None:
@@ -310,7 +303,7 @@ def export_entries(
             provider=provider,
             description=description[:300],
             filename=_filename(provider, destination, now),
-            content=render_csv(rows, columns),
+            content=write_dicts(rows, columns=columns),
             row_count=len(chosen),
         )
         ReportingEntry.objects.filter(pk__in=[e.pk for e in chosen]).update(
