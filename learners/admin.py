@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.db.models import OuterRef, Subquery
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -72,7 +73,7 @@ class CertificateVersionInline(admin.TabularInline):
 
 @admin.register(Certificate)
 class CertificateAdmin(ProviderScopedAdmin, admin.ModelAdmin):
-    list_display = ["code", "learner", "activity", "created", "status", "delivery"]
+    list_display = ["code", "learner", "activity", "created", "status", "delivery", "name_check"]
     list_filter = [StatusFilter, DeliveryFilter, ("enrollment__activity", RelatedOnlyFieldListFilter)]
     search_fields = [
         "code",
@@ -80,11 +81,12 @@ class CertificateAdmin(ProviderScopedAdmin, admin.ModelAdmin):
         "enrollment__learner__last_name",
         "enrollment__activity__title",
     ]
-    list_select_related = ["enrollment__learner", "enrollment__activity"]
+    list_select_related = ["enrollment__learner__profile", "enrollment__activity"]
     readonly_fields = [
         "code",
         "verification_id",
         "enrollment",
+        "name_check",
         "revoked_at",
         "revoked_by",
         "revoke_reason",
@@ -102,7 +104,31 @@ class CertificateAdmin(ProviderScopedAdmin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         latest = OutboxMessage.objects.filter(version__certificate=OuterRef("pk")).order_by("-created")
-        return super().get_queryset(request).annotate(latest_delivery=Subquery(latest.values("state")[:1]))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                latest_delivery=Subquery(latest.values("state")[:1]),
+                certified_name=certificates.certified_name_of("pk"),
+            )
+        )
+
+    @admin.display(description=_("name"))
+    def name_check(self, obj):
+        """The name as certified, flagged when the learner's name has changed since: the registry rows keep
+        the certified one until the certificate is reissued."""
+        learner = obj.enrollment.learner
+        if not certificates.name_changed_since_issue(certified_name=obj.certified_name, learner=learner):
+            return obj.certified_name or "—"
+        return format_html(
+            '<strong class="name-changed">{}</strong> {}',
+            _("Name changed since issue:"),
+            _("certified as “%(old)s”, now “%(new)s”. Reissue to certify the new name.")
+            % {
+                "old": obj.certified_name,
+                "new": certificates.certificate_name(learner, getattr(learner, "profile", None)),
+            },
+        )
 
     @admin.display(description=_("learner"), ordering="enrollment__learner__last_name")
     def learner(self, obj):

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from activities import vocabulary
 from activities.models import Activity, Provider
 from learners.models import Destination, Enrollment, ExportBatch, OutboxMessage, ReportingEntry
-from learners.services import reporting
+from learners.services import certificates, reporting
 from portal import scoping
 from portal.admin import ProviderScopedAdmin, scope_queryset
 from portal.lib.csv import write_rows
@@ -180,7 +180,7 @@ class ReportingEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
     ]
     date_hierarchy = "completed_on"
     search_fields = ["learner__email", "learner__first_name", "learner__last_name", "activity__title"]
-    list_select_related = ["learner", "activity__provider"]
+    list_select_related = ["learner__profile", "activity__provider", "claim__enrollment__certificate"]
     readonly_fields = [
         "learner", "activity", "claim", "destination", "board", "credit_type", "amount", "completed_on",
         "due_on", "state", "reason", "batch", "exported_at", "settled_at", "created", "modified",
@@ -217,9 +217,28 @@ class ReportingEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
             columns.insert(2, "provider")
         return columns
 
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(certified_name=certificates.certified_name_of("claim__enrollment__certificate"))
+        )
+
     @admin.display(description=gettext_lazy("learner"), ordering="learner__last_name")
     def learner_name(self, obj):
-        return obj.learner.get_full_name() or obj.learner.email
+        """The learner, flagged when their name changed since the certificate was issued (the file carries
+        the certified name until it is reissued), with the certificate a click away."""
+        name = obj.learner.get_full_name() or obj.learner.email
+        if not certificates.name_changed_since_issue(certified_name=obj.certified_name, learner=obj.learner):
+            return name
+        certificate = obj.claim.enrollment.certificate
+        return format_html(
+            '{} <a class="name-changed" href="{}">{}</a>',
+            name,
+            reverse("admin:learners_certificate_change", args=[certificate.pk]),
+            _("name changed since issue: reported as certified (“%(old)s”); reissue")
+            % {"old": obj.certified_name},
+        )
 
     @admin.display(description=gettext_lazy("provider"), ordering="activity__provider__name")
     def provider(self, obj):

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.db.models.fields.json import KT
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -306,6 +307,34 @@ class _SnapshotDetails:
         return cls(designations, credits, moc)
 
 
+def certificate_name(learner, profile: LearnerProfile | None) -> str:
+    """The learner's name as a certificate prints it: the legal name (or the email), and the degree."""
+    name = learner.get_full_name().strip() or learner.email
+    if profile and profile.degree and profile.degree != LearnerProfile.Degree.OTHER:
+        name = f"{name}, {profile.degree}"
+    return name
+
+
+def name_changed_since_issue(*, certified_name: str | None, learner) -> bool:
+    """Whether ``learner``'s name (or degree) now differs from what their certificate was issued to; the
+    certificate and the registry rows keep the certified name until it is reissued."""
+    return certified_name is not None and certified_name != certificate_name(
+        learner, getattr(learner, "profile", None)
+    )
+
+
+def certified_name_of(certificate: str = "pk"):
+    """An expression for the learner's name on the latest issue of the certificate at ``certificate`` (a
+    path from the queried model to a certificate), for annotating admin lists."""
+    latest = (
+        CertificateVersion.objects.filter(certificate=OuterRef(certificate))
+        .order_by("-number")
+        .annotate(name=KT("snapshot__learner_name"))
+        .values("name")[:1]
+    )
+    return Subquery(latest)
+
+
 def certificate_snapshot(
     *,
     enrollment: Enrollment,
@@ -344,9 +373,7 @@ def certificate_snapshot(
         )
     ama = designations.get(vocabulary.AMA_PRA_1)
     participation = claim.profession != vocabulary.Profession.PHYSICIAN
-    name = learner.get_full_name().strip() or learner.email
-    if profile and profile.degree and profile.degree != LearnerProfile.Degree.OTHER:
-        name = f"{name}, {profile.degree}"
+    name = certificate_name(learner, profile)
     joint = ""
     if activity.providership == activity.Providership.JOINT:
         partner = activity.joint_provider or _("its joint provider")
@@ -359,6 +386,9 @@ def certificate_snapshot(
         "kind": "participation" if participation else "credit",
         "title": _("Certificate of Participation") if participation else _("Certificate of Credit"),
         "learner_name": name,
+        # As certified, for the registry files (which name the learner in two fields).
+        "learner_first_name": learner.first_name,
+        "learner_last_name": learner.last_name,
         "profession": claim.get_profession_display(),
         "provider": provider.name,
         "accreditation_statement": provider.accreditation_statement,

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from activities import vocabulary
 from learners.models import (
+    CertificateVersion,
     CreditClaim,
     Destination,
     ExportBatch,
@@ -211,17 +212,39 @@ def _us_date(day: date) -> str:
     return day.strftime("%m/%d/%Y")
 
 
+def certified_names(*, claim_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """``{claim_id: (first name, last name)}`` as the claims' certificates were last issued to.
+
+    A registry's record must match the certificate the learner holds, so a name changed after issue is
+    reported as certified until the certificate is reissued. Claims whose certificate is not issued yet, or
+    was issued before certificates kept the two names, are left out: their learner's name is the one to use.
+    """
+    versions = (
+        CertificateVersion.objects.filter(certificate__enrollment__claim__in=list(claim_ids))
+        .order_by("certificate_id", "-number")
+        .values_list("certificate__enrollment__claim", "snapshot")
+    )
+    names: dict[int, tuple[str, str]] = {}
+    for claim_id, snapshot in versions:
+        if claim_id not in names and "learner_last_name" in snapshot:
+            names[claim_id] = (snapshot["learner_first_name"], snapshot["learner_last_name"])
+    return names
+
+
 def export_rows(entries: list[ReportingEntry], destination: str) -> list[dict]:
-    """The file rows of ``entries``: one per learner and credit (one per license for the state boards)."""
+    """The file rows of ``entries``: one per learner and credit (one per license for the state boards),
+    each naming the learner as certified."""
+    names = certified_names(claim_ids={entry.claim_id for entry in entries})
     rows = []
     for entry in entries:
         learner, activity = entry.learner, entry.activity
         profile = learner.profile
+        first_name, last_name = names.get(entry.claim_id, (learner.first_name, learner.last_name))
         common = {
             "row_id": entry.pk,
             "completion_date": _us_date(entry.completed_on),
-            "learner_first_name": learner.first_name,
-            "learner_last_name": learner.last_name,
+            "learner_first_name": first_name,
+            "learner_last_name": last_name,
             "activity_title": activity.title,
         }
         if destination == Destination.CPE_MONITOR:
