@@ -1,5 +1,6 @@
 import csv
 
+from allauth.core import ratelimit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -196,6 +197,10 @@ def verify(request, verification_id=None, number=None):
     if verification_id is None:
         if not code:
             return render(request, "learners/verify_lookup.html", {"code": ""})
+        # Codes are short enough to guess at: each client may look up only so many (``verify_lookup`` in
+        # ACCOUNT_RATE_LIMITS, counted in the shared cache). The secret verification URLs are not limited.
+        if not ratelimit.consume(request, action="verify_lookup"):
+            return render(request, "learners/verify_lookup.html", {"code": code, "too_many": True}, status=429)
         certificate = Certificate.objects.filter(code=code).first()
         if certificate is None:
             return render(

@@ -151,3 +151,18 @@ def test_the_counts_are_shared_by_every_process_and_outlast_a_restart(settings, 
     for _ in range(5):
         admin_login(Client(), staff.email, "wrong")
     assert probe_in_another_process(url, prefix) == "refused"
+
+
+def test_certificate_code_lookups_are_limited_per_client(client, settings):
+    """Thirty lookups a minute from one address; the next is refused with 429 until the minute is over,
+    while another client (behind the same trusted proxy) still looks up."""
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    lookup = reverse("learners:verify_lookup")
+    for number in range(30):
+        response = client.get(lookup, {"code": f"GUESS-{number:04d}"}, HTTP_X_FORWARDED_FOR="203.0.113.5")
+        assert response.status_code == 404
+    refused = client.get(lookup, {"code": "GUESS-9999"}, HTTP_X_FORWARDED_FOR="203.0.113.5")
+    assert refused.status_code == 429
+    assert "Too many lookups" in refused.text
+    other = client.get(lookup, {"code": "GUESS-9999"}, HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert other.status_code == 404
