@@ -1,6 +1,6 @@
 import csv
 
-from allauth.core import ratelimit
+from allauth.core.internal import ratelimit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -199,7 +199,8 @@ def verify(request, verification_id=None, number=None):
             return render(request, "learners/verify_lookup.html", {"code": ""})
         # Codes are short enough to guess at: each client may look up only so many (``verify_lookup`` in
         # ACCOUNT_RATE_LIMITS, counted in the shared cache). The secret verification URLs are not limited.
-        if not ratelimit.consume(request, action="verify_lookup"):
+        # (allauth's public ``consume`` counts only POSTs; the lookup is a GET form.)
+        if not ratelimit.consume(request, app="allauth.account", action="verify_lookup", limit_get=True):
             return render(request, "learners/verify_lookup.html", {"code": code, "too_many": True}, status=429)
         certificate = Certificate.objects.filter(code=code).first()
         if certificate is None:
