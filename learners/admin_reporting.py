@@ -588,7 +588,7 @@ class ReportingEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         activity_id = request.GET.get("activity", "")
-        if not activity_id.isdigit():
+        if not (activity_id.isascii() and activity_id.isdigit() and len(activity_id) <= 18):
             raise Http404(_("Choose an activity."))
         activity = get_object_or_404(
             self.get_activity_scope(request).select_related("provider"), pk=int(activity_id)

@@ -418,13 +418,21 @@ def apply_returned_file(*, content: str, entries: QuerySet, by) -> ReturnedFileR
     and ``reason``. Only rows in ``entries`` (the staff's scope) are touched; every other line is reported.
     """
     result = ReturnedFileResult(errors=[])
+    if "\x00" in content:
+        raise ReportingError(_("The file contains a NUL character: it is not a CSV text file."))
     reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
+    try:
+        lines = list(reader)
+    except csv.Error as exc:  # a field over the csv module's limit (128 KiB), a broken quote
+        raise ReportingError(
+            _("Line %(n)d is not valid CSV: %(error)s") % {"n": reader.line_num, "error": exc}
+        ) from None
     if not reader.fieldnames or not {"row_id", "status"} <= {f.strip() for f in reader.fieldnames}:
         raise ReportingError(_("The file needs the columns row_id and status (and reason for rejections)."))
     wanted: dict[str, list[tuple[int, str]]] = {"accepted": [], "rejected": []}
-    for number, line in enumerate(reader, start=2):
+    for number, line in enumerate(lines, start=2):
         row_id, status = (line.get("row_id") or "").strip(), (line.get("status") or "").strip().lower()
-        if not row_id.isdigit():
+        if not (row_id.isascii() and row_id.isdigit() and len(row_id) <= 18):
             result.errors.append(_("line %(n)d: row_id %(id)r is not a number") % {"n": number, "id": row_id})
         elif status not in wanted:
             result.errors.append(_("line %(n)d: status must be accepted or rejected") % {"n": number})
