@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from activities.models import Activity
+from learners.models import ExportBatch
 from portal.models import User
 from tests.reporting.conftest import ACTIVITY_CSV, EXPORT, page_text
 
@@ -33,7 +34,10 @@ def typed_before_the_rule(october, physician, pharmacist, activity):
 def test_registry_files_and_their_redownloads_escape_formula_cells(as_staff_a, typed_before_the_rule, preset):
     response = as_staff_a.post(EXPORT, {"preset": preset})
     text = response.content.decode("utf-8")
-    again = as_staff_a.get(reverse("admin:learners_exportbatch_download", args=[1])).content.decode("utf-8")
+    batch = ExportBatch.objects.get()
+    again = as_staff_a.get(reverse("admin:learners_exportbatch_download", args=[batch.pk])).content.decode(
+        "utf-8"
+    )
     assert again == text
     every_cell = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
     assert not [cell for cell in every_cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
@@ -81,7 +85,9 @@ def test_the_profile_refuses_a_name_that_begins_like_a_formula(client, physician
         for key, value in page.context["form"].initial.items()
         if value is not None and not isinstance(value, list | dict)
     }
-    response = client.post(reverse("learners:profile"), {**data, "first_name": "=Ada", "last_name": "Lovelace"})
+    response = client.post(
+        reverse("learners:profile"), {**data, "first_name": "=Ada", "last_name": "Lovelace"}
+    )
     assert response.status_code in (200, 400)
     assert "cannot begin with =, +, -, @, a tab or a line break" in page_text(response)
     physician.refresh_from_db()
