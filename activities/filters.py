@@ -3,7 +3,7 @@ queryset filters, exactly what each one means. ``selectors.catalog_search`` answ
 the in-memory index; the tests hold the two to the same results.
 """
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from activities import vocabulary
 from activities.models import Activity, CreditType, Provider, Specialty
 from activities.search import keyword_filter
+from portal.forms import BoundedDateField
 
 SORT_CHOICES = [
     ("relevance", _("Relevance")),
@@ -57,8 +58,22 @@ class BoardFilter(django_filters.ChoiceFilter):
     field_class = BoardField
 
 
-def start_of(day) -> datetime:
+class DateFilter(django_filters.DateFilter):
+    """A day within the range people search (``portal.forms.BoundedDateField``); a far date is an error on
+    the parameter, not an overflow when the day's end is computed."""
+
+    field_class = BoundedDateField
+
+
+def start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def end_of(day: date) -> datetime | None:
+    """The moment the day is over (the next day's start, UTC); None after the last representable day."""
+    if day >= date.max:
+        return None
+    return start_of(day + timedelta(days=1))
 
 
 class CatalogFilter(django_filters.FilterSet):
@@ -86,8 +101,8 @@ class CatalogFilter(django_filters.FilterSet):
     provider = django_filters.ModelChoiceFilter(
         label=_("Provider"), queryset=Provider.objects.all(), to_field_name="slug"
     )
-    starts_after = django_filters.DateFilter(label=_("Starts on or after"), method="filter_starts_after")
-    starts_before = django_filters.DateFilter(label=_("Starts on or before"), method="filter_starts_before")
+    starts_after = DateFilter(label=_("Starts on or after"), method="filter_starts_after")
+    starts_before = DateFilter(label=_("Starts on or before"), method="filter_starts_before")
     include_past = StrictBooleanFilter(label=_("Include past activities"), method="filter_nothing")
     sort = django_filters.ChoiceFilter(label=_("Sort by"), choices=SORT_CHOICES, method="filter_nothing")
 
@@ -109,7 +124,8 @@ class CatalogFilter(django_filters.FilterSet):
         return queryset.filter(start__gte=start_of(value))
 
     def filter_starts_before(self, queryset, name, value):
-        return queryset.filter(start__lt=start_of(value + timedelta(days=1)))
+        end = end_of(value)
+        return queryset if end is None else queryset.filter(start__lt=end)
 
     def filter_nothing(self, queryset, name, value):
         return queryset  # applied in filter_queryset, where the default matters too

@@ -4,7 +4,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from activities import catalog_index, vocabulary
 from activities.catalog_index import FacetValue
-from activities.filters import PAGE_SIZE, start_of
+from activities.filters import PAGE_SIZE, end_of, start_of
 from activities.models import Activity, CreditDesignation, MocApproval
 from activities.search import keyword_ids, words
 from activities.text import activity_dates_text, fee_text
@@ -86,7 +86,7 @@ def catalog_search(
         filters=filters,
         keyword_ids=matches,
         starts_after=start_of(after) if after else None,
-        starts_before=start_of(before + timedelta(days=1)) if before else None,
+        starts_before=end_of(before) if before else None,
         now=None if params.get("include_past") else timezone.now(),
         sort=sort,
         offset=(page - 1) * page_size,

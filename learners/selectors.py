@@ -84,7 +84,7 @@ def transcript(*, user, start: date | None = None, end: date | None = None, cred
     tz = timezone.get_current_timezone()
     if start:
         credits = credits.filter(claim__claimed_at__gte=datetime.combine(start, time.min, tzinfo=tz))
-    if end:
+    if end and end < date.max:  # a range ending on the last representable day has no upper bound
         credits = credits.filter(
             claim__claimed_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
         )

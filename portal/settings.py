@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.RequestSizeLimitMiddleware",
+    "portal.middleware.RefuseNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -169,6 +171,12 @@ CACHES = {
 # Uploaded listing files are read in memory; refuse absurd uploads early.
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# REQUEST_MAX_BODY_BYTES: the largest request body accepted, in bytes; a larger one is answered 413 before it
+# is read (portal.middleware). The default, 64 MiB, takes the admin's "Import listings" with its 1,000 files
+# at once (listing files are a few KiB; the importer allows 1 MiB per file, so a batch of large ones goes in
+# several uploads) and the 5 MB returned registry file. At least 6 MiB, so that file always fits.
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 64 * 1024 * 1024, minimum=6 * 1024 * 1024)
 
 # Email: EMAIL_URL (smtp+tls://user:password@host:587, smtp+ssl://...:465, smtp://...:25), or EMAIL_HOST and
 # friends, else the console.
