@@ -1,9 +1,7 @@
-import csv
-
 from allauth.core.internal import ratelimit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,13 +14,17 @@ from learners.forms import BoardIdFormSet, ClaimForm, LicenseFormSet, ProfileFor
 from learners.models import Certificate, Enrollment, LearnerProfile
 from learners.pdf import transcript_pdf
 from learners.services import certificates
+from portal.lib.csv import write_rows
+from portal.lib.http import attachment, csv_attachment, private
+
+TRANSCRIPT_COLUMNS = ["claimed_on", "activity", "provider", "activity_type", "credit_type", "amount"]
 
 
 @login_required
 def dashboard(request):
     enrollments = list(selectors.enrollments_for(user=request.user))
     selectors.attach_delivery(enrollments)
-    return render(
+    response = render(
         request,
         "learners/dashboard.html",
         {
@@ -31,6 +33,7 @@ def dashboard(request):
             "profile": LearnerProfile.objects.filter(user=request.user).first(),
         },
     )
+    return private(response)
 
 
 @require_http_methods(["GET", "POST"])
@@ -87,7 +90,7 @@ def claim(request, public_id):
         "window_open": enrollment.activity.is_open_for_claims(at=timezone.now()),
         "now": timezone.now(),
     }
-    return render(request, "learners/claim.html", context, status=status)
+    return private(render(request, "learners/claim.html", context, status=status))
 
 
 @login_required
@@ -145,14 +148,14 @@ def profile(request):
         messages.success(request, _("Your profile is saved."))
         return redirect("learners:profile")
     context = {"form": form, "licenses": licenses, "boards": boards, "profile": profile}
-    return render(request, "learners/profile.html", context, status=400 if data is not None else 200)
+    return private(render(request, "learners/profile.html", context, status=400 if data is not None else 200))
 
 
 @login_required
 def transcript(request, format="html"):
     form = TranscriptForm(request.GET or None)
     if request.GET and not form.is_valid():
-        return render(request, "learners/transcript.html", {"form": form}, status=400)
+        return private(render(request, "learners/transcript.html", {"form": form}, status=400))
     cleaned = form.cleaned_data if request.GET else {}
     result = selectors.transcript(
         user=request.user,
@@ -161,33 +164,28 @@ def transcript(request, format="html"):
         credit_type=cleaned.get("credit_type"),
     )
     if format == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="transcript.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["claimed_on", "activity", "provider", "activity_type", "credit_type", "amount"])
-        for line in result.lines:
-            writer.writerow(
-                [
-                    timezone.localtime(line.claimed_at).date().isoformat(),
-                    line.activity_title,
-                    line.provider,
-                    line.activity_type,
-                    line.credit_type,
-                    line.amount,
-                ]
-            )
-        return response
+        rows = (
+            [
+                timezone.localtime(line.claimed_at).date().isoformat(),
+                line.activity_title,
+                line.provider,
+                line.activity_type,
+                line.credit_type,
+                line.amount,
+            ]
+            for line in result.lines
+        )
+        return csv_attachment(write_rows(rows, header=TRANSCRIPT_COLUMNS), "transcript.csv")
     if format == "pdf":
         body = transcript_pdf(
             learner_name=request.user.get_full_name() or request.user.email,
             email=request.user.email,
             transcript=result,
         )
-        response = HttpResponse(body, content_type="application/pdf")
-        response["Content-Disposition"] = 'attachment; filename="transcript.pdf"'
-        return response
+        return attachment(body, filename="transcript.pdf", content_type="application/pdf")
     query = request.GET.urlencode()
-    return render(request, "learners/transcript.html", {"form": form, "transcript": result, "query": query})
+    context = {"form": form, "transcript": result, "query": query}
+    return private(render(request, "learners/transcript.html", context))
 
 
 def verify(request, verification_id=None, number=None):
@@ -201,7 +199,9 @@ def verify(request, verification_id=None, number=None):
         # ACCOUNT_RATE_LIMITS, counted in the shared cache). The secret verification URLs are not limited.
         # (allauth's public ``consume`` counts only POSTs; the lookup is a GET form.)
         if not ratelimit.consume(request, app="allauth.account", action="verify_lookup", limit_get=True):
-            return render(request, "learners/verify_lookup.html", {"code": code, "too_many": True}, status=429)
+            return render(
+                request, "learners/verify_lookup.html", {"code": code, "too_many": True}, status=429
+            )
         certificate = Certificate.objects.filter(code=code).first()
         if certificate is None:
             return render(
@@ -232,9 +232,11 @@ def certificate_pdf(request, verification_id):
     version = certificate.versions.order_by("-number").first()
     if version is None:
         raise Http404
-    response = HttpResponse(render_certificate(version), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="certificate-{certificate.code}.pdf"'
-    return response
+    return attachment(
+        render_certificate(version),
+        filename=f"certificate-{certificate.code}.pdf",
+        content_type="application/pdf",
+    )
 
 
 @require_POST

@@ -11,6 +11,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from learners import services
+from tests.certificates.conftest import complete, issue, make_learner
 from tests.factories import ActivityFactory
 from tests.learners.conftest import make_profile, text
 
@@ -289,6 +290,92 @@ def test_another_learners_claim_page_is_not_found(client, history, other_physici
     assert (
         client.get(reverse("learners:claim", kwargs={"public_id": enrollment.public_id})).status_code == 404
     )
+
+
+# Personal data stays out of caches; CSV cells never start a formula
+
+
+def test_a_title_or_provider_that_begins_like_a_formula_is_text_in_the_csv(client, physician, provider_a):
+    """Titles and names that begin like a formula are refused at input now; older data may still hold them."""
+    provider_a.name = "@SUM(A1:A9)"
+    provider_a.save()
+    activity = course(provider_a, '=HYPERLINK("https://evil.example/","Click")', ama_pra_1="1.00")
+    claim(physician, activity, datetime(2026, 4, 1, 9, tzinfo=UTC), ama_pra_1="1.00")
+    client.force_login(physician)
+
+    lines = list(csv.reader(io.StringIO(client.get(TRANSCRIPT_CSV).content.decode("utf-8"))))
+
+    assert lines[1][1:3] == ['\'=HYPERLINK("https://evil.example/","Click")', "'@SUM(A1:A9)"]
+
+
+def issued_certificate(user, activity, capture):
+    make_learner(user)
+    return issue(complete(user, activity), capture)
+
+
+@pytest.mark.parametrize(
+    ("url", "query"),
+    [
+        (reverse("learners:dashboard"), {}),
+        (reverse("learners:profile"), {}),
+        (TRANSCRIPT, {}),
+        (TRANSCRIPT, {"end": "9999-12-31"}),  # the form with errors shows the learner's choices too
+    ],
+)
+def test_learner_pages_are_never_stored_by_a_cache(client, history, url, query):
+    client.force_login(history)
+
+    response = client.get(url, query)
+
+    assert {"private", "no-store"} <= cache_directives(response)
+
+
+def test_a_posted_profile_with_errors_is_never_stored_by_a_cache(client, history):
+    client.force_login(history)
+
+    response = client.post(reverse("learners:profile"), {"first_name": ""})
+
+    assert response.status_code == 400
+    assert {"private", "no-store"} <= cache_directives(response)
+
+
+@pytest.mark.parametrize(
+    ("url", "content_type", "filename"),
+    [
+        (TRANSCRIPT_CSV, "text/csv; charset=utf-8", "transcript.csv"),
+        (TRANSCRIPT_PDF, "application/pdf", "transcript.pdf"),
+    ],
+)
+def test_transcript_downloads_are_private_attachments(client, history, url, content_type, filename):
+    client.force_login(history)
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == content_type
+    assert response["Content-Disposition"] == f'attachment; filename="{filename}"'
+    assert {"private", "no-store"} <= cache_directives(response)
+
+
+def test_the_certificate_pdf_is_a_private_attachment(
+    client, learner_a, activity_a, django_capture_on_commit_callbacks
+):
+    certificate = issued_certificate(learner_a, activity_a, django_capture_on_commit_callbacks)
+    client.force_login(learner_a)
+
+    response = client.get(
+        reverse("learners:certificate_pdf", kwargs={"verification_id": certificate.verification_id})
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == f'attachment; filename="certificate-{certificate.code}.pdf"'
+    assert {"private", "no-store"} <= cache_directives(response)
+    assert response.content.startswith(b"%PDF")
+
+
+def cache_directives(response) -> set[str]:
+    return {part.strip().split("=")[0] for part in response.get("Cache-Control", "").split(",")}
 
 
 # The activity page's call to action
