@@ -41,7 +41,8 @@ def issue_certificate_task(enrollment_id: int) -> None:
         enrollment_ids=[enrollment_id], also_waiting=ISSUE_BATCH - 1, dispatch_email=False
     )
     if enrollment_id in issued and not hasattr(issued[enrollment_id], "queued_message"):
-        # issued before (a repeated task): whatever of its email is still waiting
+        # issued before (a repeated task): whatever of its email is still waiting, if due (a message
+        # waiting out a retry time is left to the retry already scheduled for it)
         for message_id in certificate_messages_pending(issued[enrollment_id]):
             _send_now(
                 lambda message_id=message_id: certificates.send_outbox_message(message_id=message_id),

@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 STUCK_AFTER = timedelta(minutes=10)  # a message "sending" this long belongs to a worker that died
 SWEEP_GRACE = timedelta(minutes=2)  # leave fresh work to the tasks already dispatched for it
+DUE_EARLY = timedelta(seconds=2)  # how early a retry may come and still be let through (clock skew)
 
 
 class CertificateError(Exception):
@@ -447,13 +448,18 @@ def send_outbox_message(*, message_id: int) -> str:
     """Send one queued email, at most once; returns the message's state afterwards.
 
     The row is claimed with a conditional update (pending → sending) before anything goes out, so a second
-    task for the same message finds nothing to do. A temporary SMTP failure puts it back to pending and
-    raises ``TemporaryEmailError`` (retry later, with backoff); a permanent one marks it failed. The email
-    of a certificate revoked since it was queued is marked failed, unsent.
+    task for the same message finds nothing to do. A message waiting for its retry time (``next_attempt_at``,
+    set by a failed attempt) is not claimed before then: a repeated or early task leaves it pending and
+    returns "pending", and the retry scheduled with it (or the sweep) sends it when due. A temporary SMTP
+    failure puts it back to pending and raises ``TemporaryEmailError`` (retry later, with backoff); a
+    permanent one marks it failed. The email of a certificate revoked since it was queued is marked failed,
+    unsent.
     """
     now = timezone.now()
-    claimed = OutboxMessage.objects.filter(pk=message_id, state=OutboxMessage.State.PENDING).update(
-        state=OutboxMessage.State.SENDING, attempts=F("attempts") + 1, sending_since=now
+    claimed = (
+        OutboxMessage.objects.filter(pk=message_id, state=OutboxMessage.State.PENDING)
+        .filter(_due(now))
+        .update(state=OutboxMessage.State.SENDING, attempts=F("attempts") + 1, sending_since=now)
     )
     if not claimed:
         return (
@@ -461,6 +467,12 @@ def send_outbox_message(*, message_id: int) -> str:
         )
     message = OutboxMessage.objects.select_related("version__certificate").get(pk=message_id)
     return send_claimed_message(message)
+
+
+def _due(now: datetime) -> Q:
+    """Pending messages whose retry time has come. A retry scheduled for the moment its row names may run
+    a little early on a worker whose clock is behind; ``DUE_EARLY`` keeps it from being turned away."""
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + DUE_EARLY)
 
 
 def send_claimed_message(message: OutboxMessage) -> str:
@@ -614,9 +626,10 @@ def sweep(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     )
     for enrollment_id in missing:
         _dispatch("issue_certificate_task", enrollment_id)
+    # A released email is due at once (no retry time), whoever's clock the task that takes it reads.
     released = OutboxMessage.objects.filter(
         state=OutboxMessage.State.SENDING, sending_since__lte=now - STUCK_AFTER
-    ).update(state=OutboxMessage.State.PENDING, sending_since=None, next_attempt_at=now - SWEEP_GRACE)
+    ).update(state=OutboxMessage.State.PENDING, sending_since=None, next_attempt_at=None)
     due = list(
         OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - SWEEP_GRACE))

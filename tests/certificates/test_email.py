@@ -6,6 +6,7 @@ import smtplib
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from learners import services, tasks
@@ -143,22 +144,27 @@ def test_smtp_451_is_temporary_with_backoff(seed_activity, smtp_server, now):
     assert "451" in message.last_error
     assert message.sending_since is None
 
-    with pytest.raises(certificates.TemporaryEmailError) as raised:
+    with (
+        time_machine.travel(now + timedelta(seconds=30), tick=False),
+        pytest.raises(certificates.TemporaryEmailError) as raised,
+    ):
         certificates.send_outbox_message(message_id=message.pk)
     assert raised.value.retry_in == 60
     message.refresh_from_db()
     assert (message.state, message.attempts) == ("pending", 2)
-    assert message.next_attempt_at == now + timedelta(seconds=60)
+    assert message.next_attempt_at == now + timedelta(seconds=30 + 60)
     assert smtp_server.received == []
 
 
 def test_gives_up_after_max_attempts(seed_activity, smtp_server):
     message = pending_for(GREYLISTED, seed_activity)
     for _ in range(certificates.MAX_ATTEMPTS - 1):
-        with pytest.raises(certificates.TemporaryEmailError):
+        retry_at = OutboxMessage.objects.get(pk=message.pk).next_attempt_at
+        with time_machine.travel(retry_at, tick=False), pytest.raises(certificates.TemporaryEmailError):
             certificates.send_outbox_message(message_id=message.pk)
     assert OutboxMessage.objects.get(pk=message.pk).state == "pending"
-    assert certificates.send_outbox_message(message_id=message.pk) == "failed"
+    with time_machine.travel(OutboxMessage.objects.get(pk=message.pk).next_attempt_at, tick=False):
+        assert certificates.send_outbox_message(message_id=message.pk) == "failed"
     message.refresh_from_db()
     assert message.attempts == certificates.MAX_ATTEMPTS
     assert message.last_error.startswith(f"gave up after {certificates.MAX_ATTEMPTS} attempts: ")
@@ -178,7 +184,8 @@ def test_server_down_is_temporary_and_the_email_goes_once_it_is_back(pending, sm
     assert "Connection" in pending.last_error or "refused" in pending.last_error.lower()
 
     settings.EMAIL_PORT = up
-    assert certificates.send_outbox_message(message_id=pending.pk) == "sent"
+    with time_machine.travel(now + timedelta(seconds=30), tick=False):
+        assert certificates.send_outbox_message(message_id=pending.pk) == "sent"
     pending.refresh_from_db()
     assert (pending.state, pending.attempts, pending.last_error) == ("sent", 2, "")
     assert len(smtp_server.received) == 1

@@ -8,6 +8,7 @@ is marked ``django_db(transaction=True, serialized_rollback=True)`` as well as `
 import email
 import email.policy
 import logging
+import re
 import shutil
 import socket
 import subprocess
@@ -262,12 +263,14 @@ def broker(private_redis, monkeypatch):
 def start_worker(broker, smtp_sink, tmp_path, request):
     """``start_worker(concurrency=2)``: a real worker on the private broker, mailing through the sink.
 
-    Every worker started is stopped at the end of the test; a failed test shows the tail of their logs.
+    Keyword arguments in capitals set the worker's environment (``TEST_EMAIL_BACKOFF_SECONDS="20"``, see
+    tests/worker_settings.py). Every worker started is stopped at the end of the test; a failed test shows
+    the tail of their logs.
     """
     started: list[Worker] = []
     request.node.started_workers = started
 
-    def start(*, concurrency: int = 1) -> Worker:
+    def start(*, concurrency: int = 1, **environment: str) -> Worker:
         env = worker_env(
             CELERY_BROKER_URL=broker.url,
             CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
@@ -275,7 +278,7 @@ def start_worker(broker, smtp_sink, tmp_path, request):
             EMAIL_HOST="127.0.0.1",
             EMAIL_PORT=str(smtp_sink.port),
             EMAIL_TIMEOUT="5",
-            TEST_EMAIL_BACKOFF_SECONDS="1",
+            **{"TEST_EMAIL_BACKOFF_SECONDS": "1", **environment},
         )
         for name in (
             "TEST_EMAIL_BACKEND",  # real SMTP
@@ -295,6 +298,16 @@ def start_worker(broker, smtp_sink, tmp_path, request):
     yield start
     for worker in started:
         worker.stop()
+
+
+def wait_for_task(worker: Worker, task_id: str, *, timeout: float = 30) -> None:
+    """Wait until ``worker``'s log says the task with this id has finished (succeeded or failed)."""
+
+    def finished():
+        text = worker.log_path.read_text(errors="replace") if worker.log_path.exists() else ""
+        return re.search(rf"\[{re.escape(task_id)}\] (succeeded|raised|retry)", text)
+
+    wait_for(finished, timeout=timeout, what=f"task {task_id} to finish")
 
 
 @pytest.hookimpl(wrapper=True)
