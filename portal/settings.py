@@ -216,6 +216,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": env_int("CELERY_BROKER_CONNECT_TIMEOUT", 2, minimum=1),
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECT_TIMEOUT", 2, minimum=1)
+# After a failed dispatch a process (each web or worker process on its own) queues nothing for this many
+# seconds, so learners' requests do not each wait the connect timeout for a broker that is down; the
+# periodic sweep queues what was skipped. 0 tries the broker every time.
+TASK_DISPATCH_PAUSE_SECONDS = env_int("TASK_DISPATCH_PAUSE_SECONDS", 30, minimum=0)
 CELERY_TIMEZONE = TIME_ZONE
 
 # Production hardening; every value can be relaxed by its variable behind a TLS-terminating proxy.

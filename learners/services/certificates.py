@@ -9,8 +9,10 @@ import logging
 import smtplib
 import socket
 import threading
+import time
 from datetime import datetime, timedelta
 
+import kombu.exceptions
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
@@ -61,13 +63,36 @@ def _dispatch(task_name: str, *args) -> None:
     _dispatch_later(task_name, *args, countdown=None)
 
 
+# Monotonic time until which this process queues nothing: after a failed dispatch, each further try would
+# wait CELERY_BROKER_CONNECT_TIMEOUT (2 s) on a learner's request for a broker that is most likely still
+# down. Per process on purpose: each web and worker process finds out for itself, at the cost of one slow
+# dispatch per process per pause, with nothing shared that could itself be down.
+_broker_down_until = 0.0
+BROKER_ERRORS = (kombu.exceptions.OperationalError, ConnectionError, TimeoutError)
+
+
 def _dispatch_later(task_name: str, *args, countdown: int | None) -> None:
+    global _broker_down_until
     from learners import tasks
 
+    if time.monotonic() < _broker_down_until:
+        logger.info("not queueing %s%s: the broker looked down; the sweep will pick it up", task_name, args)
+        return
     try:
         getattr(tasks, task_name).apply_async(args=args, retry=False, countdown=countdown)
-    except Exception:
-        logger.warning("could not queue %s%s; the sweep will pick it up", task_name, args, exc_info=True)
+    except Exception as exc:
+        if not isinstance(exc, BROKER_ERRORS):  # a task run in-process failed: the broker is not to blame
+            logger.warning("%s%s failed; the sweep will pick it up", task_name, args, exc_info=True)
+            return
+        pause = getattr(settings, "TASK_DISPATCH_PAUSE_SECONDS", 30)
+        _broker_down_until = time.monotonic() + pause
+        logger.warning(
+            "could not queue %s%s; queueing nothing for %d s, the sweep will pick it up",
+            task_name,
+            args,
+            pause,
+            exc_info=True,
+        )
 
 
 # --- issuing -----------------------------------------------------------------------------------------------

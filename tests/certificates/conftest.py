@@ -225,6 +225,14 @@ def smtp_down(settings):
 
 
 @pytest.fixture(autouse=True)
+def _broker_not_looked_down():
+    """Each test starts with a process that has not seen the broker down (another test may have)."""
+    certificates._broker_down_until = 0.0
+    yield
+    certificates._broker_down_until = 0.0
+
+
+@pytest.fixture(autouse=True)
 def _production_backoff(settings):
     """The first retry of an email waits 30 s, as in production, whatever the environment says."""
     settings.CERTIFICATE_EMAIL_BACKOFF_SECONDS = 30

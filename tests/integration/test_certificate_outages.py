@@ -3,11 +3,15 @@ and an SMTP sink (tests/integration/conftest.py). Each test asserts what the dat
 sink received, exactly once per learner.
 """
 
+import time
+
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from learners import tasks
-from learners.models import OutboxMessage
+from learners.models import Certificate, CreditClaim, OutboxMessage
+from learners.services import certificates
 from tests.factories import ActivityFactory
 from tests.integration.conftest import claim, enrolled_learners, wait_for, wait_for_task
 
@@ -53,3 +57,53 @@ def test_a_repeated_issue_task_waits_for_the_retry_time(broker, smtp_sink, start
     assert sent.attempts == 2
     assert sent.sent_at >= retry_at
     assert smtp_sink.count_by_recipient() == {enrollment.learner.email: 1}
+
+
+def test_with_redis_down_only_the_first_claim_waits_for_the_broker(
+    broker, smtp_sink, start_worker, client, settings
+):
+    """Each web process remembers for a while that the broker looked down and queues nothing meanwhile, so
+    one claim pays the connect timeout, not every claim; the sweep queues what was skipped."""
+    settings.TASK_DISPATCH_PAUSE_SECONDS = 20
+    activity = ActivityFactory(credits={"ama_pra_1": "1.50"})
+    enrollments = enrolled_learners(activity, 6)
+    down, after = enrollments[:5], enrollments[5]
+    start_worker()
+    broker.stop()
+
+    seconds = []
+    for enrollment in down:
+        client.force_login(enrollment.learner)
+        started = time.monotonic()
+        response = client.post(
+            reverse("learners:claim", kwargs={"public_id": enrollment.public_id}),
+            {"credit_ama_pra_1": "1.50", "attested": "on"},
+        )
+        seconds.append(time.monotonic() - started)
+        assert response.status_code == 302
+    print(f"\nclaim page with Redis down, seconds: {[round(s, 2) for s in seconds]}")
+    assert CreditClaim.objects.filter(enrollment__in=down).count() == 5
+    # One claim found the broker down (a pooled connection fails at once, a new one waits out
+    # CELERY_BROKER_CONNECT_TIMEOUT, 2 s); the others did not try it again.
+    assert sorted(seconds)[-2] < 0.5
+
+    broker.start()
+    time.sleep(settings.TASK_DISPATCH_PAUSE_SECONDS)  # the pause is over: this process queues again
+    assert not Certificate.objects.exists()
+    # The sweep catches up with the five claims whose tasks were skipped...
+    swept = certificates.sweep(now=timezone.now() + certificates.SWEEP_GRACE)
+    assert swept["certificates"] == 5
+    wait_for(
+        lambda: OutboxMessage.objects.filter(state=SENT).count() == 5 and broker.idle(),
+        timeout=60,
+        what="five emails sent and an idle broker",
+    )
+    # ...and a new claim is queued at once again.
+    claim(after)
+    wait_for(
+        lambda: OutboxMessage.objects.filter(state=SENT).count() == 6 and broker.idle(),
+        timeout=60,
+        what="the new claim's email",
+    )
+    assert Certificate.objects.count() == 6
+    assert smtp_sink.count_by_recipient() == {e.learner.email: 1 for e in enrollments}
