@@ -79,27 +79,45 @@ REQUIRED = (
 MAX_TITLE = 300
 MAX_NAME = 200
 MAX_LINK = 500
+# The seed's summary is one line of 1,171 characters; a paragraph ten times that is still a summary, and no
+# field line comes near it. The cap bounds what each line costs, whatever arrives.
+MAX_LINE = 10_000
+# A record has 15 fields and perhaps a few its sender added; bounding them (and the problems quoted per field)
+# keeps what one hostile file can make the parser report to a few screens, not a warning for every line.
+MAX_FIELDS = 100
+MAX_PROBLEMS = 20
 MAX_AMOUNT = Decimal("999.99")
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
+# Every pattern below reads untrusted text, so each is unambiguous: a run of characters can be matched in
+# one way only (no two adjacent or nested quantifiers that could both take the same character), which keeps
+# matching linear in the text's length however many spaces, tabs, colons or dashes it holds.
+#
 # A field starts at a line beginning with "- Name:"; the flattened list bullets also glue the known fields
-# that follow a multi-line value ("... 1.5 hours - MOC Credit Details: ...") onto the previous line.
-_LINE_FIELD = r"^[ \t]*-[ \t]*(?P<head>[^\W\d_][^:\n]{0,59}?)[ \t]*:"
-_GLUED_FIELD = r"[ \t]+-[ \t]*(?P<glued>{names})[ \t]*:".format(
-    names="|".join(r"[ \t]*".join(map(re.escape, name.split())) for name in FIELDS)
+# that follow a multi-line value ("... 1.5 hours - MOC Credit Details: ...") onto the previous line. A name
+# is a letter and up to 59 more characters; a run of spaces inside it is taken together with the character
+# after the run, so a run belongs either inside the name or before the colon, never to both.
+_NAME_CHAR = r"[^:\n \t]"
+_LINE_FIELD = rf"^[ \t]*-[ \t]*(?P<head>[^\W\d_](?:{_NAME_CHAR}|[ \t]+{_NAME_CHAR}){{0,59}})[ \t]*:"
+# One space or tab, not a run, before the dash: a run would be tried again from each of its positions.
+_GLUED_FIELD = r"[ \t]-[ \t]*(?=[{initials}])(?P<glued>{names})[ \t]*:".format(
+    initials="".join(sorted({name[0] for name in FIELDS})),
+    names="|".join(r"[ \t]*".join(map(re.escape, name.split())) for name in FIELDS),
 )
 _FIELD_START = re.compile(f"{_LINE_FIELD}|{_GLUED_FIELD}", re.MULTILINE | re.IGNORECASE)
 _KNOWN_LINE_FIELD = re.compile(_LINE_FIELD, re.MULTILINE)
 
+# Matched against whole, stripped lines. A name or type runs to the first colon or parenthesis and is
+# stripped in code, rather than a lazy name followed by optional spaces (which tries every split of a run).
 _CREDIT_LINE = re.compile(
-    r"^(?P<name>[^:]+?)\s*:\s*(?P<amount>\S+)(?:\s+(?:contact\s+)?(?:hours?|credits?))?\s*$", re.IGNORECASE
+    r"(?P<name>[^:]+):\s*(?P<amount>\S+)(?:\s+(?:contact\s+)?(?:hours?|credits?))?", re.IGNORECASE
 )
 _MOC_LINE = re.compile(
-    r"^(?P<board>[A-Za-z]+)\s*-\s*(?P<points>\S+)\s+points?\s*;\s*credit\s*types?(?:\s*\(s\))?\s*:\s*"
-    r"(?P<types>.+)$",
+    r"(?P<board>[A-Za-z]+)\s*-\s*(?P<points>\S+)\s+points?\s*;\s*credit\s*types?\s*(?:\(s\)\s*)?:\s*"
+    r"(?P<types>\S.*)",
     re.IGNORECASE,
 )
-_MOC_TYPE = re.compile(r"^(?P<type>[^()]+?)\s*\(\s*(?P<board>[A-Za-z]+)\s*\)$")
+_MOC_TYPE = re.compile(r"(?P<type>[^()]+)\(\s*(?P<board>[A-Za-z]+)\s*\)")
 _MONEY = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?"
 _FEE_DOLLARS = re.compile(rf"^(?:\$\s*(?P<a>{_MONEY})|(?P<b>{_MONEY})\s*USD)$", re.IGNORECASE)
 _JOINT_PREFIX = re.compile(r"^(?:by|with|[-:,(])\s*", re.IGNORECASE)
@@ -168,7 +186,11 @@ class Listing:
 
 
 def parse_listing(data: str | bytes) -> Listing:
-    """Parse one listing record. Raises ``ListingError`` listing every problem; never anything else."""
+    """Parse one listing record. Raises ``ListingError`` listing every problem; never anything else.
+
+    Takes time linear in the text's length, whatever it holds; a line longer than ``MAX_LINE`` characters
+    refuses the file, naming the line.
+    """
     text = _decode(data)
     summary, raw_fields, warnings = _split(text)
     errors: list[FieldError] = []
@@ -283,6 +305,18 @@ def _decode(data: str | bytes) -> str:
         raise ListingError([FieldError(FILE, "is not a text file")])
     if not text.strip():
         raise ListingError([FieldError(FILE, "is empty")])
+    long_lines = [number for number, line in enumerate(text.split("\n"), 1) if len(line) > MAX_LINE]
+    if long_lines:
+        more = len(long_lines) - 1
+        raise ListingError(
+            [
+                FieldError(
+                    FILE,
+                    f"line {long_lines[0]} is longer than {MAX_LINE:,} characters"
+                    + (f" (and {more} more line{'s' if more > 1 else ''})" if more else ""),
+                )
+            ]
+        )
     return text
 
 
@@ -294,7 +328,14 @@ def _split(text: str) -> tuple[str, list[tuple[str, str]], list[str]]:
     if first is None:
         return text.strip(), [], []
     summary = text[: first.start()].strip()
-    matches = list(_FIELD_START.finditer(text, first.start()))
+    matches = []
+    for match in _FIELD_START.finditer(text, first.start()):
+        if len(matches) == MAX_FIELDS:
+            line = text.count("\n", 0, match.start()) + 1
+            raise ListingError(
+                [FieldError(FILE, f"has more than {MAX_FIELDS} fields (the next starts on line {line})")]
+            )
+        matches.append(match)
     fields, warnings = [], []
     for index, match in enumerate(matches):
         value_end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
@@ -310,6 +351,16 @@ def _split(text: str) -> tuple[str, list[tuple[str, str]], list[str]]:
 
 def _one_line(value: str) -> str:
     return _SPACES.sub(" ", value).strip()
+
+
+def _quote(text: str) -> str:
+    """``text`` quoted for a message, cut to 80 characters."""
+    return repr(text) if len(text) <= 80 else repr(text[:80]) + "…"
+
+
+def _joined(problems: list[str]) -> str:
+    more = len(problems) - MAX_PROBLEMS
+    return "; ".join(problems[:MAX_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
 
 
 def _parse_title(value: str) -> str:
@@ -356,15 +407,16 @@ def _parse_datetime(value: str) -> datetime:
 
 
 def _parse_amount(text: str, what: str) -> Decimal:
+    shown = text if len(text) <= 80 else text[:80] + "…"
     if not _DECIMAL.fullmatch(text):
-        raise ValueError(f"{what} {text} is not a number")
+        raise ValueError(f"{what} {shown} is not a number")
     amount = Decimal(text)
     if not amount.is_finite() or amount <= 0:
-        raise ValueError(f"{what} {text} must be greater than zero")
+        raise ValueError(f"{what} {shown} must be greater than zero")
     if amount > MAX_AMOUNT:
-        raise ValueError(f"{what} {text} is more than {MAX_AMOUNT}")
+        raise ValueError(f"{what} {shown} is more than {MAX_AMOUNT}")
     if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(f"{what} {text} has more than two decimal places")
+        raise ValueError(f"{what} {shown} has more than two decimal places")
     return amount.quantize(Decimal("0.01"))
 
 
@@ -376,14 +428,14 @@ def _parse_credits(value: str) -> tuple[CreditLine, ...]:
     credits: dict[str, CreditLine] = {}
     problems = []
     for line in _lines(value):
-        match = _CREDIT_LINE.match(line)
+        match = _CREDIT_LINE.fullmatch(line)
         if match is None:
-            problems.append(f"{line!r} is not '<credit type>: <amount> hours'")
+            problems.append(f"{_quote(line)} is not '<credit type>: <amount> hours'")
             continue
-        name = match.group("name")
+        name = match.group("name").rstrip()
         spec = CREDIT_TYPE_BY_KEY.get(lookup_key(name))
         if spec is None:
-            problems.append(f"{name!r} is not a known credit type")
+            problems.append(f"{_quote(name)} is not a known credit type")
             continue
         if spec.code in credits:
             problems.append(f"{spec.listing_name} appears more than once")
@@ -399,7 +451,7 @@ def _parse_credits(value: str) -> tuple[CreditLine, ...]:
             continue
         credits[spec.code] = CreditLine(spec.code, amount)
     if problems:
-        raise ValueError("; ".join(problems))
+        raise ValueError(_joined(problems))
     if not credits:
         raise ValueError("needs at least one credit line")
     return tuple(credits.values())
@@ -409,13 +461,15 @@ def _parse_moc(value: str) -> tuple[MocLine, ...]:
     rows: dict[tuple[str, str], MocLine] = {}
     problems = []
     for line in _lines(value):
-        match = _MOC_LINE.match(line)
+        match = _MOC_LINE.fullmatch(line)
         if match is None:
-            problems.append(f"{line!r} is not '<BOARD> - <points> Points; Credit Type(s): <type> (<BOARD>)'")
+            problems.append(
+                f"{_quote(line)} is not '<BOARD> - <points> Points; Credit Type(s): <type> (<BOARD>)'"
+            )
             continue
         board = MOC_BOARD_BY_KEY.get(lookup_key(match.group("board")))
         if board is None:
-            problems.append(f"{match.group('board')} is not a known MOC board")
+            problems.append(f"{match.group('board')[:80]} is not a known MOC board")
             continue
         try:
             points = _parse_amount(match.group("points"), f"{board} points")
@@ -423,23 +477,24 @@ def _parse_moc(value: str) -> tuple[MocLine, ...]:
             problems.append(str(exc))
             continue
         for item in _split_commas(match.group("types")):
-            type_match = _MOC_TYPE.match(item)
+            type_match = _MOC_TYPE.fullmatch(item)
             if type_match is None:
-                problems.append(f"{item!r} is not '<MOC credit type> ({board})'")
+                problems.append(f"{_quote(item)} is not '<MOC credit type> ({board})'")
                 continue
             if MOC_BOARD_BY_KEY.get(lookup_key(type_match.group("board"))) != board:
-                problems.append(f"{item!r} names a different board than {board}")
+                problems.append(f"{_quote(item)} names a different board than {board}")
                 continue
-            moc_type = MOC_CREDIT_TYPE_BY_KEY.get(lookup_key(type_match.group("type")))
+            type_name = type_match.group("type").rstrip()
+            moc_type = MOC_CREDIT_TYPE_BY_KEY.get(lookup_key(type_name))
             if moc_type is None:
-                problems.append(f"{type_match.group('type')!r} is not a known MOC credit type")
+                problems.append(f"{_quote(type_name)} is not a known MOC credit type")
                 continue
             if (board, moc_type) in rows:
-                problems.append(f"{board} {type_match.group('type')} appears more than once")
+                problems.append(f"{board} {type_name[:80]} appears more than once")
                 continue
             rows[(board, moc_type)] = MocLine(board, moc_type, points)
     if problems:
-        raise ValueError("; ".join(problems))
+        raise ValueError(_joined(problems))
     return tuple(rows.values())
 
 

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["import_listings.py", "catalog.py", "certificates.py"]
+BENCHMARKS = ["import_listings.py", "listing_parser.py", "catalog.py", "certificates.py"]
 
 
 def main() -> int:

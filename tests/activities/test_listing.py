@@ -20,6 +20,9 @@ from activities.listing import (
     FEE,
     FILE,
     FORMAT,
+    MAX_FIELDS,
+    MAX_LINE,
+    MAX_PROBLEMS,
     MEASURED_OUTCOME,
     MOC_CREDIT_DETAILS,
     PROVIDER,
@@ -329,6 +332,97 @@ def test_derived_title_is_the_first_sentence_only():
 
     assert listing.title == "Pain hurts"
     assert listing.title_derived is True
+
+
+# --- line length ------------------------------------------------------------------------------------------
+
+
+def test_line_cap_leaves_room_for_a_long_summary():
+    summary = ("Chronic pain is a complex condition. " * 400)[: MAX_LINE - 1] + "."
+    assert len(summary) == MAX_LINE
+
+    listing = parse_listing(summary + "\n" + SEED[SEED.index(LINES[PROVIDER]) :])
+
+    assert listing.summary == summary
+    assert listing.title == "Chronic pain is a complex condition"
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"])
+def test_line_longer_than_the_cap_is_refused_naming_the_line(line_end):
+    text = variant((LINES[FEE], "- Fee to Participate: Variable" + " " * MAX_LINE + "x"))
+    number = text.split("\n").index(next(line for line in text.split("\n") if len(line) > MAX_LINE)) + 1
+
+    errors = refuse(text.replace("\n", line_end))
+
+    assert errors == [FieldError(FILE, f"line {number} is longer than {MAX_LINE:,} characters")]
+    assert number == SEED.split("\n").index(LINES[FEE]) + 1
+
+
+def test_several_long_lines_are_counted_after_the_first():
+    long = "x" * (MAX_LINE + 1)
+    errors = refuse(f"{long}\nshort\n{long}\n{long}\n" + SEED)
+
+    assert errors == [FieldError(FILE, f"line 1 is longer than {MAX_LINE:,} characters (and 2 more lines)")]
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        (LINES[PROVIDER], "- Provider" + " " * 500 + ":StatPearls, LLC"),
+        (LINES[PROVIDERSHIP], "- Provider" + "\t" * 500 + "Ship" + " " * 500 + ": Directly Provided"),
+        (LINES[FORMAT], " \t " * 300 + "-" + " \t" * 300 + "CME Finder Type: Online Learning"),
+        ("1.5 hours - MOC", "1.5 hours" + " " * 3000 + "-" + "\t" * 3000 + "MOC"),
+        ("Nursing: 1.5 hours", "Nursing" + " " * 3000 + ":" + " " * 3000 + "1.5" + " " * 3000 + "hours"),
+        (
+            "Credit Type(s): Lifelong Learning (ABA)",
+            "Credit Type(s)" + " " * 3000 + ": Lifelong Learning (ABA)",
+        ),
+        ("Accredited CME (ABS)\n", "Accredited CME" + " " * 3000 + "(ABS)\n"),
+    ],
+)
+def test_long_runs_of_spaces_between_the_parts_of_a_line_change_nothing(seed_listing, old, new):
+    assert parse_listing(variant((old, new))) == seed_listing
+
+
+def test_more_fields_than_a_record_could_hold_are_refused_naming_the_line():
+    notes = "".join(f"\n- Note {n}: x" for n in range(MAX_FIELDS - 14))  # the seed has 14 fields
+    assert len(parse_listing(SEED + notes).warnings) == MAX_FIELDS - 14
+
+    errors = refuse(SEED + notes + "\n- Note: one too many\n- Note: and another")
+
+    number = len(SEED.split("\n")) + MAX_FIELDS - 14 + 1
+    assert errors == [
+        FieldError(FILE, f"has more than {MAX_FIELDS} fields (the next starts on line {number})")
+    ]
+
+
+def test_a_field_with_many_problems_reports_the_first_and_counts_the_rest():
+    errors = refuse(with_credits(*[f"Bad line {n}" for n in range(MAX_PROBLEMS + 5)]))
+
+    assert fields(errors) == {CREDIT_DETAILS}
+    text = message(errors, CREDIT_DETAILS)
+    assert text.count("is not '<credit type>: <amount> hours'") == MAX_PROBLEMS
+    assert "'Bad line 0'" in text and f"'Bad line {MAX_PROBLEMS}'" not in text
+    assert text.endswith("; and 5 more")
+
+
+def test_a_long_line_is_quoted_short_in_its_error():
+    errors = refuse(with_credits("Nursing: 1.5 hours", "x" * 5000))
+
+    assert message(errors, CREDIT_DETAILS) == f"{'x' * 80!r}… is not '<credit type>: <amount> hours'"
+
+
+@pytest.mark.parametrize(
+    "old, new, name",
+    [
+        ("Nursing: 1.5 hours", "Nursing" + " " * 9000 + "x", CREDIT_DETAILS),
+        ("Accredited CME (ABS)\n", "Accredited" + " " * 9000 + "CME\n", MOC_CREDIT_DETAILS),
+        (LINES[FEE], LINES[FEE] + " " * 9000 + "x", FEE),
+        (LINES[START_DATE], "- Start Date: 2023-09-01" + " " * 9000 + "05:00:00", START_DATE),
+    ],
+)
+def test_long_runs_of_spaces_inside_a_value_are_refused_by_the_fields_name(old, new, name):
+    assert fields(refuse(variant((old, new)))) == {name}
 
 
 # --- summary ----------------------------------------------------------------------------------------------
