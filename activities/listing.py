@@ -24,6 +24,7 @@ from activities.vocabulary import (
     OUTCOME_BY_KEY,
     lookup_key,
 )
+from portal.lib.csv import FORMULA_PREFIXES, starts_like_formula
 
 TITLE = "Title"
 SUMMARY = "Summary"
@@ -233,12 +234,16 @@ def parse_listing(data: str | bytes) -> Listing:
             schedule = [("start", "is too late: its accreditation period would end after year 9999")]
         for which, message in schedule:
             errors.append(FieldError(START_DATE if which == "start" else END_DATE, message))
+    title_derived = title is None
+    if title_derived and summary and not errors:
+        title = derive_title(summary)
+        if not title:
+            errors.append(FieldError(TITLE, "is required: the summary's first sentence has no words for one"))
     if errors:
         raise ListingError(errors)
 
-    title_derived = title is None
     return Listing(
-        title=title if title is not None else derive_title(summary),
+        title=title,
         title_derived=title_derived,
         summary=summary,
         provider=provider,
@@ -264,9 +269,13 @@ def parse_listing(data: str | bytes) -> Listing:
 
 
 def derive_title(summary: str) -> str:
-    """A title from the summary's first sentence, for records without a ``Title`` field."""
+    """A title from the summary's first sentence, for records without a ``Title`` field.
+
+    Never begins like a spreadsheet formula (see ``_parse_title``): leading ``=``, ``+``, ``-`` and ``@``
+    are dropped, so a bulleted or quoted summary still gives a title. Empty when nothing else is left.
+    """
     first = _SENTENCE_END.split(summary.strip(), maxsplit=1)[0].strip().rstrip(".")
-    first = _SPACES.sub(" ", first)
+    first = _SPACES.sub(" ", first).lstrip("".join(FORMULA_PREFIXES) + " ")
     if len(first) <= 150:
         return first
     cut = first[:150].rsplit(" ", 1)[0]
@@ -364,9 +373,16 @@ def _joined(problems: list[str]) -> str:
 
 
 def _parse_title(value: str) -> str:
+    # Registry files carry titles exactly, and are opened in spreadsheets, where a cell beginning like a
+    # formula runs as one; the rule is on the title as stored, after the spaces around it are stripped.
     title = _one_line(value)
     if len(title) > MAX_TITLE:
         raise ValueError(f"is longer than {MAX_TITLE} characters")
+    if starts_like_formula(title):
+        raise ValueError(
+            f"{title[:80]} begins with '{title[0]}': "
+            "a title may not begin with =, +, -, @, a tab or a line break"
+        )
     return title
 
 

@@ -22,6 +22,7 @@ from activities.listing import (
     ACTIVITY_LINK,
     FILE,
     PROVIDER,
+    TITLE,
     FieldError,
     Listing,
     ListingError,
@@ -30,6 +31,7 @@ from activities.listing import (
 from activities.models import Activity, CreditDesignation, MocApproval, Provider, Specialty
 from activities.search import search_documents_deferred
 from portal import audit
+from portal.lib.csv import starts_like_formula
 
 __all__ = [
     "ImportReport",
@@ -229,6 +231,11 @@ def _write_batch(items: list[tuple[str, Listing]], *, actor, provider_ids) -> li
         return []
     with search_documents_deferred() as refresh_search:
         listings = [listing for _, listing in items]
+        for listing in listings:
+            if starts_like_formula(listing.title):  # the parser refuses these; a Listing made otherwise too
+                raise ListingError(
+                    [FieldError(TITLE, _("may not begin with =, +, -, @, a tab or a line break"))]
+                )
         providers = _providers(listings, provider_ids=provider_ids)
         specialties = _specialties(listings)
         existing = {

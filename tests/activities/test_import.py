@@ -1,5 +1,6 @@
 """The import service and the import_activities command, against the database."""
 
+import dataclasses
 import subprocess
 import sys
 from decimal import Decimal
@@ -381,3 +382,30 @@ def test_progress_bar_shows_on_a_terminal_for_many_files(tmp_path, seed_text):
     text = output.decode("utf-8", "replace")
     assert "100%" in text and "25/25" in text
     assert "25 files: 25 created" in text
+
+
+# --- titles that begin like a spreadsheet formula ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("title", ["=cmd|' /C calc'!A0", "+1", "-1", "@SUM(1)", "\tIndented", "\rReturn"])
+def test_a_listing_whose_title_begins_like_a_formula_is_never_written(seed_text, title):
+    """The parser refuses such titles; a ``Listing`` built some other way is refused by the service too."""
+    listing = dataclasses.replace(parse_listing(seed_text), title=title, title_derived=False)
+
+    with pytest.raises(ListingError) as caught:
+        import_listing(listing=listing)
+
+    assert [error.field for error in caught.value.errors] == ["Title"]
+    assert counts() == (0, 0, 0, 0, 0)
+
+
+def test_a_formula_title_in_a_batch_fails_only_its_file(seed_text):
+    bad = variant(
+        seed_text, ("viewarticle/23719", "viewarticle/1"), ("- Provider:", "- Title: =1+1\n- Provider:")
+    )
+
+    report = import_listings(sources=[("bad.txt", bad), ("good.txt", seed_text)])
+
+    assert [(r.source, r.status) for r in report.results] == [("bad.txt", "failed"), ("good.txt", "created")]
+    assert "bad.txt: Title: =1+1 begins with '='" in "\n".join(report.lines())
+    assert Activity.objects.get().activity_link.endswith("/23719")

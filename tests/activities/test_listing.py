@@ -334,6 +334,63 @@ def test_derived_title_is_the_first_sentence_only():
     assert listing.title_derived is True
 
 
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@"])
+@pytest.mark.parametrize("padding", ["", " ", "   ", "\t", " \t "])
+def test_title_beginning_like_a_spreadsheet_formula_is_refused(prefix, padding):
+    """Registry files carry titles exactly: whatever the parser strips first, the stored title is judged."""
+    title = f'{prefix}HYPERLINK("https://example.org","Intrathecal")'
+    errors = refuse(variant((LINES[PROVIDER], f"- Title:{padding}{title}{padding}\n{LINES[PROVIDER]}")))
+
+    assert fields(errors) == {TITLE}
+    assert message(errors, TITLE) == (
+        f"{title} begins with '{prefix}': a title may not begin with =, +, -, @, a tab or a line break"
+    )
+
+
+@pytest.mark.parametrize(
+    "line, title",
+    [
+        ("- Title:\tIntrathecal Drug Delivery", "Intrathecal Drug Delivery"),
+        ("- Title: \t  Intrathecal Drug Delivery \t", "Intrathecal Drug Delivery"),
+        ("- Title:\r\nIntrathecal Drug Delivery", "Intrathecal Drug Delivery"),  # a CR is a line end
+        ("- Title: Intrathecal = Drug - Delivery", "Intrathecal = Drug - Delivery"),
+        ("- Title: 5-HT3 antagonists", "5-HT3 antagonists"),
+        ("- Title: \u2212 5 \u00b0C storage", "\u2212 5 \u00b0C storage"),  # a minus sign is not a hyphen
+    ],
+)
+def test_title_stored_without_a_formula_start_is_accepted(line, title):
+    listing = parse_listing(variant((LINES[PROVIDER], f"{line}\n{LINES[PROVIDER]}")))
+
+    assert listing.title == title
+    assert listing.title_derived is False
+
+
+@pytest.mark.parametrize(
+    "start, title",
+    [
+        ("=HYPERLINK(1) Pain hurts. ", "HYPERLINK(1) Pain hurts"),
+        ("- Pain hurts. ", "Pain hurts"),
+        ("@@ + = - \t Pain hurts. ", "Pain hurts"),
+        ("+1 for pain. ", "1 for pain"),
+    ],
+)
+def test_title_derived_from_a_summary_never_begins_like_a_formula(start, title):
+    listing = parse_listing(start + SEED)
+
+    assert listing.title == title
+    assert listing.title_derived is True
+    assert listing.summary.startswith(start.strip())  # the summary itself is kept as written
+
+
+def test_summary_with_no_words_for_a_title_needs_a_title_line():
+    errors = refuse("=+-@ .\n" + SEED[SEED.index(LINES[PROVIDER]) :])
+
+    assert fields(errors) == {TITLE}
+    assert "required" in message(errors, TITLE)
+    listing = parse_listing("=+-@ .\n- Title: Intrathecal\n" + SEED[SEED.index(LINES[PROVIDER]) :])
+    assert listing.title == "Intrathecal"
+
+
 # --- line length ------------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from activities.listing import FieldError, Listing, ListingError, parse_listing
+from activities.listing import FieldError, Listing, ListingError, derive_title, parse_listing
+from portal.lib.csv import FORMULA_PREFIXES, starts_like_formula
 
 SEED = (Path(__file__).resolve().parents[2] / "seeds" / "000_cd1b7cbbb4c31ee5.txt").read_text(
     encoding="utf-8"
@@ -92,7 +93,8 @@ def assert_sound(listing: Listing) -> None:
     assert listing.providership in {"direct", "joint"}
     assert listing.registration in {"open", "limited"}
     assert listing.provider.strip()
-    assert listing.title.strip() or listing.title_derived
+    assert listing.title.strip()
+    assert not starts_like_formula(listing.title)
     assert listing.summary.strip()
 
 
@@ -114,6 +116,7 @@ def check(data: str | bytes) -> Listing | None:
         {"specialties": ()},
         {"fee_amount": Decimal("25.00")},
         {"fee_kind": "fixed"},
+        {"title": '=HYPERLINK("https://example.org")'},
     ],
 )
 def test_broken_listing_fails_the_invariants(change):
@@ -359,7 +362,10 @@ def generated_listing(draw):
     joint = draw(st.sampled_from(["", "Acme Society", None]))
     registration = draw(st.sampled_from(["Open to all", "Limited", "Limited to members"]))
     provider = draw(words.filter(str.strip)).strip()
-    title = draw(st.none() | words.filter(str.strip))
+    # A title as stored (its spaces collapsed) may not begin like a spreadsheet formula; see the test below.
+    title = draw(
+        st.none() | words.filter(lambda t: t.strip() and not starts_like_formula(" ".join(t.split())))
+    )
 
     def name(label: str) -> str:
         return draw(st.sampled_from([label, label.upper(), label.lower()]))
@@ -448,3 +454,33 @@ def test_generated_record_parses_back_to_what_was_written(record):
     else:
         assert listing.title_derived is False
         assert listing.title == expected["title"]
+
+
+# --- titles that begin like a spreadsheet formula ---------------------------------------------------------
+
+padding = st.text(st.sampled_from(" \t"), max_size=5)
+
+
+@FUZZ
+@given(padding, st.sampled_from(FORMULA_PREFIXES[:4]), words, padding)
+def test_title_beginning_like_a_formula_is_refused_by_name(before, prefix, rest, after):
+    """Whatever spaces the parser strips around it, a stored title never begins with =, +, - or @."""
+    text = SEED.replace("- Provider:", f"- Title:{before}{prefix}{rest}{after}\n- Provider:", 1)
+
+    with pytest.raises(ListingError) as info:
+        parse_listing(text)
+
+    assert [error.field for error in info.value.errors] == ["Title"]
+    assert "may not begin with" in info.value.errors[0].message
+
+
+summary_text = st.lists(st.sampled_from([*"=+-@\t\r \n.,;:!?aZ\u00e9"]) | st.text(max_size=5), max_size=30)
+
+
+@FUZZ
+@given(summary_text.map("".join))
+def test_derived_title_never_begins_like_a_formula(summary):
+    assert not starts_like_formula(derive_title(summary))
+    listing = check(f"{summary}\n" + SEED[SEED.index("- Provider:") :])
+    if listing is not None and listing.title_derived:
+        assert listing.title == derive_title(listing.summary)

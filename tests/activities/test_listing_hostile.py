@@ -34,6 +34,7 @@ from activities.listing import (
     ListingError,
     parse_listing,
 )
+from portal.lib.csv import starts_like_formula
 
 SEED = (Path(__file__).resolve().parents[2] / "seeds" / "000_cd1b7cbbb4c31ee5.txt").read_text(
     encoding="utf-8"
@@ -247,3 +248,4 @@ def test_a_hostile_run_anywhere_touches_only_the_field_it_is_in(data):
         if name not in attributes:
             assert getattr(listing, name) == getattr(SEED_LISTING, name), name
     assert all(w.endswith(": unknown field, ignored") for w in listing.warnings)
+    assert listing.title and not starts_like_formula(listing.title)
