@@ -22,6 +22,7 @@ from activities.listing import (
     ACTIVITY_LINK,
     FILE,
     PROVIDER,
+    SPECIALTY,
     TITLE,
     FieldError,
     Listing,
@@ -157,9 +158,11 @@ def import_listing(
 ) -> ImportResult:
     """Create or update the activity ``listing`` describes, with its credits, MOC and specialties.
 
-    ``provider_ids`` limits the import to those providers (provider staff); None allows any provider and
-    creates unknown ones. Raises ``ListingError`` when refused. A repeat with the same listing changes
-    nothing and reports ``unchanged``.
+    ``provider_ids`` limits the import to those providers (provider staff), and to the catalog's specialties:
+    the specialties are every visitor's catalog facets, kept by accreditation staff. None (accreditation
+    staff, the ``import_activities`` command) allows any provider and creates unknown providers and
+    specialties. Raises ``ListingError`` when refused. A repeat with the same listing changes nothing and
+    reports ``unchanged``.
     """
     with transaction.atomic():
         return _write_batch([(source, listing)], actor=actor, provider_ids=provider_ids)[0]
@@ -173,7 +176,11 @@ def import_listings(
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import many listing files; each is imported whole or not at all, and good files always land."""
+    """Import many listing files; each is imported whole or not at all, and good files always land.
+
+    ``provider_ids`` as for ``import_listing``: a scoped import refuses a file naming another provider or a
+    specialty the catalog does not have, and imports the others.
+    """
     report = ImportReport()
     for offset in range(0, len(sources), chunk_size):
         chunk = sources[offset : offset + chunk_size]
@@ -192,6 +199,22 @@ def import_listings(
 
 
 def _write_chunk(parsed, *, actor, provider_ids) -> list[ImportResult]:
+    # Files a scoped import must refuse (another provider's, or naming a specialty the catalog lacks) are set
+    # aside first, so that the others still go in bulk rather than one at a time after the batch fails.
+    # _write_batch checks the same again, inside the transaction.
+    refused: list[ImportResult] = []
+    if provider_ids is not None:
+        own = {p.name.casefold() for p in Provider.objects.filter(pk__in=provider_ids).only("name")}
+        known = _known_specialties()
+        kept = []
+        for source, listing in parsed:
+            errors = [] if listing.provider.casefold() in own else [_not_your_provider(listing.provider)]
+            errors += _unknown_specialty_errors(listing, known)
+            if errors:
+                refused.append(ImportResult(source, FAILED, errors=errors, warnings=list(listing.warnings)))
+            else:
+                kept.append((source, listing))
+        parsed = kept
     # A link that appears twice in one chunk is written by a later, single-file pass, in order.
     first, repeats, seen = [], [], set()
     for item in parsed:
@@ -202,7 +225,9 @@ def _write_chunk(parsed, *, actor, provider_ids) -> list[ImportResult]:
             results = _write_batch(first, actor=actor, provider_ids=provider_ids)
     except (ListingError, DatabaseError):
         results = [_write_alone(item, actor=actor, provider_ids=provider_ids) for item in first]
-    return results + [_write_alone(item, actor=actor, provider_ids=provider_ids) for item in repeats]
+    return (
+        refused + results + [_write_alone(item, actor=actor, provider_ids=provider_ids) for item in repeats]
+    )
 
 
 def _write_alone(item: tuple[str, Listing], *, actor, provider_ids) -> ImportResult:
@@ -237,7 +262,7 @@ def _write_batch(items: list[tuple[str, Listing]], *, actor, provider_ids) -> li
                     [FieldError(TITLE, _("may not begin with =, +, -, @, a tab or a line break"))]
                 )
         providers = _providers(listings, provider_ids=provider_ids)
-        specialties = _specialties(listings)
+        specialties = _specialties(listings, provider_ids=provider_ids)
         existing = {
             activity.activity_link: activity
             for activity in Activity.objects.select_for_update().filter(
@@ -442,19 +467,43 @@ def _providers(listings: list[Listing], *, provider_ids: frozenset[int] | None) 
     for key, name in names.items():
         provider = found.get(key)
         if provider_ids is not None and (provider is None or provider.pk not in provider_ids):
-            raise ListingError(
-                [FieldError(PROVIDER, _("%(name)s is not one of your providers") % {"name": name})]
-            )
+            raise ListingError([_not_your_provider(name)])
         if provider is None:
             provider = Provider.objects.create(name=name, slug=_unique_slug(Provider, name))
             found[key] = provider
     return found
 
 
-def _specialties(listings: list[Listing]) -> dict[str, Specialty]:
-    """Every specialty the listings name, by case-folded name, creating new ones."""
+def _not_your_provider(name: str) -> FieldError:
+    return FieldError(PROVIDER, _("%(name)s is not one of your providers") % {"name": name})
+
+
+def _known_specialties() -> dict[str, Specialty]:
+    return {s.name.casefold(): s for s in Specialty.objects.all()}
+
+
+def _unknown_specialty_errors(listing: Listing, known: dict[str, Specialty]) -> list[FieldError]:
+    return [
+        FieldError(
+            SPECIALTY,
+            _("%(name)s is not one of the catalog's specialties (accreditation staff may add specialties)")
+            % {"name": name},
+        )
+        for name in listing.specialties
+        if name.casefold() not in known
+    ]
+
+
+def _specialties(listings: list[Listing], *, provider_ids: frozenset[int] | None) -> dict[str, Specialty]:
+    """Every specialty the listings name, by case-folded name. Unknown ones are created, unless the import is
+    scoped to some providers: then they are refused, as specialties are every visitor's catalog facets."""
+    found = _known_specialties()
+    if provider_ids is not None:
+        errors = [error for listing in listings for error in _unknown_specialty_errors(listing, found)]
+        if errors:
+            raise ListingError(errors)
+        return found
     names = {name.casefold(): name for listing in listings for name in listing.specialties}
-    found = {s.name.casefold(): s for s in Specialty.objects.all()}
     for key, name in names.items():
         if key not in found:
             found[key] = Specialty.objects.create(name=name, slug=_unique_slug(Specialty, name))

@@ -13,6 +13,7 @@ from activities.models import Activity, CreditDesignation, MocApproval, Provider
 from activities.services import ListingError, import_listing, import_listings
 from portal.models import AuditEntry
 from tests.conftest import ROOT, SEED
+from tests.factories import SpecialtyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -409,3 +410,115 @@ def test_a_formula_title_in_a_batch_fails_only_its_file(seed_text):
     assert [(r.source, r.status) for r in report.results] == [("bad.txt", "failed"), ("good.txt", "created")]
     assert "bad.txt: Title: =1+1 begins with '='" in "\n".join(report.lines())
     assert Activity.objects.get().activity_link.endswith("/23719")
+
+
+# --- specialties: provider imports use the catalog's, accreditation staff and the command may add -----------
+
+SEED_SPECIALTIES = [
+    "All Practice Areas (e.g. ethics)",
+    "General Surgery",
+    "Pain Medicine",
+    "Surgery of the Spine",
+]
+
+
+@pytest.fixture
+def catalog_specialties(db):
+    return [SpecialtyFactory(name=name) for name in SEED_SPECIALTIES]
+
+
+def own_listing(seed_text: bytes, n: int, *extra: tuple[str, str]) -> bytes:
+    return variant(
+        seed_text,
+        ("viewarticle/23719", f"viewarticle/{n}"),
+        ("Provider:StatPearls, LLC", "Provider:Provider A"),
+        *extra,
+    )
+
+
+def test_scoped_import_refuses_an_unknown_specialty_by_name(seed_text, provider_a, catalog_specialties):
+    unknown = own_listing(
+        seed_text, 1, ("Pain Medicine,", "Pain Medicine, Wilderness Medicine, Space Medicine,")
+    )
+
+    with pytest.raises(ListingError) as caught:
+        import_listing(listing=parse_listing(unknown), provider_ids=frozenset({provider_a.pk}))
+
+    assert [(e.field, e.message) for e in caught.value.errors] == [
+        (
+            "Specialty",
+            f"{name} is not one of the catalog's specialties (accreditation staff may add specialties)",
+        )
+        for name in ["Wilderness Medicine", "Space Medicine"]
+    ]
+    assert counts()[:4] == (0, 0, 0, 0)
+    assert sorted(Specialty.objects.values_list("name", flat=True)) == SEED_SPECIALTIES
+
+
+def test_scoped_import_of_many_files_refuses_only_those_with_unknown_specialties(
+    seed_text, provider_a, catalog_specialties
+):
+    sources = [(f"{n}.txt", own_listing(seed_text, n)) for n in range(6)]
+    sources[2] = ("2.txt", own_listing(seed_text, 2, ("Pain Medicine", "Wilderness Medicine")))
+    sources[4] = (
+        "4.txt",
+        own_listing(seed_text, 4, ("Pain Medicine", "pain MEDICINE")),
+    )  # known, in any case
+
+    report = import_listings(sources=sources, provider_ids=frozenset({provider_a.pk}), chunk_size=4)
+
+    assert {r.source: r.status for r in report.results} == {
+        "0.txt": "created",
+        "1.txt": "created",
+        "2.txt": "failed",
+        "3.txt": "created",
+        "4.txt": "created",
+        "5.txt": "created",
+    }
+    assert "2.txt: Specialty: Wilderness Medicine is not one of the catalog's specialties" in "\n".join(
+        report.lines()
+    )
+    assert Activity.objects.count() == 5
+    assert not Activity.objects.filter(activity_link__endswith="/2").exists()
+    assert sorted(Specialty.objects.values_list("name", flat=True)) == SEED_SPECIALTIES
+
+
+def test_refusing_a_file_for_its_specialty_or_provider_keeps_the_chunk_in_bulk(
+    seed_text, provider_a, catalog_specialties
+):
+    """The refused files are set aside before writing: the rest of the chunk costs what it would alone."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    scope = frozenset({provider_a.pk})
+    with CaptureQueriesContext(connection) as alone:
+        import_listings(
+            sources=[(f"{n}.txt", own_listing(seed_text, n)) for n in range(10)], provider_ids=scope
+        )
+    sources = [(f"{n}.txt", own_listing(seed_text, n)) for n in range(10, 20)]
+    sources += [
+        ("unknown.txt", own_listing(seed_text, 98, ("Pain Medicine", "Wilderness Medicine"))),
+        ("statpearls.txt", variant(seed_text, ("viewarticle/23719", "viewarticle/99"))),
+    ]
+    with CaptureQueriesContext(connection) as mixed:
+        report = import_listings(sources=sources, provider_ids=scope)
+
+    assert report.count("created") == 10 and report.failed == 2
+    assert len(mixed.captured_queries) == len(alone.captured_queries)
+    statpearls = next(r for r in report.results if r.source == "statpearls.txt")
+    assert [e.field for e in statpearls.errors] == ["Provider"]  # the seed's specialties are all known
+
+
+def test_unscoped_import_creates_a_new_specialty(seed_text, catalog_specialties):
+    import_listing(listing=parse_listing(variant(seed_text, ("Pain Medicine", "Wilderness Medicine"))))
+
+    assert Specialty.objects.filter(name="Wilderness Medicine").exists()
+    assert "Wilderness Medicine" in Activity.objects.get().specialties.values_list("name", flat=True)
+
+
+def test_command_on_an_empty_catalog_creates_the_seeds_specialties():
+    code, out = run_command(SEED)
+
+    assert code == 0, out
+    assert sorted(Specialty.objects.values_list("name", flat=True)) == SEED_SPECIALTIES
+    assert sorted(Activity.objects.get().specialties.values_list("name", flat=True)) == SEED_SPECIALTIES

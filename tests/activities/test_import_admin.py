@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils.html import escape
 
-from activities.models import Activity
+from activities.models import Activity, Specialty
 from portal.models import AuditEntry
 from tests.conftest import SEED
 from tests.factories import SpecialtyFactory
@@ -110,3 +110,77 @@ def test_title_derived_from_a_summary_that_begins_like_a_formula_does_not(as_sta
     assert activity.title.startswith(("HYPERLINK(1) Chronic pain", "Chronic pain is a complex condition"))
     assert activity.needs_review is True
     assert activity.summary.startswith(start.strip())
+
+
+# --- specialties are the catalog's, kept by accreditation staff ---------------------------------------------
+
+UNKNOWN = "Underwater Medicine"
+
+
+def with_unknown_specialty(n: int, provider: str = "Provider A") -> bytes:
+    return listing(n, provider=provider, **{"Pain Medicine,": f"Pain Medicine, {UNKNOWN},"})
+
+
+def test_provider_upload_naming_an_unknown_specialty_is_refused_and_adds_nothing(as_staff_a):
+    specialties_before = set(Specialty.objects.values_list("name", flat=True))
+
+    response = upload(as_staff_a, **{"own.txt": with_unknown_specialty(1)})
+
+    assert (
+        f"own.txt: Specialty: {UNKNOWN} is not one of the catalog&#x27;s specialties "
+        "(accreditation staff may add specialties)"
+    ) in response.text
+    assert "1 file: 0 created, 0 updated, 0 unchanged, 1 failed" in response.text
+    assert set(Specialty.objects.values_list("name", flat=True)) == specialties_before
+    assert not Specialty.objects.filter(name__iexact=UNKNOWN).exists()
+    assert not Activity.objects.exists()
+    assert not AuditEntry.objects.filter(action="activity.imported").exists()
+
+
+def test_provider_upload_with_an_unknown_specialty_still_imports_the_good_files(as_staff_a):
+    response = upload(as_staff_a, **{"bad.txt": with_unknown_specialty(1), "good.txt": listing(2)})
+
+    assert f"bad.txt: Specialty: {UNKNOWN} is not one of the catalog" in response.text
+    assert "2 files: 1 created, 0 updated, 0 unchanged, 1 failed" in response.text
+    activity = Activity.objects.get()
+    assert activity.activity_link.endswith("/2")
+    assert sorted(activity.specialties.values_list("name", flat=True)) == SEED_SPECIALTIES
+    assert Specialty.objects.count() == len(SEED_SPECIALTIES)
+
+
+def test_provider_upload_cannot_add_a_specialty_to_an_existing_activity(as_staff_a):
+    upload(as_staff_a, **{"first.txt": listing(1)})
+
+    response = upload(as_staff_a, **{"again.txt": with_unknown_specialty(1)})
+
+    assert f"again.txt: Specialty: {UNKNOWN} is not one of the catalog" in response.text
+    assert sorted(Activity.objects.get().specialties.values_list("name", flat=True)) == SEED_SPECIALTIES
+    assert not Specialty.objects.filter(name=UNKNOWN).exists()
+
+
+def test_provider_upload_matches_the_catalogs_specialties_in_any_case(as_staff_a):
+    response = upload(as_staff_a, **{"own.txt": listing(1, **{"Pain Medicine": "PAIN medicine"})})
+
+    assert "1 file: 1 created" in response.text
+    assert "Pain Medicine" in Activity.objects.get().specialties.values_list("name", flat=True)
+    assert Specialty.objects.count() == len(SEED_SPECIALTIES)
+
+
+def test_accreditation_staff_upload_naming_a_new_specialty_adds_it(client, accreditor, catalog_specialties):
+    client.force_login(accreditor)
+
+    response = upload(client, **{"own.txt": with_unknown_specialty(1, provider="StatPearls, LLC")})
+
+    assert "1 file: 1 created" in response.text
+    specialty = Specialty.objects.get(name=UNKNOWN)
+    assert specialty in Activity.objects.get().specialties.all()
+    assert Specialty.objects.count() == len(SEED_SPECIALTIES) + 1
+
+
+def test_accreditation_staff_upload_into_an_empty_catalog_adds_the_seeds_specialties(client, accreditor):
+    client.force_login(accreditor)
+
+    response = upload(client, **{"seed.txt": SEED.read_bytes()})
+
+    assert "1 file: 1 created" in response.text
+    assert sorted(Specialty.objects.values_list("name", flat=True)) == SEED_SPECIALTIES
