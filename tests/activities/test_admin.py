@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from activities.models import Activity, CreditDesignation, Membership, Provider
 from portal.models import AuditEntry
-from tests.factories import ActivityFactory, UserFactory
+from tests.factories import ActivityFactory, SpecialtyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +43,18 @@ def activity_form(activity, **overrides):
     }
     data.update(overrides)
     return data
+
+
+@pytest.fixture
+def seed_specialties(db):
+    """The seed's specialties, which only accreditation staff may add to the catalog."""
+    for name in (
+        "All Practice Areas (e.g. ethics)",
+        "General Surgery",
+        "Pain Medicine",
+        "Surgery of the Spine",
+    ):
+        SpecialtyFactory(name=name)
 
 
 @pytest.fixture
@@ -248,7 +260,7 @@ def upload(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="text/plain")
 
 
-def test_import_page_refuses_another_providers_listing(as_staff_a, seed_text, provider_a):
+def test_import_page_refuses_another_providers_listing(as_staff_a, seed_text, provider_a, seed_specialties):
     own = seed_text.replace(b"Provider:StatPearls, LLC", b"Provider:Provider A").replace(b"23719", b"1")
     response = as_staff_a.post(
         reverse("admin:activities_activity_import"),

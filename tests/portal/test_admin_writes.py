@@ -32,7 +32,7 @@ from learners.services import certificates, reporting
 from portal.admin import ProviderScopedAdmin, provider_path
 from portal.models import AuditEntry
 from tests.certificates.conftest import complete, make_learner
-from tests.factories import ActivityFactory, MembershipFactory, UserFactory
+from tests.factories import ActivityFactory, MembershipFactory, SpecialtyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -298,11 +298,19 @@ def test_a_returned_file_naming_the_viewed_providers_rows_changes_nothing(client
 
 
 def test_importing_a_listing_for_the_viewed_provider_is_refused(client, mixed_role, provider_b, seed_text):
+    for name in (
+        "All Practice Areas (e.g. ethics)",
+        "General Surgery",
+        "Pain Medicine",
+        "Surgery of the Spine",
+    ):
+        SpecialtyFactory(name=name)
     client.force_login(mixed_role)
     listing = seed_text.replace(b"- Provider:StatPearls, LLC", f"- Provider:{provider_b.name}".encode())
     upload = SimpleUploadedFile("b.txt", listing)
     response = client.post(reverse("admin:activities_activity_import"), {"files": [upload]})
     assert response.status_code == 200
+    assert f"b.txt: Provider: {provider_b.name} is not one of your providers" in page_text(response)
     assert "1 failed" in page_text(response)
     assert not Activity.objects.filter(provider=provider_b).exists()
 
