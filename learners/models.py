@@ -328,8 +328,11 @@ class CertificateVersion(models.Model):
 
 
 class OutboxMessage(TimestampedModel):
-    """One email to send, once. Sending claims the row first, so a repeated or redelivered task never sends
-    it twice; temporary failures wait and retry, permanent ones stay failed for staff to see."""
+    """One email to send, once. Sending claims the row first, taking a lease (a fresh token and an expiry),
+    so a repeated or redelivered task never sends it twice; the sender checks its token before the email
+    goes out and when it records the outcome, so an email whose lease ran out and was handed to another
+    sender is never sent or finished by the one that lost it. Temporary failures wait and retry, permanent
+    ones stay failed for staff to see."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("Waiting to send")
@@ -350,6 +353,8 @@ class OutboxMessage(TimestampedModel):
     last_error = models.TextField(_("last error"), blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     sending_since = models.DateTimeField(_("sending since"), null=True, blank=True)
+    lease_token = models.UUIDField(_("lease token"), null=True, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -367,6 +372,10 @@ class OutboxMessage(TimestampedModel):
                 condition=Q(state="sent", sent_at__isnull=False)
                 | (~Q(state="sent") & Q(sent_at__isnull=True)),
                 name="outbox_sent_iff_sent_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="sending") | Q(lease_token__isnull=False, lease_expires_at__isnull=False),
+                name="outbox_sending_holds_lease",
             ),
         ]
 

@@ -32,7 +32,9 @@ def claim_recorded(claim_id: int) -> None:
 def issue_certificate_task(enrollment_id: int) -> None:
     """Issue the certificate and email it, in one task; with a backlog (many claims at once), also issue and
     email a batch of others no other worker holds, so a queue of claims drains in few transactions. The
-    tasks of those others then find their certificate issued and have nothing left to do."""
+    tasks of those others then find their certificate issued and have nothing left to do. Each email is
+    claimed just before its own send, so one the sweep handed to another worker while the batch was busy
+    is skipped, not sent twice."""
     enrollment = Enrollment.objects.filter(pk=enrollment_id).first()
     if enrollment is None:
         logger.warning("issue_certificate_task: no enrollment %s", enrollment_id)
@@ -49,9 +51,9 @@ def issue_certificate_task(enrollment_id: int) -> None:
                 message_id,
             )
     for certificate in issued.values():
-        queued = getattr(certificate, "queued_message", None)  # issued now: its email, claimed for us
+        queued = getattr(certificate, "queued_message", None)  # issued now: its email, claimed at its send
         if queued is not None:
-            _send_now(lambda queued=queued: certificates.send_claimed_message(queued), queued.pk)
+            _send_now(lambda queued=queued: certificates.send_queued_message(queued), queued.pk)
 
 
 ISSUE_BATCH = 25  # certificates one task issues at most when claims queue up faster than workers take them

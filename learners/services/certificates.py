@@ -10,6 +10,7 @@ import smtplib
 import socket
 import threading
 import time
+import uuid
 from datetime import datetime, timedelta
 
 import kombu.exceptions
@@ -41,7 +42,6 @@ from portal import audit
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
-STUCK_AFTER = timedelta(minutes=10)  # a message "sending" this long belongs to a worker that died
 SWEEP_GRACE = timedelta(minutes=2)  # leave fresh work to the tasks already dispatched for it
 DUE_EARLY = timedelta(seconds=2)  # how early a retry may come and still be let through (clock skew)
 
@@ -124,7 +124,7 @@ def issue_certificates(
     are taken only if no one else holds them (``skip_locked``), so concurrent workers share out a backlog
     without waiting for each other. An enrollment without a claim is left out. Newly issued certificates
     carry their queued email as ``queued_message``: dispatched after commit, or, with ``dispatch_email``
-    False, already claimed for the caller to send.
+    False, left for the caller to send (``send_queued_message``).
     """
     with transaction.atomic():
         related = ("activity__provider", "learner__profile")
@@ -168,12 +168,12 @@ def issue_certificates(
                 for enrollment, certificate in zip(todo, issued, strict=True)
             ]
         )
-        # The issuing task sends the emails itself right after commit: queued already claimed for that
-        # send, as send_outbox_message would claim them (a worker dying before the send leaves them to
-        # the sweep, like any email stuck "sending").
+        # Queued pending either way. The issuing task sends them itself after commit, claiming each just
+        # before its send (a batch may take longer than a lease; one not yet reached can meanwhile be
+        # taken by a task the sweep dispatched, and the batch then skips it).
         messages = OutboxMessage.objects.bulk_create(
             [
-                _email_for(version, learner=enrollment.learner, claimed=not dispatch_email, now=now)
+                _email_for(version, learner=enrollment.learner, now=now)
                 for enrollment, version in zip(todo, versions, strict=True)
             ]
         )
@@ -447,9 +447,7 @@ def certificate_snapshot(
 # --- email -------------------------------------------------------------------------------------------------
 
 
-def _email_for(
-    version: CertificateVersion, *, learner, by=None, claimed: bool = False, now=None
-) -> OutboxMessage:
+def _email_for(version: CertificateVersion, *, learner, by=None, now=None) -> OutboxMessage:
     """The (unsaved) outbox row of the email that carries ``version`` to ``learner``."""
     now = now or timezone.now()
     subject = _("Your certificate: %(title)s") % {"title": version.snapshot["activity_title"]}
@@ -459,7 +457,6 @@ def _email_for(
         subject=subject[:200],
         next_attempt_at=now,
         requested_by=by if by is not None and by.is_authenticated else None,
-        **({"state": OutboxMessage.State.SENDING, "attempts": 1, "sending_since": now} if claimed else {}),
     )
 
 
@@ -472,26 +469,25 @@ def _queue_email(version: CertificateVersion, *, by, learner=None) -> OutboxMess
 def send_outbox_message(*, message_id: int) -> str:
     """Send one queued email, at most once; returns the message's state afterwards.
 
-    The row is claimed with a conditional update (pending → sending) before anything goes out, so a second
-    task for the same message finds nothing to do. A message waiting for its retry time (``next_attempt_at``,
-    set by a failed attempt) is not claimed before then: a repeated or early task leaves it pending and
-    returns "pending", and the retry scheduled with it (or the sweep) sends it when due. A temporary SMTP
-    failure puts it back to pending and raises ``TemporaryEmailError`` (retry later, with backoff); a
-    permanent one marks it failed. The email of a certificate revoked since it was queued is marked failed,
-    unsent.
+    The row is claimed with a conditional update (pending → sending) just before the email is built and
+    sent, so a second task for the same message finds nothing to do. The claim takes a lease: a fresh token
+    and an expiry (``CERTIFICATE_EMAIL_LEASE_SECONDS``), after which the sweep hands the email to another
+    sender. The token is checked again right before the email goes out and when the outcome is recorded,
+    so a sender whose lease was handed on sends nothing (returns the row's state) and overwrites nothing.
+
+    A message waiting for its retry time (``next_attempt_at``, set by a failed attempt) is not claimed
+    before then: a repeated or early task leaves it pending and returns "pending", and the retry scheduled
+    with it (or the sweep) sends it when due. A temporary SMTP failure puts it back to pending and raises
+    ``TemporaryEmailError`` (retry later, with backoff); a permanent one marks it failed. The email of a
+    certificate revoked since it was queued is marked failed, unsent.
     """
-    now = timezone.now()
-    claimed = (
-        OutboxMessage.objects.filter(pk=message_id, state=OutboxMessage.State.PENDING)
-        .filter(_due(now))
-        .update(state=OutboxMessage.State.SENDING, attempts=F("attempts") + 1, sending_since=now)
-    )
-    if not claimed:
-        return (
-            OutboxMessage.objects.filter(pk=message_id).values_list("state", flat=True).first() or "missing"
-        )
-    message = OutboxMessage.objects.select_related("version__certificate").get(pk=message_id)
-    return send_claimed_message(message)
+    return _claim_and_send(message_id)
+
+
+def send_queued_message(message: OutboxMessage) -> str:
+    """``send_outbox_message`` for a message loaded with its version and certificate (as the issuing task
+    holds the emails it just queued), without loading them again."""
+    return _claim_and_send(message.pk, message)
 
 
 def _due(now: datetime) -> Q:
@@ -500,16 +496,55 @@ def _due(now: datetime) -> Q:
     return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + DUE_EARLY)
 
 
-def send_claimed_message(message: OutboxMessage) -> str:
-    """Send an email this caller has claimed (state "sending"); see ``send_outbox_message``."""
-    message_id = message.pk
-    if message.version.certificate.is_revoked:  # revoked after this email was queued: never send it
-        _finish(
-            message_id, state=OutboxMessage.State.FAILED, last_error=_("certificate revoked before sending")
+def lease_length() -> timedelta:
+    """How long a claim on an email lasts without renewal: the longest a dead sender's email waits for the
+    sweep to hand it on, and the longest one send may take before another sender may take it over."""
+    return timedelta(seconds=getattr(settings, "CERTIFICATE_EMAIL_LEASE_SECONDS", 600))
+
+
+def _claim_and_send(message_id: int, message: OutboxMessage | None = None) -> str:
+    now = timezone.now()
+    token = uuid.uuid4()
+    claimed = (
+        OutboxMessage.objects.filter(pk=message_id, state=OutboxMessage.State.PENDING)
+        .filter(_due(now))
+        .update(
+            state=OutboxMessage.State.SENDING,
+            attempts=F("attempts") + 1,
+            sending_since=now,
+            lease_token=token,
+            lease_expires_at=now + lease_length(),
+            modified=now,
         )
-        return OutboxMessage.State.FAILED
+    )
+    if not claimed:
+        return _state(message_id)
+    if message is None:
+        message = OutboxMessage.objects.select_related("version__certificate").get(pk=message_id)
+        revoked = message.version.certificate.is_revoked
+    else:  # as of now: the caller's copy predates the claim
+        message.attempts, revoked_at = (
+            OutboxMessage.objects.filter(pk=message_id)
+            .values_list("attempts", "version__certificate__revoked_at")
+            .get()
+        )
+        revoked = revoked_at is not None
+    if revoked:  # revoked after this email was queued: never send it
+        _finish(
+            message_id,
+            token,
+            state=OutboxMessage.State.FAILED,
+            last_error=_("certificate revoked before sending"),
+        )
+        return _state(message_id)
     try:
-        _deliver(_build_email(message))
+        email = _build_email(message)
+        if not _renew(message_id, token):  # handed on while the PDF was made: the new holder sends it
+            logger.warning(
+                "certificate email %s: lease lost before sending; not sent by this worker", message_id
+            )
+            return _state(message_id)
+        _deliver(email)
     except Exception as exc:
         permanent, reason = classify_smtp_error(exc)
         if permanent or message.attempts >= MAX_ATTEMPTS:
@@ -518,19 +553,51 @@ def send_claimed_message(message: OutboxMessage) -> str:
                     "n": message.attempts,
                     "reason": reason,
                 }
-            _finish(message_id, state=OutboxMessage.State.FAILED, last_error=reason)
+            _finish(message_id, token, state=OutboxMessage.State.FAILED, last_error=reason)
             logger.warning("certificate email %s failed: %s", message_id, reason)
-            return OutboxMessage.State.FAILED
+            return _state(message_id)
         retry_in = backoff_seconds(message.attempts)
-        _finish(
+        retried = _finish(
             message_id,
+            token,
             state=OutboxMessage.State.PENDING,
             last_error=reason,
             next_attempt_at=timezone.now() + timedelta(seconds=retry_in),
         )
+        if not retried:  # the email's new holder decides what happens next
+            return _state(message_id)
         raise TemporaryEmailError(reason, retry_in) from exc
-    _finish(message_id, state=OutboxMessage.State.SENT, sent_at=timezone.now(), last_error="")
-    return OutboxMessage.State.SENT
+    _finish(message_id, token, state=OutboxMessage.State.SENT, sent_at=timezone.now(), last_error="")
+    return _state(message_id)
+
+
+def _state(message_id: int) -> str:
+    return OutboxMessage.objects.filter(pk=message_id).values_list("state", flat=True).first() or "missing"
+
+
+def _renew(message_id: int, token: uuid.UUID) -> bool:
+    """Extend the lease if this token still holds it; False if it was handed on."""
+    now = timezone.now()
+    return bool(
+        OutboxMessage.objects.filter(
+            pk=message_id, state=OutboxMessage.State.SENDING, lease_token=token
+        ).update(lease_expires_at=now + lease_length())
+    )
+
+
+def _finish(message_id: int, token: uuid.UUID, **fields) -> bool:
+    """Record the outcome of a send if this token still holds the lease; False (and nothing written) if
+    the email was handed to another sender meanwhile."""
+    done = OutboxMessage.objects.filter(
+        pk=message_id, state=OutboxMessage.State.SENDING, lease_token=token
+    ).update(sending_since=None, lease_token=None, lease_expires_at=None, modified=timezone.now(), **fields)
+    if not done:
+        logger.warning(
+            "certificate email %s: lease lost before its outcome (%s) was recorded; another sender has it",
+            message_id,
+            fields.get("state"),
+        )
+    return bool(done)
 
 
 _smtp = threading.local()
@@ -574,12 +641,6 @@ def _deliver(email: EmailMultiAlternatives) -> None:
         _smtp.connection = None
         connection.close()
         raise
-
-
-def _finish(message_id: int, **fields) -> None:
-    OutboxMessage.objects.filter(pk=message_id, state=OutboxMessage.State.SENDING).update(
-        sending_since=None, modified=timezone.now(), **fields
-    )
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -639,7 +700,8 @@ def sweep(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     """Finish what lost messages left behind; safe to run any number of times, concurrently.
 
     Issues certificates missing for claims, re-queues emails whose task never ran (broker down, worker
-    lost), and releases emails stuck "sending" by a worker that died. Returns counts of each.
+    lost), and releases emails whose sender's lease ran out (a worker that died), re-queueing them at once.
+    Returns counts of each.
     """
     now = now or timezone.now()
     missing = list(
@@ -651,10 +713,18 @@ def sweep(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     )
     for enrollment_id in missing:
         _dispatch("issue_certificate_task", enrollment_id)
-    # A released email is due at once (no retry time), whoever's clock the task that takes it reads.
+    # A lease that ran out belongs to a sender that died (or lost the database): its token no longer
+    # lets it send or finish. The email is due at once, whoever's clock the task that takes it reads.
     released = OutboxMessage.objects.filter(
-        state=OutboxMessage.State.SENDING, sending_since__lte=now - STUCK_AFTER
-    ).update(state=OutboxMessage.State.PENDING, sending_since=None, next_attempt_at=None)
+        state=OutboxMessage.State.SENDING, lease_expires_at__lte=now
+    ).update(
+        state=OutboxMessage.State.PENDING,
+        sending_since=None,
+        lease_token=None,
+        lease_expires_at=None,
+        next_attempt_at=None,
+        modified=now,
+    )
     due = list(
         OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - SWEEP_GRACE))

@@ -3,6 +3,7 @@ real SMTP server on this machine (aiosmtpd) as well as Django's in-memory outbox
 
 import email
 import smtplib
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -86,7 +87,12 @@ def test_the_row_is_claimed_before_the_email_goes_out(pending, observing_backend
 
 
 def test_a_message_another_worker_has_claimed_is_left_alone(pending, mailoutbox):
-    OutboxMessage.objects.filter(pk=pending.pk).update(state="sending", sending_since=pending.created)
+    OutboxMessage.objects.filter(pk=pending.pk).update(
+        state="sending",
+        sending_since=pending.created,
+        lease_token=uuid.uuid4(),
+        lease_expires_at=pending.created + certificates.lease_length(),
+    )
     assert certificates.send_outbox_message(message_id=pending.pk) == "sending"
     assert mailoutbox == []
 

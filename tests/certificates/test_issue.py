@@ -1,12 +1,14 @@
 """Issuing a certificate: once per enrollment, with a snapshot of everything it states."""
 
 import re
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from activities.models import Activity
 from learners import services
@@ -405,7 +407,9 @@ def test_resend_is_refused_while_an_email_is_on_its_way(completed_enrollment, ph
     assert certificates.resend_refusal(certificate) == "An email with this certificate is already on its way."
     with pytest.raises(certificates.CertificateError, match="already on its way"):
         certificates.resend_certificate(certificate=certificate, by=physician_a)
-    OutboxMessage.objects.update(state=OutboxMessage.State.SENDING)
+    OutboxMessage.objects.update(
+        state=OutboxMessage.State.SENDING, lease_token=uuid.uuid4(), lease_expires_at=timezone.now()
+    )
     with pytest.raises(certificates.CertificateError):
         certificates.resend_certificate(certificate=certificate, by=physician_a)
     assert OutboxMessage.objects.count() == 1

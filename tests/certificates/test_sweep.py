@@ -1,5 +1,6 @@
 """The periodic sweep finishes what lost messages left behind, and running it again does nothing more."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -62,35 +63,42 @@ def test_sweep_waits_for_the_backoff_of_a_failed_attempt(completed_enrollment, n
     assert (message.state, message.attempts, message.last_error) == ("sent", 4, "")
 
 
-def test_sweep_releases_email_stuck_sending_by_a_dead_worker(completed_enrollment, now, mailoutbox):
+def held_by_a_worker(message, *, since, until) -> uuid.UUID:
+    """Mark ``message`` as being sent by a worker whose lease runs from ``since`` to ``until``."""
+    token = uuid.uuid4()
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        state="sending", attempts=1, sending_since=since, lease_token=token, lease_expires_at=until
+    )
+    return token
+
+
+def test_sweep_releases_email_whose_senders_lease_ran_out(completed_enrollment, now, mailoutbox):
     certificates.issue_certificate(enrollment=completed_enrollment)
     message = OutboxMessage.objects.get()
-    OutboxMessage.objects.filter(pk=message.pk).update(state="sending", attempts=1, sending_since=now)
-    # still within STUCK_AFTER: the worker may be alive
-    assert certificates.sweep(now=now + certificates.STUCK_AFTER - timedelta(seconds=1)) == NOTHING
+    expires = now + certificates.lease_length()
+    held_by_a_worker(message, since=now, until=expires)
+    # the lease still runs: the worker may be alive
+    assert certificates.sweep(now=expires - timedelta(seconds=1)) == NOTHING
     assert OutboxMessage.objects.get(pk=message.pk).state == "sending"
 
-    later = now + certificates.STUCK_AFTER
-    with time_machine.travel(later, tick=False):
+    with time_machine.travel(expires, tick=False):
         assert certificates.sweep() == {"certificates": 0, "released": 1, "emails": 1}
         message.refresh_from_db()
         assert (message.state, message.attempts) == ("sent", 2)
-        assert message.sending_since is None
+        assert (message.sending_since, message.lease_token, message.lease_expires_at) == (None, None, None)
         assert certificates.sweep() == NOTHING
     assert len(mailoutbox) == 1
 
 
 def test_sweep_twice_over_a_mixed_backlog_does_each_thing_once(seed_activity, now, mailoutbox):
-    old = now - certificates.STUCK_AFTER - timedelta(minutes=1)
+    old = now - certificates.lease_length() - timedelta(minutes=1)
     lost_claim = complete(learner(), seed_activity, at=old)
     fresh_claim = complete(learner(), seed_activity, at=now)
     lost_email = certificates.issue_certificate(enrollment=complete(learner(), seed_activity, at=old))
     stuck = certificates.issue_certificate(enrollment=complete(learner(), seed_activity, at=old))
     waiting = certificates.issue_certificate(enrollment=complete(learner(), seed_activity, at=old))
     OutboxMessage.objects.filter(version__certificate=lost_email).update(next_attempt_at=old)
-    OutboxMessage.objects.filter(version__certificate=stuck).update(
-        state="sending", attempts=1, sending_since=old
-    )
+    held_by_a_worker(stuck.queued_message, since=old, until=old + certificates.lease_length())
     OutboxMessage.objects.filter(version__certificate=waiting).update(
         attempts=1, next_attempt_at=now + timedelta(minutes=10)
     )

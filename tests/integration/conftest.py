@@ -5,6 +5,7 @@ A test that uses them commits for real (the worker is another process, on the py
 is marked ``django_db(transaction=True, serialized_rollback=True)`` as well as ``postgres`` and ``celery``.
 """
 
+import asyncio
 import email
 import email.policy
 import logging
@@ -67,20 +68,37 @@ class Delivered:
 
 
 class SinkHandler:
-    """Keeps every message it accepts; refuses ``REJECTED`` at RCPT as a real server refuses a bad mailbox."""
+    """Keeps every message it accepts; refuses ``REJECTED`` at RCPT as a real server refuses a bad mailbox.
+
+    ``data_delay`` seconds pass before each message is accepted (a slow or loaded server: the message
+    counts as delivered even if the client is gone meanwhile, as a real server would have it).
+    ``stall_rcpt``, a ``threading.Event``, holds the next RCPT until the test sets it (or 120 s pass), so
+    a test can kill a worker in the middle of a send, before anything was delivered; ``rcpt_stalled`` is
+    set once one is held.
+    """
 
     def __init__(self):
         self.lock = threading.Lock()
         self.delivered: list[Delivered] = []
         self.hang_ups = 0
+        self.data_delay = 0.0
+        self.stall_rcpt: threading.Event | None = None
+        self.rcpt_stalled = threading.Event()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        stall, self.stall_rcpt = self.stall_rcpt, None
+        if stall is not None:
+            self.rcpt_stalled.set()
+            await asyncio.get_running_loop().run_in_executor(None, stall.wait, 120)
+            return "421 4.3.2 sink: held"
         if address.lower() == REJECTED:
             return "550 5.1.1 mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         with self.lock:
             self.delivered.append(Delivered(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"

@@ -112,12 +112,12 @@ def test_b_200_claims_while_a_worker_is_killed_mid_batch(broker, smtp_sink, star
         what="200 certificates and an idle broker",
     )
     # An email the killed worker was sending stays "sending": its redelivered task cannot tell a dead sender
-    # from a slow one. The periodic sweep releases it once STUCK_AFTER has passed; run it as if it had.
+    # from a slow one. The periodic sweep releases it once its lease has run out; run it as if it had.
     left = {
         state: OutboxMessage.objects.filter(state=state).count()
         for state in (OutboxMessage.State.PENDING, OutboxMessage.State.SENDING)
     }
-    swept = certificates.sweep(now=timezone.now() + certificates.STUCK_AFTER + certificates.SWEEP_GRACE)
+    swept = certificates.sweep(now=timezone.now() + certificates.lease_length() + certificates.SWEEP_GRACE)
     wait_for(
         lambda: settled(broker, OutboxMessage.objects.filter(state=SENT), 200),
         timeout=60,

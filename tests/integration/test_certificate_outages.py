@@ -4,6 +4,7 @@ sink received, exactly once per learner.
 """
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -107,3 +108,44 @@ def test_with_redis_down_only_the_first_claim_waits_for_the_broker(
     )
     assert Certificate.objects.count() == 6
     assert smtp_sink.count_by_recipient() == {e.learner.email: 1 for e in enrollments}
+
+
+def sweep_until(predicate, *, timeout: float, what: str, every: float = 0.5) -> dict[str, int]:
+    """Run the sweep every ``every`` seconds, as beat would (more often), until ``predicate()`` holds;
+    returns the sweeps' counts added up."""
+    totals = {"certificates": 0, "released": 0, "emails": 0}
+
+    def swept_and_done():
+        for key, value in certificates.sweep().items():
+            totals[key] = totals.get(key, 0) + value
+        return predicate()
+
+    wait_for(swept_and_done, timeout=timeout, what=what, interval=every)
+    return totals
+
+
+def test_a_batch_slower_than_a_lease_sends_each_email_once(broker, smtp_sink, start_worker, monkeypatch):
+    """One issuing task takes a backlog of claims and sends their emails one after another; the mail
+    server takes 1.5 s per email, so the batch outlasts a 3 s lease several times over. Emails it has not
+    reached are taken meanwhile by a second worker (the other claims' tasks, the sweep's); each email
+    goes out once, and no lease ran out."""
+    monkeypatch.setattr(certificates, "SWEEP_GRACE", timedelta(seconds=1))
+    smtp_sink.handler.data_delay = 1.5
+    enrollments = enrolled_learners(ActivityFactory(credits={"ama_pra_1": "1.50"}), 8)
+    for enrollment in enrollments:
+        claim(enrollment)  # queued; no worker yet, so the first task issues all eight in one batch
+    start_worker(TEST_EMAIL_LEASE_SECONDS="3")
+    wait_for(lambda: Certificate.objects.count() == 8, timeout=30, what="the batch issued")
+    start_worker(TEST_EMAIL_LEASE_SECONDS="3")
+
+    swept = sweep_until(
+        lambda: OutboxMessage.objects.filter(state=SENT).count() == 8 and broker.idle(),
+        timeout=90,
+        what="eight emails sent and an idle broker",
+    )
+
+    assert smtp_sink.count_by_recipient() == {e.learner.email: 1 for e in enrollments}
+    assert list(OutboxMessage.objects.values_list("attempts", flat=True)) == [1] * 8
+    assert swept["released"] == 0
+    sent_at = sorted(OutboxMessage.objects.values_list("sent_at", flat=True))
+    assert (sent_at[-1] - sent_at[0]).total_seconds() > 3  # the emails took longer than a lease
