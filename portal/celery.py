@@ -14,8 +14,10 @@ app.autodiscover_tasks()
 # Periodic jobs, one place, each with why its schedule is what it is.
 app.conf.beat_schedule = {
     # Certificates a lost message left unissued, and email a dead worker or a broker outage left unsent:
-    # every few minutes, so a learner waits minutes, not hours, after an outage. Safe to run twice.
-    "sweep-certificates": {"task": "learners.tasks.sweep_certificates_task", "schedule": 180.0},
+    # every minute, so a dead worker's email goes out about two minutes after it died (its lease,
+    # CERTIFICATE_EMAIL_LEASE_SECONDS, plus at most one period). A few indexed queries when there is
+    # nothing to do. Safe to run twice, and concurrently.
+    "sweep-certificates": {"task": "learners.tasks.sweep_certificates_task", "schedule": 60.0},
     # Reporting deadlines (30 days for the accreditor, 60 for CPE Monitor) move by the day: one digest each
     # morning, before staff start work in the Americas. Sent once a day per person, however often it runs.
     "deadline-digests": {

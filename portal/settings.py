@@ -223,6 +223,10 @@ SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 # A certificate email the mail server could not take waits this long before its first retry, then twice as
 # long each time (at most 30 minutes). A constant: the integration tests' worker shortens it.
 CERTIFICATE_EMAIL_BACKOFF_SECONDS = 30
+# A worker sending a certificate email holds it for this long, renewing the hold every quarter of it while
+# the send runs; a worker that dies mid-send leaves the email to the next sweep once its hold runs out
+# (with the sweep every minute, sent again within about two minutes). A constant, like the backoff.
+CERTIFICATE_EMAIL_LEASE_SECONDS = 60
 
 # Celery: with CELERY_BROKER_URL (Redis) tasks go to workers; without it they run in-process.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")

@@ -6,11 +6,13 @@ these functions, so a repeated, duplicated or redelivered task changes nothing.
 """
 
 import logging
+import os
 import smtplib
 import socket
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import kombu.exceptions
@@ -42,7 +44,7 @@ from portal import audit
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
-SWEEP_GRACE = timedelta(minutes=2)  # leave fresh work to the tasks already dispatched for it
+SWEEP_GRACE = timedelta(minutes=1)  # leave fresh work to the tasks already dispatched for it
 DUE_EARLY = timedelta(seconds=2)  # how early a retry may come and still be let through (clock skew)
 
 
@@ -497,9 +499,9 @@ def _due(now: datetime) -> Q:
 
 
 def lease_length() -> timedelta:
-    """How long a claim on an email lasts without renewal: the longest a dead sender's email waits for the
-    sweep to hand it on, and the longest one send may take before another sender may take it over."""
-    return timedelta(seconds=getattr(settings, "CERTIFICATE_EMAIL_LEASE_SECONDS", 600))
+    """How long a claim on an email lasts unless renewed (its sender renews it every quarter of that while
+    the send runs): about how long a dead sender's email waits before the sweep hands it on."""
+    return timedelta(seconds=getattr(settings, "CERTIFICATE_EMAIL_LEASE_SECONDS", 60))
 
 
 def _claim_and_send(message_id: int, message: OutboxMessage | None = None) -> str:
@@ -537,6 +539,12 @@ def _claim_and_send(message_id: int, message: OutboxMessage | None = None) -> st
             last_error=_("certificate revoked before sending"),
         )
         return _state(message_id)
+    with _leases.holding(message_id, token):
+        return _send_held(message, token)
+
+
+def _send_held(message: OutboxMessage, token: uuid.UUID) -> str:
+    message_id = message.pk
     try:
         email = _build_email(message)
         if not _renew(message_id, token):  # handed on while the PDF was made: the new holder sends it
@@ -569,6 +577,83 @@ def _claim_and_send(message_id: int, message: OutboxMessage | None = None) -> st
         raise TemporaryEmailError(reason, retry_in) from exc
     _finish(message_id, token, state=OutboxMessage.State.SENT, sent_at=timezone.now(), last_error="")
     return _state(message_id)
+
+
+class _LeaseKeeper:
+    """Renews the leases this process holds, from a thread of its own, every quarter of a lease while their
+    sends run: a lease then runs out only when its holder is gone (killed, or cut off from the database),
+    never because a send is slow, and the lease can be short, so a dead worker's email is handed on soon.
+
+    One thread per process, started at its first send (a forked worker process starts its own). It sleeps
+    while nothing is held; a send shorter than a quarter of a lease costs it nothing.
+    """
+
+    def __init__(self):
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a forked child holds nothing and has no thread
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._held: dict[uuid.UUID, tuple[int, float]] = {}  # token: (message id, when to renew, monotonic)
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def holding(self, message_id: int, token: uuid.UUID):
+        self._start()
+        with self._lock:
+            self._held[token] = (message_id, time.monotonic() + self._every())
+        self._wake.set()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held.pop(token, None)
+
+    @staticmethod
+    def _every() -> float:
+        return lease_length().total_seconds() / 4
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(target=self._run, name="outbox-lease-keeper", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                due = {token: held[0] for token, held in self._held.items() if held[1] <= now}
+                next_at = min((held[1] for held in self._held.values()), default=None)
+            if due:
+                self._renew(due)
+                with self._lock:
+                    renew_at = time.monotonic() + self._every()
+                    for token in due.keys() & self._held.keys():
+                        self._held[token] = (self._held[token][0], renew_at)
+                continue
+            self._wake.wait(None if next_at is None else max(next_at - time.monotonic(), 0))
+            self._wake.clear()
+
+    @staticmethod
+    def _renew(due: dict[uuid.UUID, int]) -> None:
+        from django.db import connection
+
+        try:
+            OutboxMessage.objects.filter(
+                pk__in=due.values(), lease_token__in=due.keys(), state=OutboxMessage.State.SENDING
+            ).update(lease_expires_at=timezone.now() + lease_length())
+        except Exception:  # the database may be back by the next round, well within the lease
+            logger.warning(
+                "could not renew the leases of certificate emails %s", list(due.values()), exc_info=True
+            )
+        finally:
+            connection.close()  # this thread's own connection: none left open between rounds
+
+
+_leases = _LeaseKeeper()
 
 
 def _state(message_id: int) -> str:

@@ -3,6 +3,7 @@ sends nothing and records nothing. PostgreSQL (with ``DATABASE_URL``), a real SM
 matters, the clock moved with time-machine."""
 
 import smtplib
+import time
 import uuid
 
 import pytest
@@ -11,7 +12,7 @@ from django.core.mail.backends import locmem
 from django.utils import timezone
 
 from learners import tasks
-from learners.models import OutboxMessage
+from learners.models import Certificate, OutboxMessage
 from learners.services import certificates
 from tests.certificates.conftest import complete, make_learner
 from tests.factories import UserFactory
@@ -144,3 +145,40 @@ def test_a_sending_row_without_a_lease_is_refused_by_the_database(completed_enro
     with pytest.raises(IntegrityError), transaction.atomic():
         OutboxMessage.objects.update(state="sending", lease_token=uuid.uuid4())
     assert OutboxMessage.objects.get().state == "pending"
+
+
+class SlowServer(locmem.EmailBackend):
+    """Takes ``seconds`` to take each email; meanwhile the sweep runs every 0.2 s (as beat would, on
+    another machine) and the row's lease is noted each time."""
+
+    seconds = 0.0
+    released: list[int] = []
+    leases: list = []
+
+    def send_messages(self, messages):
+        deadline = time.monotonic() + SlowServer.seconds
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            SlowServer.released.append(certificates.sweep()["released"])
+            sending = OutboxMessage.objects.filter(state="sending")
+            SlowServer.leases.append(sending.values_list("lease_expires_at", flat=True).get())
+        return super().send_messages(messages)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the renewing thread: its own connection
+def test_a_send_slower_than_its_lease_keeps_the_email_while_it_runs(
+    completed_enrollment, physician_a, settings, mailoutbox
+):
+    # Committed for real here: the claim has already issued the certificate and sent its first email.
+    certificate = Certificate.objects.get(enrollment=completed_enrollment)
+    assert len(mailoutbox) == 1
+    settings.EMAIL_BACKEND = f"{__name__}.SlowServer"
+    settings.CERTIFICATE_EMAIL_LEASE_SECONDS = 0.8  # renewed every 0.2 s
+    SlowServer.seconds, SlowServer.released, SlowServer.leases = 3.0, [], []
+
+    message = certificates.resend_certificate(certificate=certificate, by=physician_a)  # sent after commit
+    assert set(SlowServer.released) == {0}  # never handed on, though the send took almost four leases
+    assert len(set(SlowServer.leases)) > 5  # renewed over and over
+    assert [m.to for m in mailoutbox] == [["learner-a@example.com"]] * 2
+    message.refresh_from_db()
+    assert (message.state, message.attempts, message.lease_token) == ("sent", 1, None)

@@ -56,8 +56,10 @@ def test_sweep_waits_for_the_backoff_of_a_failed_attempt(completed_enrollment, n
     OutboxMessage.objects.filter(pk=message.pk).update(
         attempts=3, last_error="451 later", next_attempt_at=now + timedelta(minutes=4)
     )
-    assert certificates.sweep(now=now + timedelta(minutes=5)) == NOTHING
-    with time_machine.travel(now + timedelta(minutes=6), tick=False):
+    retry_at = now + timedelta(minutes=4)
+    # its own retry task is due first; the sweep steps in only once that is SWEEP_GRACE late
+    assert certificates.sweep(now=retry_at + certificates.SWEEP_GRACE - timedelta(seconds=1)) == NOTHING
+    with time_machine.travel(retry_at + certificates.SWEEP_GRACE, tick=False):
         assert certificates.sweep() == {"certificates": 0, "released": 0, "emails": 1}
     message.refresh_from_db()
     assert (message.state, message.attempts, message.last_error) == ("sent", 4, "")

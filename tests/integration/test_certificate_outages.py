@@ -3,6 +3,7 @@ and an SMTP sink (tests/integration/conftest.py). Each test asserts what the dat
 sink received, exactly once per learner.
 """
 
+import threading
 import time
 from datetime import timedelta
 
@@ -149,3 +150,70 @@ def test_a_batch_slower_than_a_lease_sends_each_email_once(broker, smtp_sink, st
     assert swept["released"] == 0
     sent_at = sorted(OutboxMessage.objects.values_list("sent_at", flat=True))
     assert (sent_at[-1] - sent_at[0]).total_seconds() > 3  # the emails took longer than a lease
+
+
+def test_a_send_slower_than_its_lease_is_not_handed_on_while_its_worker_lives(
+    broker, smtp_sink, start_worker
+):
+    """The mail server takes 4 s to take the email (the worker's SMTP timeout is 5 s); the sending worker's
+    lease is 1 s and renewed every 0.25 s while the send runs, so the sweep (every 0.3 s here) never hands
+    it to the second worker."""
+    smtp_sink.handler.data_delay = 4
+    start_worker(TEST_EMAIL_LEASE_SECONDS="1")
+    start_worker(TEST_EMAIL_LEASE_SECONDS="1")
+    (enrollment,) = enrolled_learners(ActivityFactory(credits={"ama_pra_1": "1.50"}), 1)
+    claim(enrollment)
+    wait_for(
+        lambda: OutboxMessage.objects.filter(state=OutboxMessage.State.SENDING).exists(),
+        timeout=30,
+        what="the email being sent",
+    )
+    swept = sweep_until(
+        lambda: OutboxMessage.objects.filter(state=SENT).exists() and broker.idle(),
+        timeout=60,
+        what="the email sent",
+        every=0.3,
+    )
+    assert swept["released"] == 0
+    sent = OutboxMessage.objects.get()
+    assert sent.attempts == 1
+    assert (sent.sent_at - sent.created).total_seconds() > 4  # four leases' time
+    assert smtp_sink.count_by_recipient() == {enrollment.learner.email: 1}
+
+
+def test_a_killed_workers_email_goes_out_about_two_minutes_later(broker, smtp_sink, start_worker):
+    """The production lease (CERTIFICATE_EMAIL_LEASE_SECONDS, 60 s): a worker SIGKILLed in the middle of a
+    send stops renewing it, the sweep hands the email on once it has run out, and another worker sends it,
+    once. With beat's sweep every minute that is at most lease + one period: about two minutes."""
+    stall = threading.Event()
+    smtp_sink.handler.stall_rcpt = stall
+    doomed = start_worker()
+    (enrollment,) = enrolled_learners(ActivityFactory(credits={"ama_pra_1": "1.50"}), 1)
+    claim(enrollment)
+    wait_for(smtp_sink.handler.rcpt_stalled.is_set, timeout=30, what="the worker in the middle of the send")
+    held = OutboxMessage.objects.get()
+    assert held.state == OutboxMessage.State.SENDING
+    doomed.kill()
+    killed_at = time.monotonic()
+    stall.set()  # the sink lets go of the dead connection (nothing was delivered on it)
+    start_worker()
+
+    released_after = []
+
+    def released():
+        if not released_after and certificates.sweep()["released"]:
+            released_after.append(time.monotonic() - killed_at)
+        return OutboxMessage.objects.filter(state=SENT).exists() and broker.idle()
+
+    wait_for(released, timeout=certificates.lease_length().total_seconds() + 60, what="the email sent")
+    sent_after = time.monotonic() - killed_at
+    lease = certificates.lease_length().total_seconds()
+    print(
+        f"\nkilled worker's email: released {released_after[0]:.1f} s, sent {sent_after:.1f} s after the kill"
+    )
+    # the lease ran out between three quarters of a lease (renewed just before the kill) and a lease
+    assert lease * 0.75 - 2 <= released_after[0] <= lease + 2
+    assert sent_after <= lease + 10
+    sent = OutboxMessage.objects.get()
+    assert (sent.attempts, sent.lease_token) == (2, None)
+    assert smtp_sink.count_by_recipient() == {enrollment.learner.email: 1}
