@@ -286,9 +286,13 @@ class Activity(TimestampedModel):
             errors.setdefault("fee_amount", []).append(_("Only a fixed fee has an amount."))
         if self.providership == self.Providership.DIRECT and self.joint_provider:
             errors.setdefault("joint_provider", []).append(_("Only a jointly provided activity has one."))
-        unknown = [
-            code for code in self.measured_outcomes or [] if code not in dict(vocabulary.OUTCOME_CHOICES)
-        ]
+        outcomes = self.measured_outcomes or []
+        if not isinstance(outcomes, list) or not all(isinstance(code, str) for code in outcomes):
+            errors.setdefault("measured_outcomes", []).append(
+                _('A list of outcome codes, such as ["learner_knowledge"].')
+            )
+            outcomes = []
+        unknown = [code for code in outcomes if code not in dict(vocabulary.OUTCOME_CHOICES)]
         if unknown:
             errors.setdefault("measured_outcomes", []).append(f"Unknown outcome codes: {', '.join(unknown)}")
         if errors:

@@ -56,7 +56,14 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def page(request, live_server):
+def bypass_csp() -> bool:
+    """Whether the page ignores the site's Content-Security-Policy: axe-core is injected as an inline script,
+    which the policy forbids. test_csp.py, which checks the policy, overrides this with False."""
+    return True
+
+
+@pytest.fixture
+def page(request, live_server, bypass_csp):
     """A fresh headless Chromium page whose relative URLs go to the live server.
 
     When the test fails, a full-page screenshot and the page's HTML are saved in ``test-artifacts/``.
@@ -65,7 +72,7 @@ def page(request, live_server):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=live_server.url)
+        context = browser.new_context(base_url=live_server.url, bypass_csp=bypass_csp)
         page = context.new_page()
         page.set_default_timeout(15_000)
         try:

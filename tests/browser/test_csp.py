@@ -32,6 +32,11 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 @pytest.fixture
+def bypass_csp() -> bool:
+    return False  # the policy is what these tests check
+
+
+@pytest.fixture
 def portal(provider_a, staff_a, accreditor, learner_a):
     """An activity with MOC, a learner who completed it (with a certificate) and enrolled in another, and the
     staff personas; each signed-in persona's session cookie, made before the browser starts."""

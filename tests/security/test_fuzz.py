@@ -544,7 +544,6 @@ KNOWN = {
     "empty-to-field": r"^FieldDoesNotExist: \w+ has no field named ''",
     "autocomplete-invalid-id": r"^ValueError: Field 'id' expected a number but got ",
     "sqlite-huge-id": r"^OverflowError: Python int too large to convert to SQLite INTEGER",
-    "outcomes-not-a-list": r"^TypeError: '\w+' object is not iterable at activities/models.py",
     "json-nan": r"^(IntegrityError: CHECK constraint failed: \(JSON_VALID|DataError: .*(NaN|json))",
 }
 
@@ -756,24 +755,6 @@ def _sqlite_only(reason):
                 "Django's ModelChoiceField does not turn into a form error"
             ),
             id="sqlite-huge-id",
-        ),
-        pytest.param(
-            "outcomes-not-a-list",
-            lambda w, c: (
-                "post",
-                f"/admin/activities/activity/{w.activity.pk}/change/",
-                {
-                    **form_data(c, f"/admin/activities/activity/{w.activity.pk}/change/"),
-                    "measured_outcomes": ["-1"],
-                },
-            ),
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="Activity.clean iterates measured_outcomes, which the admin's JSON field gives as any JSON "
-                "value (TypeError for a number): activities/models.py",
-            ),
-            id="outcomes-not-a-list",
         ),
         pytest.param(
             "json-nan",
