@@ -165,8 +165,13 @@ class BoardIdFormSetBase(_UniqueFormSet):
     duplicate_message = _("Each board can be listed only once.")
 
 
-LicenseFormSet = formset_factory(LicenseForm, formset=LicenseFormSetBase, extra=1, max_num=60)
-BoardIdFormSet = formset_factory(BoardIdForm, formset=BoardIdFormSetBase, extra=1, max_num=30)
+# absolute_max: a POST that claims more forms gets an error, not thousands of forms built and rendered.
+LicenseFormSet = formset_factory(
+    LicenseForm, formset=LicenseFormSetBase, extra=1, max_num=60, absolute_max=60, validate_max=True
+)
+BoardIdFormSet = formset_factory(
+    BoardIdForm, formset=BoardIdFormSetBase, extra=1, max_num=30, absolute_max=30, validate_max=True
+)
 
 
 class ClaimForm(forms.Form):

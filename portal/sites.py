@@ -8,13 +8,16 @@
   certificate's verification page, a draft activity's address).
 """
 
+import functools
+
 from allauth.account.adapter import get_adapter
 from allauth.core import ratelimit
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.contenttypes import views as contenttype_views
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.http import Http404
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +44,18 @@ class PortalAdminSite(admin.AdminSite):
     site_title = _("CME Portal admin")
     index_title = _("Providers, activities and learners")
     login_form = AdminLoginForm
+
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        @functools.wraps(inner)
+        def checked(request, *args, **kwargs):
+            # Django looks an empty ``_to_field`` up as a field name (FieldDoesNotExist): say what is wrong.
+            if any(data.get(TO_FIELD_VAR, None) == "" for data in (request.GET, request.POST)):
+                raise BadRequest(_("The parameter _to_field names no field."))
+            return inner(request, *args, **kwargs)
+
+        return checked
 
     def login(self, request, extra_context=None):
         if request.method == "POST":

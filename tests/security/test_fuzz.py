@@ -541,7 +541,6 @@ def plans(target: Target, persona: str, *, home: bool, covered: set) -> Iterator
 # 5xx the fuzz finds in code this module cannot fix: each is reproduced by one request in
 # ``test_known_finding`` (strict xfail, so fixing it shows), and left out of the sweep's failures meanwhile.
 KNOWN = {
-    "empty-to-field": r"^FieldDoesNotExist: \w+ has no field named ''",
     "autocomplete-invalid-id": r"^ValueError: Field 'id' expected a number but got ",
     "sqlite-huge-id": r"^OverflowError: Python int too large to convert to SQLite INTEGER",
     "json-nan": r"^(IntegrityError: CHECK constraint failed: \(JSON_VALID|DataError: .*(NaN|json))",
@@ -698,17 +697,6 @@ def _sqlite_only(reason):
     ("finding", "request_for"),
     [
         pytest.param(
-            "empty-to-field",
-            lambda w, c: ("get", f"/admin/activities/activity/{w.activity.pk}/change/?_to_field=", None),
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="Django's change and delete views look up an empty _to_field as a field name "
-                "(FieldDoesNotExist): every admin object page; fix in the portal's admin site",
-            ),
-            id="empty-to-field",
-        ),
-        pytest.param(
             "autocomplete-invalid-id",
             lambda w, c: (
                 "post",
@@ -784,12 +772,6 @@ def test_known_finding(world, finding, request_for):
     assert not visitor.failures, visitor.report()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the profile's licence and board-ID formsets (learners/forms.py) build up to 1,060 and 1,030 forms "
-    "for a POST that says so: about 10 s and 4 MB per request",
-)
 def test_formsets_build_a_bounded_number_of_forms():
     """A POST may say it carries any number of forms; Django builds up to max_num + 1000 of them (seconds
     of work and megabytes of page for one request), unless absolute_max says fewer."""
