@@ -331,8 +331,9 @@ class OutboxMessage(TimestampedModel):
     """One email to send, once. Sending claims the row first, taking a lease (a fresh token and an expiry),
     so a repeated or redelivered task never sends it twice; the sender checks its token before the email
     goes out and when it records the outcome, so an email whose lease ran out and was handed to another
-    sender is never sent or finished by the one that lost it. Temporary failures wait and retry, permanent
-    ones stay failed for staff to see."""
+    sender is never sent or finished by the one that lost it. Temporary failures wait and retry for days
+    (staff are alerted once, ``alerted_at``, when one is still undelivered hours later); permanent ones stay
+    failed for staff to see."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("Waiting to send")
@@ -356,6 +357,7 @@ class OutboxMessage(TimestampedModel):
     lease_token = models.UUIDField(_("lease token"), null=True, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    alerted_at = models.DateTimeField(_("staff alerted at"), null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

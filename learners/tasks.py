@@ -75,20 +75,25 @@ def _send_now(send, message_id: int) -> None:
         certificates._dispatch_later("send_certificate_email_task", message_id, countdown=exc.retry_in)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=certificates.MAX_ATTEMPTS + 2)
+@shared_task(bind=True, acks_late=True, max_retries=None)
 def send_certificate_email_task(self, message_id: int) -> str:
+    """Send one certificate email. A temporary failure retries after the message's backoff (at most 30
+    minutes, inside the broker's visibility timeout of an hour), for as long as the service keeps the
+    message pending (five days): the service, not a retry count, decides when to give up. A retry that
+    finds the message sent, failed, or not yet due ends the chain; the sweep picks up a chain that was lost."""
     try:
         return certificates.send_outbox_message(message_id=message_id)
     except certificates.TemporaryEmailError as exc:
         raise self.retry(countdown=exc.retry_in, exc=exc) from exc
     except (OperationalError, InterfaceError) as exc:
-        raise self.retry(countdown=30, exc=exc) from exc
+        raise self.retry(countdown=30, exc=exc, max_retries=20) from exc
 
 
 @shared_task(acks_late=True)
 def sweep_certificates_task() -> dict[str, int]:
-    """Periodic (celery beat): issue what a lost message left unissued, re-queue unsent email."""
-    return certificates.sweep()
+    """Periodic (celery beat): issue what a lost message left unissued, re-queue unsent email, hand on
+    email whose sender died, and alert staff once about email undelivered for hours."""
+    return {**certificates.sweep(), "alerted": certificates.alert_undelivered_emails()}
 
 
 @shared_task(

@@ -221,12 +221,19 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CME Portal <no-reply@localhost>")
 SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 # A certificate email the mail server could not take waits this long before its first retry, then twice as
-# long each time (at most 30 minutes). A constant: the integration tests' worker shortens it.
+# long each time (at most 30 minutes). Constants: the integration tests' worker shortens them.
 CERTIFICATE_EMAIL_BACKOFF_SECONDS = 30
+CERTIFICATE_EMAIL_BACKOFF_MAX_SECONDS = 1800
 # A worker sending a certificate email holds it for this long, renewing the hold every quarter of it while
 # the send runs; a worker that dies mid-send leaves the email to the next sweep once its hold runs out
 # (with the sweep every minute, sent again within about two minutes). A constant, like the backoff.
 CERTIFICATE_EMAIL_LEASE_SECONDS = 60
+# A certificate email the mail server keeps deferring (4xx, refused or dropped connections) is retried for
+# five days after it was queued, then marked failed; accreditation staff are alerted once (email and a
+# logged error) about each one still undelivered after four hours. These are sendmail's queuereturn and
+# queuewarn defaults, the delays mail administrators expect; 5xx replies fail at once.
+CERTIFICATE_EMAIL_ALERT_AFTER_HOURS = 4
+CERTIFICATE_EMAIL_GIVE_UP_AFTER_HOURS = 120
 
 # Celery: with CELERY_BROKER_URL (Redis) tasks go to workers; without it they run in-process.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")

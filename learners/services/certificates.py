@@ -15,6 +15,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+import celery.exceptions
 import kombu.exceptions
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -43,7 +44,6 @@ from portal import audit
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 10
 SWEEP_GRACE = timedelta(minutes=1)  # leave fresh work to the tasks already dispatched for it
 DUE_EARLY = timedelta(seconds=2)  # how early a retry may come and still be let through (clock skew)
 
@@ -83,6 +83,8 @@ def _dispatch_later(task_name: str, *args, countdown: int | None) -> None:
     try:
         getattr(tasks, task_name).apply_async(args=args, retry=False, countdown=countdown)
     except Exception as exc:
+        if isinstance(exc, celery.exceptions.Retry):  # run in-process, the task keeps its row for a retry
+            return
         if not isinstance(exc, BROKER_ERRORS):  # a task run in-process failed: the broker is not to blame
             logger.warning("%s%s failed; the sweep will pick it up", task_name, args, exc_info=True)
             return
@@ -555,12 +557,16 @@ def _send_held(message: OutboxMessage, token: uuid.UUID) -> str:
         _deliver(email)
     except Exception as exc:
         permanent, reason = classify_smtp_error(exc)
-        if permanent or message.attempts >= MAX_ATTEMPTS:
-            if not permanent:
-                reason = _("gave up after %(n)d attempts: %(reason)s") % {
-                    "n": message.attempts,
-                    "reason": reason,
-                }
+        if not permanent and timezone.now() - message.created >= give_up_after():
+            reason = _("gave up after %(hours)d hours and %(n)d attempts: %(reason)s") % {
+                "hours": int(give_up_after().total_seconds() // 3600),
+                "n": message.attempts,
+                "reason": reason,
+            }
+            _finish(message_id, token, state=OutboxMessage.State.FAILED, last_error=reason)
+            logger.error("certificate email %s failed for good: %s", message_id, reason)
+            return _state(message_id)
+        if permanent:
             _finish(message_id, token, state=OutboxMessage.State.FAILED, last_error=reason)
             logger.warning("certificate email %s failed: %s", message_id, reason)
             return _state(message_id)
@@ -728,10 +734,23 @@ def _deliver(email: EmailMultiAlternatives) -> None:
         raise
 
 
+def give_up_after() -> timedelta:
+    """How long after it was queued an email the mail server keeps deferring is retried (five days)."""
+    return timedelta(hours=getattr(settings, "CERTIFICATE_EMAIL_GIVE_UP_AFTER_HOURS", 120))
+
+
+def alert_after() -> timedelta:
+    """How long after it was queued an email still undelivered is reported to staff (four hours)."""
+    return timedelta(hours=getattr(settings, "CERTIFICATE_EMAIL_ALERT_AFTER_HOURS", 4))
+
+
 def backoff_seconds(attempts: int) -> int:
-    """``CERTIFICATE_EMAIL_BACKOFF_SECONDS`` (30 s), then doubling: 1 min, 2 min, ... at most 30 min."""
+    """``CERTIFICATE_EMAIL_BACKOFF_SECONDS`` (30 s), then doubling: 1 min, 2 min, ... at most
+    ``CERTIFICATE_EMAIL_BACKOFF_MAX_SECONDS`` (30 min), so an email goes out within half an hour of the
+    mail server coming back, however long it was down."""
     first = getattr(settings, "CERTIFICATE_EMAIL_BACKOFF_SECONDS", 30)
-    return min(first * 2 ** max(attempts - 1, 0), 1800)
+    most = getattr(settings, "CERTIFICATE_EMAIL_BACKOFF_MAX_SECONDS", 1800)
+    return min(first * 2 ** min(max(attempts - 1, 0), 32), most)
 
 
 def classify_smtp_error(exc: Exception) -> tuple[bool, str]:
@@ -818,6 +837,91 @@ def sweep(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     for message_id in due:
         _dispatch("send_certificate_email_task", message_id)
     return {"certificates": len(missing), "released": released, "emails": len(due)}
+
+
+def alert_undelivered_emails(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Tell staff, once per email, about certificate emails still undelivered ``alert_after()`` (4 hours)
+    after they were queued; returns how many this call reported.
+
+    Each is marked (``alerted_at``) in a short transaction that skips rows another run holds, so running
+    this twice, or concurrently, reports each email once. The marked ones are then reported in one logged
+    error (for whoever watches the logs; it gets out even when the mail server is down) and one email to
+    the accreditation staff, sent best-effort: a failed alert email is logged, not retried, as the emails
+    it reports are still being retried and the logged error stands. Nothing is dispatched.
+    """
+    now = now or timezone.now()
+    undelivered = OutboxMessage.objects.filter(
+        state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.SENDING],
+        alerted_at__isnull=True,
+        created__lte=now - alert_after(),
+    )
+    with transaction.atomic():
+        ids = list(
+            undelivered.select_for_update(skip_locked=True)
+            .order_by("created")
+            .values_list("pk", flat=True)[:limit]
+        )
+        OutboxMessage.objects.filter(pk__in=ids).update(alerted_at=now)
+    if not ids:
+        return 0
+    messages = list(
+        OutboxMessage.objects.filter(pk__in=ids)
+        .select_related("version__certificate__enrollment__activity__provider")
+        .order_by("created")
+    )
+    logger.error(
+        "%d certificate email(s) undelivered %d hours or more after they were queued, still retrying until "
+        "%d hours: %s",
+        len(messages),
+        alert_after().total_seconds() // 3600,
+        give_up_after().total_seconds() // 3600,
+        "; ".join(
+            f"#{m.pk} {m.version.certificate.code} queued {m.created:%Y-%m-%d %H:%M} UTC, {m.attempts} "
+            f"attempts, last error: {m.last_error or '-'}"
+            for m in messages
+        ),
+    )
+    _email_alert(messages, now=now)
+    return len(messages)
+
+
+def _email_alert(messages: list[OutboxMessage], *, now: datetime) -> None:
+    from django.contrib.auth import get_user_model
+
+    from portal.scoping import ACCREDITATION_STAFF_GROUP
+
+    recipients = list(
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True, groups__name=ACCREDITATION_STAFF_GROUP)
+        .order_by("email")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    if not recipients:
+        return
+    context = {
+        "messages": messages,
+        "hours": int(alert_after().total_seconds() // 3600),
+        "give_up_hours": int(give_up_after().total_seconds() // 3600),
+        "outbox_url": settings.SITE_URL + "/admin/learners/outboxmessage/?state__exact=pending",
+        "now": now,
+    }
+    email = EmailMultiAlternatives(
+        subject=_("Certificate emails undelivered for %(hours)d hours: %(n)d")
+        % {"hours": context["hours"], "n": len(messages)},
+        body=render_to_string("emails/undelivered_certificates.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+    )
+    email.attach_alternative(render_to_string("emails/undelivered_certificates.html", context), "text/html")
+    try:
+        email.send()
+    except Exception:  # the mail server that defers the certificates may well refuse this too
+        logger.error(
+            "could not email staff about undelivered certificate emails %s",
+            [m.pk for m in messages],
+            exc_info=True,
+        )
 
 
 def delivery_status(certificate: Certificate) -> OutboxMessage | None:

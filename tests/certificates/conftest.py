@@ -195,6 +195,10 @@ class SmtpServer:
         self.controller.stop()
         self._start()
 
+    def start(self):
+        """Listen again on the same port after ``stop()`` (the mail server back from an outage)."""
+        self._start()
+
     def stop(self):
         self.controller.stop()
 

@@ -162,21 +162,40 @@ def test_smtp_451_is_temporary_with_backoff(seed_activity, smtp_server, now):
     assert smtp_server.received == []
 
 
-def test_gives_up_after_max_attempts(seed_activity, smtp_server):
+def test_a_deferred_email_keeps_retrying_past_ten_attempts_and_gives_up_after_five_days(
+    seed_activity, smtp_server, now
+):
     message = pending_for(GREYLISTED, seed_activity)
-    for _ in range(certificates.MAX_ATTEMPTS - 1):
+    for _ in range(12):  # the portal used to give up after 10
         retry_at = OutboxMessage.objects.get(pk=message.pk).next_attempt_at
         with time_machine.travel(retry_at, tick=False), pytest.raises(certificates.TemporaryEmailError):
             certificates.send_outbox_message(message_id=message.pk)
-    assert OutboxMessage.objects.get(pk=message.pk).state == "pending"
-    with time_machine.travel(OutboxMessage.objects.get(pk=message.pk).next_attempt_at, tick=False):
+    assert (
+        OutboxMessage.objects.get(pk=message.pk).state,
+        OutboxMessage.objects.get(pk=message.pk).attempts,
+    ) == (
+        "pending",
+        12,
+    )
+
+    # Still retried a moment before five days are up...
+    last_chance = message.created + certificates.give_up_after() - timedelta(seconds=1)
+    with time_machine.travel(last_chance, tick=False), pytest.raises(certificates.TemporaryEmailError):
+        certificates.send_outbox_message(message_id=message.pk)
+    # ...and failed for good at the first attempt after.
+    with time_machine.travel(
+        message.created + certificates.give_up_after() + timedelta(minutes=30), tick=False
+    ):
+        assert certificates.send_outbox_message(message_id=message.pk) == "failed"
         assert certificates.send_outbox_message(message_id=message.pk) == "failed"
     message.refresh_from_db()
-    assert message.attempts == certificates.MAX_ATTEMPTS
-    assert message.last_error.startswith(f"gave up after {certificates.MAX_ATTEMPTS} attempts: ")
-    assert "451" in message.last_error
-    assert certificates.send_outbox_message(message_id=message.pk) == "failed"
-    assert OutboxMessage.objects.get(pk=message.pk).attempts == certificates.MAX_ATTEMPTS
+    assert message.attempts == 14
+    assert (
+        message.last_error
+        == "gave up after 120 hours and 14 attempts: recipient refused: 451 4.7.1 Greylisted, try again later"
+    )
+    assert (message.sent_at, message.lease_token) == (None, None)
+    assert smtp_server.received == []
 
 
 def test_server_down_is_temporary_and_the_email_goes_once_it_is_back(pending, smtp_server, settings, now):
@@ -223,7 +242,7 @@ def test_the_issuing_task_does_not_burn_retries_when_the_server_says_later(
         enrollment = complete(learner, seed_activity)
     message = OutboxMessage.objects.get(version__certificate__enrollment=enrollment)
     assert message.state == OutboxMessage.State.PENDING
-    assert 1 <= message.attempts < certificates.MAX_ATTEMPTS
+    assert message.attempts == 1
     assert message.next_attempt_at > message.created
 
 

@@ -3,6 +3,7 @@ and an SMTP sink (tests/integration/conftest.py). Each test asserts what the dat
 sink received, exactly once per learner.
 """
 
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -216,4 +217,44 @@ def test_a_killed_workers_email_goes_out_about_two_minutes_later(broker, smtp_si
     assert sent_after <= lease + 10
     sent = OutboxMessage.objects.get()
     assert (sent.attempts, sent.lease_token) == (2, None)
+    assert smtp_sink.count_by_recipient() == {enrollment.learner.email: 1}
+
+
+def test_an_outage_longer_than_ten_attempts_is_outlasted(
+    broker, smtp_sink, start_worker, accreditor, settings, caplog
+):
+    """The worker retries with a 1 s backoff capped at 1 s (a compressed schedule), so ten attempts, where
+    the portal used to give up, pass in seconds: the email stays pending, staff are alerted once, and it
+    goes out once when the mail server is back."""
+    start_worker(TEST_EMAIL_BACKOFF_SECONDS="1", TEST_EMAIL_BACKOFF_MAX_SECONDS="1")
+    smtp_sink.stop()
+    (enrollment,) = enrolled_learners(ActivityFactory(credits={"ama_pra_1": "1.50"}), 1)
+    claim(enrollment)
+    waiting = wait_for(
+        lambda: OutboxMessage.objects.filter(state=PENDING, attempts__gte=15).first(),
+        timeout=90,
+        what="fifteen attempts while the mail server is down",
+    )
+    assert "Connection refused" in waiting.last_error
+
+    # The sweep's alert, four hours on (this process mails through the sink too, which is down).
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", smtp_sink.port, 5
+    caplog.set_level(logging.ERROR, logger="learners.services.certificates")
+    four_hours_on = timezone.now() + certificates.alert_after()
+    assert certificates.alert_undelivered_emails(now=four_hours_on) == 1
+    assert certificates.alert_undelivered_emails(now=four_hours_on) == 0
+    assert [r.getMessage()[:40] for r in caplog.records if r.levelno >= logging.ERROR] == [
+        "1 certificate email(s) undelivered 4 hou",
+        "could not email staff about undelivered ",
+    ]
+
+    smtp_sink.start()
+    sent = wait_for(
+        lambda: OutboxMessage.objects.filter(state=SENT).first() if broker.idle() else None,
+        timeout=30,
+        what="the email sent once the mail server is back",
+    )
+    assert sent.attempts > waiting.attempts
+    assert sent.alerted_at == four_hours_on
     assert smtp_sink.count_by_recipient() == {enrollment.learner.email: 1}
