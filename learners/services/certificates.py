@@ -1,8 +1,10 @@
 """Certificates: issue once, snapshot what they state, email each message once, revoke and reissue.
 
 The database makes each thing happen once: a unique constraint and a row lock for the certificate of an
-enrollment, and a conditional update that claims an outbox row before its email goes out. Tasks only call
-these functions, so a repeated, duplicated or redelivered task changes nothing.
+enrollment, and a conditional update that claims an outbox row, with a lease its sender renews, just before
+its email goes out. Tasks only call these functions, so a repeated, duplicated or redelivered task changes
+nothing. The periodic sweep finishes what lost messages and dead workers left, and alerts staff once about
+an email the mail server has deferred for hours.
 """
 
 import logging
@@ -481,8 +483,10 @@ def send_outbox_message(*, message_id: int) -> str:
 
     A message waiting for its retry time (``next_attempt_at``, set by a failed attempt) is not claimed
     before then: a repeated or early task leaves it pending and returns "pending", and the retry scheduled
-    with it (or the sweep) sends it when due. A temporary SMTP failure puts it back to pending and raises
-    ``TemporaryEmailError`` (retry later, with backoff); a permanent one marks it failed. The email of a
+    with it (or the sweep) sends it when due. A temporary SMTP failure (4xx, refused or dropped connection)
+    puts it back to pending and raises ``TemporaryEmailError`` (retry later, with ``backoff_seconds``),
+    until ``give_up_after()`` (five days) has passed since it was queued: the first failure after that
+    marks it failed. A permanent one (5xx, a refused address) marks it failed at once. The email of a
     certificate revoked since it was queued is marked failed, unsent.
     """
     return _claim_and_send(message_id)
