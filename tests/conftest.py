@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 
 from portal.scoping import ACCREDITATION_STAFF_GROUP
-from tests.factories import ActivityFactory, MembershipFactory, ProviderFactory, UserFactory
+from tests.factories import ActivityFactory, MembershipFactory, ProviderFactory, SpecialtyFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "000_cd1b7cbbb4c31ee5.txt"
@@ -79,6 +79,18 @@ def _fresh_rate_limits():
 @pytest.fixture
 def seed_text() -> bytes:
     return SEED.read_bytes()
+
+
+@pytest.fixture
+def seed_specialties(db):
+    """The seed's specialties, which only accreditation staff may add to the catalog."""
+    for name in (
+        "All Practice Areas (e.g. ethics)",
+        "General Surgery",
+        "Pain Medicine",
+        "Surgery of the Spine",
+    ):
+        SpecialtyFactory(name=name)
 
 
 @pytest.fixture

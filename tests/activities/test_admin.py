@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from activities.models import Activity, CreditDesignation, Membership, Provider
 from portal.models import AuditEntry
-from tests.factories import ActivityFactory, SpecialtyFactory, UserFactory
+from tests.factories import ActivityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,18 +43,6 @@ def activity_form(activity, **overrides):
     }
     data.update(overrides)
     return data
-
-
-@pytest.fixture
-def seed_specialties(db):
-    """The seed's specialties, which only accreditation staff may add to the catalog."""
-    for name in (
-        "All Practice Areas (e.g. ethics)",
-        "General Surgery",
-        "Pain Medicine",
-        "Surgery of the Spine",
-    ):
-        SpecialtyFactory(name=name)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from learners.services import certificates, reporting
 from portal.admin import ProviderScopedAdmin, provider_path
 from portal.models import AuditEntry
 from tests.certificates.conftest import complete, make_learner
-from tests.factories import ActivityFactory, MembershipFactory, SpecialtyFactory, UserFactory
+from tests.factories import ActivityFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -297,14 +297,9 @@ def test_a_returned_file_naming_the_viewed_providers_rows_changes_nothing(client
     assert world_b.snapshot() == before
 
 
-def test_importing_a_listing_for_the_viewed_provider_is_refused(client, mixed_role, provider_b, seed_text):
-    for name in (
-        "All Practice Areas (e.g. ethics)",
-        "General Surgery",
-        "Pain Medicine",
-        "Surgery of the Spine",
-    ):
-        SpecialtyFactory(name=name)
+def test_importing_a_listing_for_the_viewed_provider_is_refused(
+    client, mixed_role, provider_b, seed_text, seed_specialties
+):
     client.force_login(mixed_role)
     listing = seed_text.replace(b"- Provider:StatPearls, LLC", f"- Provider:{provider_b.name}".encode())
     upload = SimpleUploadedFile("b.txt", listing)
