@@ -13,7 +13,7 @@ import re
 import pytest
 import time_machine
 
-from tests.browser.conftest import assert_accessible, page  # noqa: F401 (fixtures)
+from tests.browser.conftest import assert_accessible, bypass_csp, page  # noqa: F401 (fixtures)
 from tests.browser.conftest import pytest_runtest_setup as needs_browser
 from tests.factories import PASSWORD
 from tests.reporting.conftest import NOW
