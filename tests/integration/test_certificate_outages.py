@@ -29,7 +29,7 @@ PENDING, SENT = OutboxMessage.State.PENDING, OutboxMessage.State.SENT
 
 def test_a_repeated_issue_task_waits_for_the_retry_time(broker, smtp_sink, start_worker):
     (enrollment,) = enrolled_learners(ActivityFactory(credits={"ama_pra_1": "1.50"}), 1)
-    worker = start_worker(TEST_EMAIL_BACKOFF_SECONDS="15")
+    worker = start_worker(TEST_EMAIL_BACKOFF_SECONDS="30")
     smtp_sink.stop()
     claim(enrollment)
     waiting = wait_for(
@@ -46,7 +46,7 @@ def test_a_repeated_issue_task_waits_for_the_retry_time(broker, smtp_sink, start
         tasks.send_certificate_email_task.delay(waiting.pk).id,
     ]
     for task_id in repeated:
-        wait_for_task(worker, task_id, timeout=10)
+        wait_for_task(worker, task_id, timeout=20)
     assert timezone.now() < retry_at  # they ran before the retry time...
     assert smtp_sink.messages == []  # ...and sent nothing
     waiting.refresh_from_db()
@@ -54,7 +54,7 @@ def test_a_repeated_issue_task_waits_for_the_retry_time(broker, smtp_sink, start
 
     # The retry the failed attempt scheduled sends it, once.
     sent = wait_for(
-        lambda: OutboxMessage.objects.filter(pk=waiting.pk, state=SENT).first(), timeout=40, what="the retry"
+        lambda: OutboxMessage.objects.filter(pk=waiting.pk, state=SENT).first(), timeout=60, what="the retry"
     )
     wait_for(broker.idle, timeout=10, what="an idle broker")
     assert sent.attempts == 2
@@ -88,7 +88,7 @@ def test_with_redis_down_only_the_first_claim_waits_for_the_broker(
     assert CreditClaim.objects.filter(enrollment__in=down).count() == 5
     # One claim found the broker down (a pooled connection fails at once, a new one waits out
     # CELERY_BROKER_CONNECT_TIMEOUT, 2 s); the others did not try it again.
-    assert sorted(seconds)[-2] < 0.5
+    assert sorted(seconds)[-2] < 1  # the page itself takes some 30 ms; a wait for the broker, 2 s
 
     broker.start()
     time.sleep(settings.TASK_DISPATCH_PAUSE_SECONDS)  # the pause is over: this process queues again
