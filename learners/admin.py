@@ -19,7 +19,7 @@ from learners.models import (
     ReportingEntry,
 )
 from learners.services import certificates
-from portal.admin import AccreditationStaffOnly, ProviderScopedAdmin
+from portal.admin import AccreditationStaffOnly, PortalFormFields, ProviderScopedAdmin
 
 
 class DeliveryFilter(admin.SimpleListFilter):
@@ -57,7 +57,7 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class CertificateVersionInline(admin.TabularInline):
+class CertificateVersionInline(PortalFormFields, admin.TabularInline):
     model = CertificateVersion
     extra = 0
     fields = ["number", "issued_at", "reason", "issued_by"]
@@ -289,7 +289,7 @@ class OutboxMessageAdmin(ProviderScopedAdmin, admin.ModelAdmin):
         return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
 
 
-class ClaimedCreditInline(admin.TabularInline):
+class ClaimedCreditInline(PortalFormFields, admin.TabularInline):
     model = ClaimedCredit
     extra = 0
     can_delete = False
@@ -299,7 +299,7 @@ class ClaimedCreditInline(admin.TabularInline):
         return False
 
 
-class ClaimedMocInline(admin.TabularInline):
+class ClaimedMocInline(PortalFormFields, admin.TabularInline):
     model = ClaimedMoc
     extra = 0
     can_delete = False

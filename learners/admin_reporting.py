@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
-from django.contrib.admin.widgets import AdminDateWidget, AutocompleteSelect
+from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -29,7 +29,8 @@ from activities.models import Activity, Provider
 from learners.models import Destination, Enrollment, ExportBatch, OutboxMessage, ReportingEntry
 from learners.services import certificates, reporting
 from portal import scoping
-from portal.admin import ProviderScopedAdmin, scope_queryset
+from portal.admin import AutocompleteSelect, ProviderScopedAdmin, scope_queryset
+from portal.forms import ModelChoiceField
 from portal.lib.csv import write_rows
 from portal.lib.http import csv_attachment, zip_attachment
 
@@ -102,7 +103,7 @@ class RejectForm(forms.Form):
 
 class ExportForm(forms.Form):
     destination = forms.ChoiceField(label=gettext_lazy("File for"), choices=Destination.choices)
-    activity = forms.ModelChoiceField(
+    activity = ModelChoiceField(
         label=gettext_lazy("Activity"),
         queryset=Activity.objects.none(),
         required=False,
@@ -128,7 +129,7 @@ class ExportForm(forms.Form):
 
 
 class ActivityPickForm(forms.Form):
-    activity = forms.ModelChoiceField(label=gettext_lazy("Activity"), queryset=Activity.objects.none())
+    activity = ModelChoiceField(label=gettext_lazy("Activity"), queryset=Activity.objects.none())
 
     def __init__(self, *args, activities, admin_site, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,7 +9,7 @@ from activities.models import CreditType
 from learners import validators
 from learners.models import US_STATES, LearnerProfile
 from learners.services.claims import ClaimOptions
-from portal.forms import BoundedDateField
+from portal.forms import BoundedDateField, ModelChoiceField
 from portal.validators import validate_not_formula
 
 MONTHS = [("", "—")] + [(str(n), date(2000, n, 1).strftime("%B")) for n in range(1, 13)]
@@ -237,7 +237,7 @@ class ClaimForm(forms.Form):
 class TranscriptForm(forms.Form):
     start = BoundedDateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = BoundedDateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    credit_type = forms.ModelChoiceField(
+    credit_type = ModelChoiceField(
         label=_("Credit type"), queryset=CreditType.objects.all(), required=False, empty_label=_("All")
     )
 

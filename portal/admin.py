@@ -15,7 +15,7 @@ are named in the action's preview and in a warning, and left alone.
 import functools
 
 from django.contrib import admin, messages
-from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin import RelatedOnlyFieldListFilter, widgets
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from portal import audit, scoping
+from portal.forms import JSONField, ModelChoiceField, ModelMultipleChoiceField, is_key_of, keys_of
 from portal.models import AuditEntry, User
 
 
@@ -58,11 +59,64 @@ def scope_queryset(queryset: models.QuerySet, user, ids: frozenset[int] | None =
     return queryset.filter(**{f"{path}__in": scoping.provider_ids(user) if ids is None else ids})
 
 
-class _ScopedChoices:
-    """Foreign-key and many-to-many choices limited to what the user may write to."""
+class _KeysOnly:
+    """Re-render a refused form without looking up a posted value that cannot be a key (Django's
+    autocomplete asks the database for ``pk__in=["x"]`` and fails)."""
 
-    # A URL typed without a scheme is taken as https.
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    def optgroups(self, name, value, attr=None):
+        remote = self.field.remote_field
+        key = remote.model._meta.get_field(getattr(remote, "field_name", None) or remote.model._meta.pk.name)
+        return super().optgroups(name, keys_of(key, value), attr)
+
+
+class AutocompleteSelect(_KeysOnly, widgets.AutocompleteSelect):
+    pass
+
+
+class AutocompleteSelectMultiple(_KeysOnly, widgets.AutocompleteSelectMultiple):
+    pass
+
+
+class ForeignKeyRawIdWidget(widgets.ForeignKeyRawIdWidget):
+    def label_and_url_for_value(self, value):
+        if not is_key_of(self.rel.get_related_field(), value):
+            return "", ""
+        return super().label_and_url_for_value(value)
+
+
+class PortalFormFields:
+    """Form fields for every admin of the portal (``PortalAdminConfig`` mixes it into third-party admins
+    too): a posted value that cannot be what the field holds is a form error on that field, never a
+    database error. Choices of related objects refuse values that cannot be keys; JSON refuses NaN and
+    Infinity; a URL typed without a scheme is taken as https."""
+
+    formfield_overrides = {
+        models.URLField: {"assume_scheme": "https"},
+        models.JSONField: {"form_class": JSONField},
+    }
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", ModelChoiceField)
+        if "widget" not in kwargs:
+            if db_field.name in self.get_autocomplete_fields(request):
+                kwargs["widget"] = AutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+            elif db_field.name in self.raw_id_fields:
+                kwargs["widget"] = ForeignKeyRawIdWidget(
+                    db_field.remote_field, self.admin_site, using=kwargs.get("using")
+                )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", ModelMultipleChoiceField)
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = AutocompleteSelectMultiple(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class _ScopedChoices(PortalFormFields):
+    """Foreign-key and many-to-many choices limited to what the user may write to."""
 
     def _scope_choices(self, db_field, request, kwargs):
         user = request.user
@@ -256,7 +310,7 @@ class ProviderScopedInline(_ScopedChoices):
         return self._may(request, obj, write=True)
 
 
-class ReferenceDataAdmin:
+class ReferenceDataAdmin(PortalFormFields):
     """Shared vocabulary (credit types, specialties): any staff member reads it, accreditation staff edit."""
 
     def _is_staff_member(self, request) -> bool:
@@ -278,7 +332,7 @@ class ReferenceDataAdmin:
         return scoping.sees_everything(request.user)
 
 
-class AccreditationStaffOnly:
+class AccreditationStaffOnly(PortalFormFields):
     def has_module_permission(self, request):
         return scoping.sees_everything(request.user)
 

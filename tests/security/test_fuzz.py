@@ -22,8 +22,8 @@ the portal wrote itself. At home every parameter gets each AT_ONCE value togethe
 alone (a different few for each persona and parameter), and each endpoint also gets other methods, raw
 query strings and hostile path arguments; away from home a persona sends the page's own request and one
 request with every parameter hostile. The catalog, the API, the transcript and the verification lookup also
-get Hypothesis-drawn combinations. 5xx from code outside this change's reach are listed in KNOWN and each
-is reproduced by a strict xfail in ``test_known_finding``.
+get Hypothesis-drawn combinations. What the fuzz once found is kept as one request each in
+``test_admin_refuses_what_a_field_cannot_hold``.
 """
 
 import logging
@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 import pytest
 from allauth.account.models import EmailAddress
 from django.apps import apps
+from django.contrib import admin as django_admin
 from django.contrib.admin.views.main import (
     ALL_VAR,
     ERROR_FLAG,
@@ -58,14 +59,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from activities.filters import CatalogFilter, PageForm
-from activities.models import Activity, Membership
+from activities.models import Activity, CreditType, Membership
 from learners import services
 from learners.forms import BoardIdFormSet, LicenseFormSet, TranscriptForm
-from learners.models import Certificate, Destination, Enrollment, ReportingEntry
+from learners.models import Certificate, Destination, Enrollment, ExportBatch, ReportingEntry
 from learners.services import certificates, reporting
-from portal.admin import ProviderScopedAdmin
+from portal.admin import PortalFormFields, ProviderScopedAdmin
 from tests.certificates.conftest import complete, make_learner
-from tests.conftest import is_postgres
 from tests.factories import ActivityFactory, SpecialtyFactory
 
 pytestmark = pytest.mark.django_db
@@ -538,19 +538,6 @@ def plans(target: Target, persona: str, *, home: bool, covered: set) -> Iterator
             yield rest, {name: SimpleUploadedFile(filename, content, content_type="text/csv")}
 
 
-# 5xx the fuzz finds in code this module cannot fix: each is reproduced by one request in
-# ``test_known_finding`` (strict xfail, so fixing it shows), and left out of the sweep's failures meanwhile.
-KNOWN = {
-    "autocomplete-invalid-id": r"^ValueError: Field 'id' expected a number but got ",
-    "sqlite-huge-id": r"^OverflowError: Python int too large to convert to SQLite INTEGER",
-    "json-nan": r"^(IntegrityError: CHECK constraint failed: \(JSON_VALID|DataError: .*(NaN|json))",
-}
-
-
-def known(cause: str) -> str | None:
-    return next((key for key, pattern in KNOWN.items() if re.search(pattern, cause)), None)
-
-
 PERSONAS = ["anonymous", "learner", "editor", "accreditor"]
 STAFF = {"editor", "accreditor"}
 
@@ -639,8 +626,6 @@ def test_no_endpoint_answers_5xx_to_hostile_input(world, persona):
             visitor.send(target.method, target.path, pairs, files)
 
     print(f"{persona}: {visitor.count} requests to {len(targets)} targets")
-    for cause in [c for c in visitor.failures if known(c)]:
-        del visitor.failures[cause]
     assert not visitor.failures, visitor.report()
 
 
@@ -689,87 +674,70 @@ def form_data(client, path: str) -> dict[str, list[str]]:
     )
 
 
-def _sqlite_only(reason):
-    return pytest.mark.xfail(condition=not is_postgres(), strict=True, raises=AssertionError, reason=reason)
-
-
 @pytest.mark.parametrize(
-    ("finding", "request_for"),
+    ("path", "field", "value"),
     [
-        pytest.param(
-            "autocomplete-invalid-id",
-            lambda w, c: (
-                "post",
-                f"/admin/activities/membership/{Membership.objects.first().pk}/change/",
-                {
-                    **form_data(c, f"/admin/activities/membership/{Membership.objects.first().pk}/change/"),
-                    "user": ["x"],
-                },
-            ),
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="Django's autocomplete widget re-renders a refused form by looking up the posted value "
-                "as an id (ValueError); portal/admin.py autocompletes",
-            ),
-            id="autocomplete-invalid-id-admin",
-        ),
-        pytest.param(
-            "autocomplete-invalid-id",
-            lambda w, c: (
-                "post",
-                "/admin/learners/reportingentry/export/",
-                {"custom": ["1"], "destination": ["accreditor"], "activity": ["x"]},
-            ),
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="the same, for the export form's activity (learners/admin_reporting.py ActivityAutocomplete)",
-            ),
-            id="autocomplete-invalid-id-export",
-        ),
-        pytest.param(
-            "sqlite-huge-id",
-            lambda w, c: (
-                "post",
-                f"/admin/activities/activity/{w.activity.pk}/change/",
-                {
-                    **form_data(c, f"/admin/activities/activity/{w.activity.pk}/change/"),
-                    "provider": ["9" * 40],
-                },
-            ),
-            marks=_sqlite_only(
-                "a choice of a related object by a number too large for SQLite raises OverflowError, which "
-                "Django's ModelChoiceField does not turn into a form error"
-            ),
-            id="sqlite-huge-id",
-        ),
-        pytest.param(
-            "json-nan",
-            lambda w, c: (
-                "post",
-                "/admin/activities/credittype/aapa/change/",
-                {**form_data(c, "/admin/activities/credittype/aapa/change/"), "professions": ["NaN"]},
-            ),
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="Django's JSON form field takes NaN and Infinity, which neither database stores as JSON "
-                "(activities/admin.py: professions, measured_outcomes)",
-            ),
-            id="json-nan",
-        ),
+        # Django's autocomplete re-renders a refused form by looking the posted value up as an id.
+        ("membership", "user", "x"),
+        ("membership", "user", "²"),
+        ("export", "activity", "x"),
+        # A related object chosen by a number too large for SQLite's INTEGER (OverflowError there).
+        ("activity", "provider", "9" * 40),
+        ("activity", "specialties", "9" * 40),
+        ("membership", "user", "9" * 40),
+        ("export", "activity", "-" + "9" * 40),
+        # JSON that Python reads and neither database stores, or that Python cannot read.
+        ("credittype", "professions", "NaN"),
+        ("credittype", "professions", '["physician", Infinity]'),
+        ("credittype", "professions", "[1e999]"),
+        ("credittype", "professions", "1" * 5000),
+        ("credittype", "professions", "[" * 50_000),
+        ("activity", "measured_outcomes", "-Infinity"),
     ],
 )
-def test_known_finding(world, finding, request_for):
-    visitor = Visitor(world.users["accreditor"])
-    method, path, data = request_for(world, visitor.client)
-    path, _, raw = path.partition("?")
-    if method == "get":
-        visitor.send("get", path, raw=raw)
-    else:
-        visitor.send("post", path, [(name, values) for name, values in data.items()])
-    assert not visitor.failures, visitor.report()
+def test_admin_refuses_what_a_field_cannot_hold(world, path, field, value):
+    """Each was a 500 the fuzz found: now a form error on the field, and nothing written."""
+    client = Visitor(world.users["accreditor"]).client
+    membership = Membership.objects.first()
+    url = {
+        "membership": f"/admin/activities/membership/{membership.pk}/change/",
+        "activity": f"/admin/activities/activity/{world.activity.pk}/change/",
+        "credittype": "/admin/activities/credittype/aapa/change/",
+        "export": "/admin/learners/reportingentry/export/",
+    }[path]
+    data = {"custom": ["1"], "destination": ["accreditor"]} if path == "export" else form_data(client, url)
+    before = (
+        list(Membership.objects.values()),
+        list(Activity.objects.values()),
+        list(CreditType.objects.values()),
+        ExportBatch.objects.count(),
+    )
+    response = client.post(url, {**data, field: [value]})
+    assert response.status_code == 200
+    forms = [
+        f
+        for f in (
+            response.context.get("adminform") and response.context["adminform"].form,
+            response.context.get("form"),
+        )
+        if f
+    ]
+    assert any(field in form.errors for form in forms), [form.errors for form in forms]
+    assert (
+        list(Membership.objects.values()),
+        list(Activity.objects.values()),
+        list(CreditType.objects.values()),
+        ExportBatch.objects.count(),
+    ) == before
+
+
+def test_every_admin_has_the_portals_form_fields():
+    """Admins registered by other apps (Django's groups, allauth's email addresses) included."""
+    registry = django_admin.site._registry
+    assert all(isinstance(a, PortalFormFields) for a in registry.values())
+    for model_admin in registry.values():
+        for inline in model_admin.inlines:
+            assert issubclass(inline, PortalFormFields), inline
 
 
 def test_formsets_build_a_bounded_number_of_forms():
