@@ -263,15 +263,31 @@ class CertificateAdmin(ProviderScopedAdmin, admin.ModelAdmin):
         return None
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("delivery")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        hours = int(certificates.alert_after().total_seconds() // 3600)
+        return [("yes", ngettext("Undelivered after %d hour", "Undelivered after %d hours", hours) % hours)]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=certificates.overdue_emails().values("pk"))
+        return queryset
+
+
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ProviderScopedAdmin, admin.ModelAdmin):
-    list_display = ["subject", "recipient", "state", "attempts", "created", "sent_at", "last_error_short"]
-    list_filter = ["state"]
+    list_display = [
+        "subject", "recipient", "state", "attempts", "created", "sent_at", "alerted_at", "last_error_short",
+    ]  # fmt: skip
+    list_filter = [OverdueFilter, "state"]
     search_fields = ["recipient", "subject", "version__certificate__code"]
     list_select_related = ["version__certificate"]
     readonly_fields = [
         "version", "recipient", "subject", "state", "attempts", "last_error", "next_attempt_at", "sending_since",
-        "sent_at", "requested_by", "created",
+        "lease_expires_at", "sent_at", "alerted_at", "requested_by", "created",
     ]  # fmt: skip
     fields = readonly_fields
 

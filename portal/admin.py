@@ -106,6 +106,16 @@ class PortalFormFields:
                 )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    # An inline builds at most this many forms, whatever number a POST claims (Django's default is
+    # max_num + 1000, seconds of work for one request); more is a form error.
+    inline_absolute_max = 100
+
+    def get_formset(self, request, obj=None, **kwargs):  # inlines only
+        max_num = self.get_max_num(request, obj, **kwargs)
+        kwargs.setdefault("max_num", self.inline_absolute_max if max_num is None else max_num)
+        kwargs.setdefault("absolute_max", max(self.inline_absolute_max, kwargs["max_num"]))
+        return super().get_formset(request, obj, **kwargs)
+
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs.setdefault("form_class", ModelMultipleChoiceField)
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.db.models.fields.json import KT
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -843,6 +844,14 @@ def sweep(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     return {"certificates": len(missing), "released": released, "emails": len(due)}
 
 
+def overdue_emails(*, now: datetime | None = None):
+    """Certificate emails still undelivered ``alert_after()`` after they were queued."""
+    return OutboxMessage.objects.filter(
+        state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.SENDING],
+        created__lte=(now or timezone.now()) - alert_after(),
+    )
+
+
 def alert_undelivered_emails(*, now: datetime | None = None, limit: int = 200) -> int:
     """Tell staff, once per email, about certificate emails still undelivered ``alert_after()`` (4 hours)
     after they were queued; returns how many this call reported.
@@ -854,11 +863,7 @@ def alert_undelivered_emails(*, now: datetime | None = None, limit: int = 200) -
     it reports are still being retried and the logged error stands. Nothing is dispatched.
     """
     now = now or timezone.now()
-    undelivered = OutboxMessage.objects.filter(
-        state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.SENDING],
-        alerted_at__isnull=True,
-        created__lte=now - alert_after(),
-    )
+    undelivered = overdue_emails(now=now).filter(alerted_at__isnull=True)
     with transaction.atomic():
         ids = list(
             undelivered.select_for_update(skip_locked=True)
@@ -907,7 +912,7 @@ def _email_alert(messages: list[OutboxMessage], *, now: datetime) -> None:
         "messages": messages,
         "hours": int(alert_after().total_seconds() // 3600),
         "give_up_hours": int(give_up_after().total_seconds() // 3600),
-        "outbox_url": settings.SITE_URL + "/admin/learners/outboxmessage/?state__exact=pending",
+        "outbox_url": settings.SITE_URL + reverse("admin:learners_outboxmessage_changelist") + "?overdue=yes",
         "now": now,
     }
     email = EmailMultiAlternatives(

@@ -284,3 +284,17 @@ def test_needs_review_filter(client, accreditor, seed_text, provider_a):
     response = client.get(reverse("admin:activities_activity_changelist"), {"needs_review__exact": "1"})
     assert "Chronic pain is a complex condition" in response.text
     assert "Reviewed one" not in response.text
+
+
+def test_an_inline_claiming_a_million_forms_is_a_form_error_and_nothing_is_written(as_staff_a, activity_a):
+    """Django would build max_num + 1000 forms for such a POST; the admin builds at most a hundred."""
+    before = list(activity_a.credits.values())
+    data = activity_form(activity_a, title="Renamed", **{"credits-TOTAL_FORMS": "1000000"})
+    response = as_staff_a.post(change_url(activity_a), data)
+    assert response.status_code == 200
+    formset = next(f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "credits")
+    assert len(formset.formset.forms) <= 100
+    assert "Please submit at most" in " ".join(formset.formset.non_form_errors())
+    activity_a.refresh_from_db()
+    assert activity_a.title != "Renamed"
+    assert list(activity_a.credits.values()) == before

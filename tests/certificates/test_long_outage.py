@@ -7,11 +7,13 @@ would run it."""
 import email
 import email.policy
 import logging
+import re
 import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -161,3 +163,29 @@ def test_concurrent_alert_runs_report_each_email_once(seed_activity, accreditor,
     listed = [line for m in mailoutbox for line in m.body.splitlines() if line.startswith("- ")]
     assert sorted(listed) == sorted(set(listed))
     assert len(listed) == 12
+
+
+def test_the_alert_links_to_the_outbox_filtered_to_the_overdue_emails(
+    seed_activity, accreditor, client, mailoutbox, now
+):
+    learner = make_learner(UserFactory())
+    late = complete(learner, seed_activity)
+    recent = complete(learner, ActivityFactory(provider=seed_activity.provider, title="Second activity"))
+    for enrollment in (late, recent):
+        tasks.issue_certificate_task(enrollment.pk)
+    OutboxMessage.objects.update(state="pending", sent_at=None)  # as if the mail server never took them
+    OutboxMessage.objects.filter(version__certificate__enrollment=late).update(
+        created=now - timedelta(hours=5)
+    )
+    mailoutbox.clear()
+    assert certificates.alert_undelivered_emails() == 1
+
+    link = re.search(r"The outbox: (\S+)", mailoutbox[0].body)[1]
+    client.force_login(accreditor)
+    page = client.get(link.removeprefix(settings.SITE_URL))
+    assert page.status_code == 200
+    overdue = OutboxMessage.objects.get(version__certificate__enrollment=late)
+    assert list(page.context["cl"].result_list) == [overdue]
+    assert "Undelivered after 4 hours" in page.text
+    detail = client.get(f"/admin/learners/outboxmessage/{overdue.pk}/change/")
+    assert "Staff alerted at" in detail.text and "Lease expires at" in detail.text
