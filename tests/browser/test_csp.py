@@ -166,10 +166,13 @@ def test_admin_pages_and_their_scripts_report_no_violation(portal, browse, page)
     page.locator(".select2-results__option", has_text="Provider A").wait_for()
     assert browse.violations() == []
 
-    # The export page's own script labels its autocomplete (allowed by its hash).
+    # The export page's script (a static file) labels its autocomplete.
     assert browse("/admin/learners/reportingentry/export/", session=session) == []
     label = page.locator("#select2-id_csv_activity-container").get_attribute("aria-label")
-    assert label, "the export page's inline script did not run"
+    assert label, "the export page's script did not run"
+    # The dashboard's stylesheet (a static file) lays out its totals.
+    assert browse("/admin/learners/dashboard/", session=session) == []
+    assert page.locator("#dashboard-totals").evaluate("e => getComputedStyle(e).display") == "grid"
 
 
 def test_an_editors_admin_reports_no_violation(portal, browse):
