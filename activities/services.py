@@ -49,24 +49,6 @@ CREATED, UPDATED, UNCHANGED, FAILED = "created", "updated", "unchanged", "failed
 CHUNK_SIZE = 500
 MAX_FILE_BYTES = 1024 * 1024
 
-# Fields an import sets from the listing; the title only when the listing has one (see _apply).
-_LISTING_FIELDS = (
-    "summary",
-    "provider_id",
-    "activity_type",
-    "format",
-    "start",
-    "end",
-    "fee_kind",
-    "fee_amount",
-    "registration",
-    "registration_text",
-    "providership",
-    "joint_provider",
-    "commercial_support",
-    "measured_outcomes",
-)
-
 
 @dataclass
 class ImportResult:
