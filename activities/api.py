@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from activities import selectors, vocabulary
 from activities.filters import PAGE_SIZE, CatalogFilter, PageForm
 from activities.models import Activity
-from portal.querystring import with_params
+from portal.lib.querystring import with_params
 
 
 def _utc(value) -> str:

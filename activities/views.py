@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from activities import catalog_index, selectors
 from activities.filters import PAGE_SIZE, SORT_CHOICES, CatalogFilter, PageForm
 from activities.models import Activity
-from portal.querystring import with_params
+from portal.lib.querystring import with_params
 
 
 def home(request):

@@ -76,7 +76,7 @@ def snapshot(n: int) -> dict:
 
 
 def rendering_rate(count: int) -> float:
-    from learners.certificate_pdf import render_snapshot
+    from learners.pdf.certificate import render_snapshot
 
     render_snapshot(snapshot(0))  # fonts parsed once per process, as in a worker
     started = time.perf_counter()

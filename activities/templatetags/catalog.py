@@ -7,7 +7,7 @@ from django.utils.safestring import mark_safe
 from activities.models import Activity
 from activities.text import activity_dates_text
 from activities.text import fee_text as activity_fee_text
-from portal.querystring import with_params
+from portal.lib.querystring import with_params
 
 register = template.Library()
 

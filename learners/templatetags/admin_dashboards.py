@@ -1,6 +1,6 @@
 from django import template
 
-from learners import dashboards
+from learners.selectors import dashboards
 
 register = template.Library()
 

@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from learners.certificate_pdf import render_certificate
 from learners.models import OutboxMessage
+from learners.pdf.certificate import render_certificate
 from learners.services import certificates
 from tests.certificates.conftest import REFUSED, complete, issue, make_learner, page_text
 from tests.factories import ActivityFactory, UserFactory

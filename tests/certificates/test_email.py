@@ -11,8 +11,8 @@ import time_machine
 from django.urls import reverse
 
 from learners import services, tasks
-from learners.certificate_pdf import render_certificate
 from learners.models import Certificate, OutboxMessage
+from learners.pdf.certificate import render_certificate
 from learners.services import certificates
 from tests.certificates.conftest import (
     GREYLISTED,

@@ -15,8 +15,8 @@ from django.conf import settings
 from pypdf import PdfReader
 
 from learners import services
-from learners.certificate_pdf import render_certificate, render_snapshot
 from learners.models import CertificateVersion
+from learners.pdf.certificate import render_certificate, render_snapshot
 from learners.services import certificates
 from tests.certificates.conftest import complete, issue, make_learner
 from tests.factories import ActivityFactory, UserFactory
@@ -243,7 +243,7 @@ def test_the_same_bytes_in_a_fresh_process_whatever_was_rendered_before(certific
     here = render_certificate(version)
     script = (
         "import json, sys, django; django.setup()\n"
-        "from learners.certificate_pdf import render_snapshot\n"
+        "from learners.pdf.certificate import render_snapshot\n"
         "sys.stdout.buffer.write(render_snapshot(json.loads(sys.stdin.read()), version=1))\n"
     )
     fresh = subprocess.run(

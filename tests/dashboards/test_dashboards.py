@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from activities.vocabulary import CREDIT_TYPE_BY_CODE
-from learners import svg
+from portal.lib import svg_chart
 from tests.certificates.conftest import make_learner
 from tests.dashboards.conftest import YEAR_A, YEAR_B, certify_at, claim_at, enroll_at
 from tests.factories import ActivityFactory, MembershipFactory, UserFactory, utc
@@ -364,7 +364,7 @@ def test_chart_is_deterministic_and_escapes_text():
         "series": [("Enrolled <b>", [0, 5, 13]), ("Done's", [0, 0, 7])],
         "y_label": "Learners & co",
     }
-    first, second = svg.bar_chart(**args), svg.bar_chart(**args)
+    first, second = svg_chart.bar_chart(**args), svg_chart.bar_chart(**args)
     assert first == second
     assert "<script>" not in first and "<b>" not in first
     root = ET.fromstring(str(first))  # noqa: S314 -- our own output
@@ -378,20 +378,20 @@ def test_chart_is_deterministic_and_escapes_text():
 
 
 def test_chart_of_nothing_still_draws_an_axis():
-    root = ET.fromstring(str(svg.bar_chart(title="Empty", labels=["a", "b"], series=[("x", [0, 0])])))  # noqa: S314
+    root = ET.fromstring(str(svg_chart.bar_chart(title="Empty", labels=["a", "b"], series=[("x", [0, 0])])))  # noqa: S314
     assert series_of(root) == {"x": [0, 0]}
 
 
 def test_chart_refuses_series_of_the_wrong_length():
     with pytest.raises(ValueError, match="2 values for 3 labels"):
-        svg.bar_chart(title="t", labels=["a", "b", "c"], series=[("x", [1, 2])])
+        svg_chart.bar_chart(title="t", labels=["a", "b", "c"], series=[("x", [1, 2])])
 
 
 @pytest.mark.parametrize(
     ("largest", "step"), [(0, 1), (3, 1), (4, 1), (5, 2), (9, 5), (13, 5), (40, 10), (41, 20), (1234, 500)]
 )
 def test_nice_step(largest, step):
-    assert svg.nice_step(largest) == step
+    assert svg_chart.nice_step(largest) == step
 
 
 # --- who sees what ------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from activities.filters import end_of
-from learners.selectors import transcript
+from learners.selectors.learner import transcript
 from portal.forms import EARLIEST_DATE, LATEST_DATE
 from tests.learners.conftest import field_error
 

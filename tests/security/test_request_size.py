@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from activities.models import Activity
 from bench.listings import listings
-from learners.admin_reporting import MAX_RETURNED_FILE_BYTES
+from learners.admin.forms import MAX_RETURNED_FILE_BYTES
 from portal.middleware import RequestSizeLimitMiddleware
 from tests.portal.test_settings import manage
 

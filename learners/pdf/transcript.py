@@ -9,8 +9,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from learners.selectors import Transcript
-from portal.pdf import BOLD, REGULAR, markup, register_fonts
+from learners.selectors.learner import Transcript
+from portal.lib.pdf_text import BOLD, REGULAR, markup, register_fonts
 
 
 def transcript_pdf(*, learner_name: str, email: str, transcript: Transcript) -> bytes:

@@ -3,7 +3,7 @@
 ``/admin/learners/dashboard/`` (``admin:learners_dashboard``) and its CSV (``admin:learners_dashboard_csv``).
 Provider staff (editors and viewers) see their own providers' activities and may narrow to one of them;
 accreditation staff see every provider's and may narrow to one. A ``provider`` outside the user's scope is
-a 404, never another provider's figures. What each figure means is in ``learners.dashboards``.
+a 404, never another provider's figures. What each figure means is in ``learners.selectors.dashboards``.
 
 The views belong to no model, so they are added to the default admin site's URLs here (imported from
 ``learners.admin``) rather than through a ModelAdmin, which would need a model, and a migration, to hang
@@ -21,11 +21,12 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from activities.models import Provider
-from learners import dashboards, svg
+from learners.selectors import dashboards
 from portal import scoping
+from portal.lib import svg_chart
 from portal.lib.csv import write_rows
 from portal.lib.http import csv_attachment
-from portal.querystring import with_params
+from portal.lib.querystring import with_params
 
 MIN_YEAR, MAX_YEAR = 1990, 9998
 
@@ -65,7 +66,7 @@ def dashboard_view(request):
     first = dashboards.first_year(activities=activities) or current
     years = list(range(max(current, year), min(first, current, year) - 1, -1))
     monthly = report.monthly
-    chart = svg.bar_chart(
+    chart = svg_chart.bar_chart(
         title=_("Enrollments and completions by month, %(year)d") % {"year": year},
         labels=[formats.date_format(month, "M") for month in monthly.months],
         long_labels=[formats.date_format(month, "F") for month in monthly.months],

@@ -3,18 +3,15 @@ returned files, and each activity's enrollment and completion CSV.
 
 Everything here reads through ``ProviderScopedAdmin`` querysets, so a provider's staff reach only their
 providers' rows, and writes only through ``learners.services.reporting``. Exporting, settling and
-uploading returned files change the ledger, so they need an editor's role; viewers read and download.
-"""
+uploading returned files change the ledger, so they need an editor's role; viewers read and download."""
 
 from datetime import date, timedelta
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
-from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -26,22 +23,19 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from activities import vocabulary
 from activities.models import Activity, Provider
-from learners.models import Destination, Enrollment, ExportBatch, OutboxMessage, ReportingEntry
+from learners.admin.forms import ActivityPickForm, ExportForm, RejectForm, ReturnedFileForm
+from learners.models import Destination, ExportBatch, ReportingEntry
+from learners.selectors.activity_csv import activity_csv
 from learners.services import certificates, reporting
 from portal import scoping
-from portal.admin import AutocompleteSelect, ProviderScopedAdmin, scope_queryset
-from portal.forms import ModelChoiceField
-from portal.lib.csv import write_rows
+from portal.admin import ProviderScopedAdmin, scope_queryset
 from portal.lib.http import csv_attachment, zip_attachment
-
-MAX_RETURNED_FILE_BYTES = 5 * 1024 * 1024
-_MOC_CREDIT_TYPES = dict(vocabulary.MOC_CREDIT_TYPE_CHOICES)
 
 
 def credit_label(code: str) -> str:
     """A ledger row's credit type as people read it: a credit type's name or an MOC credit type's."""
     spec = vocabulary.CREDIT_TYPE_BY_CODE.get(code)
-    return spec.name if spec else _MOC_CREDIT_TYPES.get(code, code)
+    return spec.name if spec else dict(vocabulary.MOC_CREDIT_TYPE_CHOICES).get(code, code)
 
 
 def board_label(board: str) -> str:
@@ -79,83 +73,6 @@ class DeadlineFilter(admin.SimpleListFilter):
             horizon = timezone.localdate() + timedelta(days=reporting.DUE_SOON_DAYS)
             return queryset.filter(state__in=reporting.OPEN, due_on__gt=horizon)
         return queryset
-
-
-class ActivityAutocomplete(AutocompleteSelect):
-    """The admin's activity autocomplete with a placeholder: select2 names its combobox by the text it
-    shows, so without one a screen reader announces an unnamed field."""
-
-    def __init__(self, admin_site, *, placeholder, attrs=None):
-        super().__init__(ReportingEntry._meta.get_field("activity"), admin_site, attrs=attrs)
-        self.placeholder = placeholder
-
-    def build_attrs(self, base_attrs, extra_attrs=None):
-        return {**super().build_attrs(base_attrs, extra_attrs), "data-placeholder": self.placeholder}
-
-
-class RejectForm(forms.Form):
-    reason = forms.CharField(
-        label=gettext_lazy("Why the registry rejected it"),
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-
-class ExportForm(forms.Form):
-    destination = forms.ChoiceField(label=gettext_lazy("File for"), choices=Destination.choices)
-    activity = ModelChoiceField(
-        label=gettext_lazy("Activity"),
-        queryset=Activity.objects.none(),
-        required=False,
-        help_text=gettext_lazy("Leave empty for every activity."),
-    )
-    completed_from = forms.DateField(
-        label=gettext_lazy("Completed from"), required=False, widget=AdminDateWidget
-    )
-    completed_to = forms.DateField(label=gettext_lazy("Completed to"), required=False, widget=AdminDateWidget)
-
-    def __init__(self, *args, activities, admin_site, **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields["activity"]
-        field.widget = ActivityAutocomplete(admin_site, placeholder=_("Every activity"))
-        field.queryset = activities  # after the widget: setting it hands the widget its choices
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("completed_from"), data.get("completed_to")
-        if start and end and start > end:
-            self.add_error("completed_to", _("The end of the range comes before its start."))
-        return data
-
-
-class ActivityPickForm(forms.Form):
-    activity = ModelChoiceField(label=gettext_lazy("Activity"), queryset=Activity.objects.none())
-
-    def __init__(self, *args, activities, admin_site, **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields["activity"]
-        field.widget = ActivityAutocomplete(
-            admin_site, placeholder=_("Choose an activity"), attrs={"id": "id_csv_activity"}
-        )
-        field.queryset = activities
-
-
-class ReturnedFileForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("Returned file"),
-        help_text=gettext_lazy(
-            "CSV with the columns row_id, status (accepted or rejected) and reason (needed for rejections)."
-        ),
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_RETURNED_FILE_BYTES:
-            raise forms.ValidationError(_("The file is larger than 5 MB."))
-        try:
-            return upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise forms.ValidationError(_("The file is not UTF-8 text; save it as CSV (UTF-8).")) from None
 
 
 @admin.register(ReportingEntry)
@@ -597,77 +514,6 @@ class ReportingEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
         content = activity_csv(activity)
         filename = f"enrollments-{activity.slug}-{timezone.localdate():%Y%m%d}.csv"
         return csv_attachment(content, filename)
-
-
-def activity_csv(activity: Activity) -> str:
-    """Every enrollment in ``activity``: who, their profession, when they enrolled and completed, each
-    credit claimed (a column per designated credit type), MOC, the certificate and its delivery."""
-    designations = list(activity.credits.select_related("credit_type").order_by("credit_type__position"))
-    latest_delivery = (
-        OutboxMessage.objects.filter(version__certificate__enrollment=OuterRef("pk"))
-        .order_by("-created")
-        .values("state")[:1]
-    )
-    enrollments = (
-        Enrollment.objects.filter(activity=activity)
-        .select_related("learner__profile", "claim", "certificate")
-        .prefetch_related("claim__credits", "claim__moc")
-        .annotate(latest_delivery=Subquery(latest_delivery))
-        .order_by("learner__last_name", "learner__first_name", "pk")
-    )
-    professions = dict(vocabulary.PROFESSION_CHOICES)
-    deliveries = dict(OutboxMessage.State.choices)
-    header = [
-        _("Last name"), _("First name"), _("Email"), _("Profession"), _("Enrolled at"), _("Status"),
-        _("Completed at"), *[d.credit_type.name for d in designations], _("MOC"), _("Certificate"),
-        _("Certificate status"), _("Delivery"),
-    ]  # fmt: skip
-
-    def when(moment) -> str:
-        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-    rows = []
-    for enrollment in enrollments:
-        learner = enrollment.learner
-        profile = getattr(learner, "profile", None)
-        claim = getattr(enrollment, "claim", None)
-        certificate = getattr(enrollment, "certificate", None)
-        profession = claim.profession if claim else (profile.profession if profile else "")
-        claimed = {c.credit_type_id: c.amount for c in claim.credits.all()} if claim else {}
-        moc = (
-            "; ".join(
-                f"{vocabulary.MOC_BOARD_ABBREVIATIONS.get(m.board, m.board)} "
-                f"{_MOC_CREDIT_TYPES.get(m.credit_type, m.credit_type)} {m.points:.2f}"
-                for m in claim.moc.all()
-            )
-            if claim
-            else ""
-        )
-        if certificate is None:
-            cert_status = delivery = ""
-        else:
-            cert_status = _("Revoked") if certificate.is_revoked else _("Valid")
-            delivery = deliveries.get(enrollment.latest_delivery, _("No email yet"))
-        rows.append(
-            [
-                learner.last_name,
-                learner.first_name,
-                learner.email,
-                professions.get(profession, profession),
-                when(enrollment.created),
-                enrollment.get_status_display(),
-                when(enrollment.completed_at),
-                *[
-                    f"{claimed[d.credit_type_id]:.2f}" if d.credit_type_id in claimed else ""
-                    for d in designations
-                ],
-                moc,
-                certificate.code if certificate else "",
-                cert_status,
-                delivery,
-            ]
-        )
-    return write_rows(rows, header=header)
 
 
 @admin.register(ExportBatch)

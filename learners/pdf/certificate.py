@@ -17,7 +17,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
 from learners.models import CertificateVersion
-from portal.pdf import BOLD, REGULAR, draw_text, markup, register_fonts
+from portal.lib.pdf_text import BOLD, REGULAR, draw_text, markup, register_fonts
 
 INK = colors.HexColor("#1b2430")
 ACCENT = colors.HexColor("#0b5cab")

@@ -1,4 +1,5 @@
-from django import forms
+"""Certificates in the admin: their versions, revoking, reissuing and resending, and the name as certified."""
+
 from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.db.models import OuterRef, Subquery
@@ -7,19 +8,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from learners.admin.forms import ReasonForm
 from learners.models import (
     Certificate,
     CertificateVersion,
-    ClaimedCredit,
-    ClaimedMoc,
-    CreditClaim,
-    Enrollment,
-    LearnerProfile,
     OutboxMessage,
     ReportingEntry,
 )
 from learners.services import certificates
-from portal.admin import AccreditationStaffOnly, PortalFormFields, ProviderScopedAdmin
+from portal.admin import PortalFormFields, ProviderScopedAdmin
 
 
 class DeliveryFilter(admin.SimpleListFilter):
@@ -51,10 +48,6 @@ class StatusFilter(admin.SimpleListFilter):
         if self.value() == "revoked":
             return queryset.filter(revoked_at__isnull=False)
         return queryset
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class CertificateVersionInline(PortalFormFields, admin.TabularInline):
@@ -261,119 +254,3 @@ class CertificateAdmin(ProviderScopedAdmin, admin.ModelAdmin):
             ngettext("%d certificate queued to email.", "%d certificates queued to email.", sent) % sent,
         )
         return None
-
-
-class OverdueFilter(admin.SimpleListFilter):
-    title = _("delivery")
-    parameter_name = "overdue"
-
-    def lookups(self, request, model_admin):
-        hours = int(certificates.alert_after().total_seconds() // 3600)
-        return [("yes", ngettext("Undelivered after %d hour", "Undelivered after %d hours", hours) % hours)]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(pk__in=certificates.overdue_emails().values("pk"))
-        return queryset
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(ProviderScopedAdmin, admin.ModelAdmin):
-    list_display = [
-        "subject", "recipient", "state", "attempts", "created", "sent_at", "alerted_at", "last_error_short",
-    ]  # fmt: skip
-    list_filter = [OverdueFilter, "state"]
-    search_fields = ["recipient", "subject", "version__certificate__code"]
-    list_select_related = ["version__certificate"]
-    readonly_fields = [
-        "version", "recipient", "subject", "state", "attempts", "last_error", "next_attempt_at", "sending_since",
-        "lease_expires_at", "sent_at", "alerted_at", "requested_by", "created",
-    ]  # fmt: skip
-    fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description=_("last error"))
-    def last_error_short(self, obj):
-        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
-
-
-class ClaimedCreditInline(PortalFormFields, admin.TabularInline):
-    model = ClaimedCredit
-    extra = 0
-    can_delete = False
-    readonly_fields = ["credit_type", "amount"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-class ClaimedMocInline(PortalFormFields, admin.TabularInline):
-    model = ClaimedMoc
-    extra = 0
-    can_delete = False
-    readonly_fields = ["board", "credit_type", "points", "board_id"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(CreditClaim)
-class CreditClaimAdmin(ProviderScopedAdmin, admin.ModelAdmin):
-    list_display = ["enrollment", "claimed_at", "profession"]
-    list_filter = ["profession", ("enrollment__activity", RelatedOnlyFieldListFilter)]
-    search_fields = ["enrollment__learner__email", "enrollment__activity__title"]
-    list_select_related = ["enrollment__learner", "enrollment__activity"]
-    readonly_fields = ["enrollment", "claimed_at", "attested", "profession"]
-    fields = readonly_fields
-    inlines = [ClaimedCreditInline, ClaimedMocInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # what a learner attested is never edited
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Enrollment)
-class EnrollmentAdmin(ProviderScopedAdmin, admin.ModelAdmin):
-    list_display = ["learner", "activity", "status", "created", "completed_at"]
-    list_filter = ["status", ("activity", RelatedOnlyFieldListFilter)]
-    search_fields = ["learner__email", "learner__last_name", "activity__title"]
-    list_select_related = ["learner", "activity"]
-    readonly_fields = ["public_id", "learner", "activity", "status", "created", "completed_at"]
-    fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(LearnerProfile)
-class LearnerProfileAdmin(AccreditationStaffOnly, admin.ModelAdmin):
-    list_display = ["user", "profession", "degree", "reporting_consent_at"]
-    list_filter = ["profession"]
-    search_fields = ["user__email", "user__last_name", "npi"]
-    list_select_related = ["user"]
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-import learners.admin_dashboards  # noqa: F401,E402
-from learners import admin_reporting  # noqa: F401,E402

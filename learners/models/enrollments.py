@@ -1,0 +1,127 @@
+"""Enrollments and claims: a learner in an activity, and the credit and MOC points they claimed."""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from activities import vocabulary
+from activities.models import Activity, CreditType
+from portal.models import TimestampedModel
+
+
+class Enrollment(TimestampedModel):
+    """A learner taking part in an activity: in progress until they claim credit, then completed."""
+
+    class Status(models.TextChoices):
+        ENROLLED = "enrolled", _("In progress")
+        COMPLETED = "completed", _("Completed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("learner"),
+        on_delete=models.PROTECT,
+        related_name="enrollments",
+    )
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.PROTECT, related_name="enrollments"
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ENROLLED)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    provider_field = "activity__provider"
+
+    class Meta:
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(fields=["learner", "activity"], name="enrollment_once_per_activity"),
+            models.CheckConstraint(
+                condition=Q(status="enrolled", completed_at__isnull=True)
+                | Q(status="completed", completed_at__isnull=False),
+                name="enrollment_completed_iff_completed_at",
+            ),
+        ]
+        indexes = [models.Index(fields=["activity", "status"])]
+
+    def __str__(self):
+        return f"{self.learner} in {self.activity}"
+
+    def get_absolute_url(self):
+        return reverse("learners:claim", kwargs={"public_id": self.public_id})
+
+
+class CreditClaim(TimestampedModel):
+    """What a learner attested to having earned in one activity: one per enrollment, never changed."""
+
+    enrollment = models.OneToOneField(
+        Enrollment, verbose_name=_("enrollment"), on_delete=models.PROTECT, related_name="claim"
+    )
+    claimed_at = models.DateTimeField(_("claimed at"))
+    attested = models.BooleanField(_("attested"), default=False)
+    profession = models.CharField(
+        _("profession when claimed"), max_length=32, choices=vocabulary.PROFESSION_CHOICES
+    )
+
+    provider_field = "enrollment__activity__provider"
+
+    class Meta:
+        verbose_name = _("credit claim")
+        verbose_name_plural = _("credit claims")
+        ordering = ["-claimed_at"]
+        constraints = [models.CheckConstraint(condition=Q(attested=True), name="claim_is_attested")]
+
+    def __str__(self):
+        return f"Claim by {self.enrollment.learner} for {self.enrollment.activity}"
+
+
+class ClaimedCredit(models.Model):
+    claim = models.ForeignKey(CreditClaim, on_delete=models.PROTECT, related_name="credits")
+    credit_type = models.ForeignKey(CreditType, verbose_name=_("credit type"), on_delete=models.PROTECT)
+    amount = models.DecimalField(_("amount"), max_digits=6, decimal_places=2)
+
+    provider_field = "claim__enrollment__activity__provider"
+
+    class Meta:
+        verbose_name = _("claimed credit")
+        verbose_name_plural = _("claimed credits")
+        ordering = ["credit_type__position"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "credit_type"], name="claimed_credit_once_per_type"),
+            models.CheckConstraint(condition=Q(amount__gt=Decimal(0)), name="claimed_credit_amount_gt_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} {self.credit_type}"
+
+
+class ClaimedMoc(models.Model):
+    """MOC points a learner asked to have reported to a board, with the board ID they gave."""
+
+    claim = models.ForeignKey(CreditClaim, on_delete=models.PROTECT, related_name="moc")
+    board = models.CharField(_("board"), max_length=16, choices=vocabulary.MOC_BOARD_CHOICES)
+    credit_type = models.CharField(
+        _("MOC credit type"), max_length=40, choices=vocabulary.MOC_CREDIT_TYPE_CHOICES
+    )
+    points = models.DecimalField(_("points"), max_digits=6, decimal_places=2)
+    board_id = models.CharField(_("board ID"), max_length=32)
+
+    provider_field = "claim__enrollment__activity__provider"
+
+    class Meta:
+        verbose_name = _("claimed MOC")
+        verbose_name_plural = _("claimed MOC")
+        ordering = ["board", "credit_type"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "board", "credit_type"], name="claimed_moc_once"),
+            models.CheckConstraint(condition=Q(points__gt=Decimal(0)), name="claimed_moc_points_gt_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.board} {self.points} {self.get_credit_type_display()}"

@@ -1,0 +1,126 @@
+"""The reporting ledger: one row per claim and registry (PARS, CPE Monitor, boards), the files they went out in, and the deadline digests."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from activities import vocabulary
+from activities.models import Activity
+from learners.models.enrollments import CreditClaim
+from portal.models import TimestampedModel
+
+
+class Destination(models.TextChoices):
+    ACCREDITOR = "accreditor", _("Accreditor (ACCME PARS)")
+    CPE_MONITOR = "cpe_monitor", _("CPE Monitor (NABP)")
+
+
+class ExportBatch(TimestampedModel):
+    """A file of ledger rows made for a destination; the rows point back to the batch that carried them."""
+
+    destination = models.CharField(_("destination"), max_length=16, choices=Destination.choices)
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    provider = models.ForeignKey(
+        "activities.Provider", verbose_name=_("provider"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    description = models.CharField(_("what it holds"), max_length=300)
+    filename = models.CharField(_("file name"), max_length=120)
+    content = models.TextField(_("file content"))
+    row_count = models.PositiveIntegerField(_("rows"))
+
+    provider_field = "provider"
+
+    class Meta:
+        verbose_name = _("export file")
+        verbose_name_plural = _("export files")
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.filename} ({self.row_count} rows)"
+
+
+class ReportingEntry(TimestampedModel):
+    """One credit or MOC line of a claim that must reach a registry, and how far it has got.
+
+    The accreditor (ACCME's PARS) takes physicians' MOC points and, for learners with state licenses, their
+    AMA credit for the state boards, within 30 days of completion; CPE Monitor takes pharmacists' credit
+    within 60 days. A row waits, with the reason, until the learner has consented and given what the
+    registry needs. Revoking the certificate withdraws the rows not yet sent: revoked credit is not reported.
+    """
+
+    Destination = Destination
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("Waiting for consent or details")
+        READY = "ready", _("Ready to report")
+        EXPORTED = "exported", _("Exported")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    claim = models.ForeignKey(CreditClaim, on_delete=models.PROTECT, related_name="reporting")
+    learner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reporting")
+    activity = models.ForeignKey(Activity, on_delete=models.PROTECT, related_name="reporting")
+    destination = models.CharField(_("destination"), max_length=16, choices=Destination.choices)
+    board = models.CharField(
+        _("board"), max_length=16, blank=True, help_text=_("MOC board, or STATE for state licensing boards.")
+    )
+    credit_type = models.CharField(_("credit or MOC type"), max_length=40)
+    amount = models.DecimalField(_("amount or points"), max_digits=6, decimal_places=2)
+    completed_on = models.DateField(_("completed on"))
+    due_on = models.DateField(_("report by"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.WAITING)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    batch = models.ForeignKey(
+        ExportBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    exported_at = models.DateTimeField(_("exported at"), null=True, blank=True)
+    settled_at = models.DateTimeField(_("accepted or rejected at"), null=True, blank=True)
+
+    provider_field = "activity__provider"
+
+    class Meta:
+        verbose_name = _("reporting entry")
+        verbose_name_plural = _("reporting ledger")
+        ordering = ["due_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim", "destination", "board", "credit_type"], name="reporting_one_row_per_line"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=["waiting", "rejected", "withdrawn"]) | ~Q(reason=""),
+                name="reporting_reason_when_held",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "due_on"]), models.Index(fields=["activity", "state"])]
+
+    def __str__(self):
+        return (
+            f"{self.get_destination_display()}: {self.learner} {self.board} {self.credit_type} {self.amount}"
+        )
+
+    @property
+    def board_label(self) -> str:
+        """The board as people write it (``ABPath``), or "state boards"."""
+        if self.board == "STATE":
+            return _("state boards")
+        return vocabulary.MOC_BOARD_ABBREVIATIONS.get(self.board, self.board)
+
+
+class DeadlineDigest(models.Model):
+    """A staff member's daily digest of reporting deadlines, recorded so the job sends it once a day."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_on = models.DateField(_("day"))
+    rows = models.PositiveIntegerField(_("rows listed"), default=0)
+
+    class Meta:
+        verbose_name = _("deadline digest")
+        verbose_name_plural = _("deadline digests")
+        constraints = [models.UniqueConstraint(fields=["user", "sent_on"], name="digest_once_a_day")]
+
+    def __str__(self):
+        return f"{self.user} {self.sent_on}"

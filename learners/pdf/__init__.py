@@ -1,0 +1,1 @@
+"""PDFs the learners app renders: ``certificate`` and ``transcript``."""
