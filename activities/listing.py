@@ -1,6 +1,6 @@
 """The listing parser: listing text in, a ``Listing`` or a ``ListingError`` out. No Django, no database.
 
-The format is specified in ``listing-format.md``; in short, a summary followed by ``- Name: value`` fields,
+The format is specified in ``docs/listing-format.md``; in short, a summary followed by ``- Name: value`` fields,
 where ``MOC Credit Details`` and ``Commercial Support`` may arrive glued to the end of the line before them.
 Every problem is collected, so one run tells the provider everything wrong with a record at once.
 """

@@ -1,4 +1,4 @@
-"""The listing parser against ``listing-format.md``: every rule with a record it accepts and one it refuses.
+"""The listing parser against ``docs/listing-format.md``: every rule with a record it accepts and one it refuses.
 
 Variants are built from the seed record with small, exact string replacements, so each test reads as
 "the seed, except ...". Pure tests: no database.
