@@ -23,6 +23,8 @@ else:
     SITE_URL = env_url("SITE_URL", required=True)
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
+# What the portal calls itself in the account emails (their text, signature and subject prefix).
+PORTAL_NAME = env_str("PORTAL_NAME", "CME Portal")
 
 INSTALLED_APPS = [
     "portal.apps.PortalConfig",
@@ -107,7 +109,7 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CME Portal] "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{PORTAL_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 # allauth's rate limits stay at their defaults (failed logins: 10 a minute per client address and 5 in 5
 # minutes per account; signups, password resets, confirmations); the admin's sign-in shares them
