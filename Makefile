@@ -30,7 +30,7 @@ run: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --no-input
 	DJANGO_DEBUG=1 $(BIN)/python manage.py import_activities seeds/
 	DJANGO_DEBUG=1 $(BIN)/python manage.py generate_demo_data --activities 300 --seed 1
-	DJANGO_DEBUG=1 $(BIN)/python manage.py demo
+	DJANGO_DEBUG=1 $(BIN)/python manage.py demo --host $(HOST) --port $(PORT)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite. DATABASE_URL and CELERY_BROKER_URL switch on the PostgreSQL, Redis and Celery tests;

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit, urlunsplit
+
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -41,6 +43,11 @@ ACCOUNTS = (
 class Command(BaseCommand):
     help = "Create demo accounts for a local portal and print how to log in. Refused unless DJANGO_DEBUG=1."
 
+    def add_arguments(self, parser):
+        # `make run` passes the address it serves, so the printed links work on any HOST and PORT.
+        parser.add_argument("--host", help="the host runserver listens on (default: SITE_URL's)")
+        parser.add_argument("--port", type=int, help="the port runserver listens on (default: SITE_URL's)")
+
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("Demo accounts are for local portals only: set DJANGO_DEBUG=1.")
@@ -81,8 +88,22 @@ class Command(BaseCommand):
                     user=learner, first_name="Lee", last_name="Learner", profession=Profession.PHYSICIAN
                 )
                 LearnerProfile.objects.filter(user=learner).update(degree=LearnerProfile.Degree.MD)
-        site = settings.SITE_URL
+        site = served_url(host=options["host"], port=options["port"])
         self.stdout.write(self.style.SUCCESS("Demo accounts are ready."))
         self.stdout.write(f"  Portal: {site}/    Admin: {site}/admin/")
         for email, password, _, _, what in ACCOUNTS:
             self.stdout.write(f"  {what:<40} {email}  password: {password}")
+
+
+def served_url(*, host: str | None, port: int | None) -> str:
+    """The address runserver serves (plain HTTP) on ``host`` and ``port``, each defaulting to SITE_URL's; SITE_URL
+    itself when neither is given."""
+    if host is None and port is None:
+        return settings.SITE_URL
+    url = urlsplit(settings.SITE_URL)
+    if host is None:
+        host = url.hostname or "127.0.0.1"
+    if ":" in host and not host.startswith("["):  # an IPv6 address
+        host = f"[{host}]"
+    port = port or url.port
+    return urlunsplit(("http", f"{host}:{port}" if port else host, "", "", ""))
