@@ -229,7 +229,7 @@ class ProviderScopedAdmin(_ScopedChoices):
         # Another provider's object is outside the queryset: a plain 404, not the admin's redirect.
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
-            raise Http404(_("No such object, or not one of your providers'."))
+            raise Http404(_("No such object, or it belongs to a provider you are not a member of."))
         return obj
 
     def get_list_filter(self, request):
