@@ -48,7 +48,7 @@ def test_a_new_physician_signs_up_enrolls_and_claims_credit(activity, smtp_sink,
     page.get_by_label("First name:").fill("Ada")
     page.get_by_label("Last name:").fill("Okafor")
     page.get_by_label("Profession:").select_option(label="Physician (MD/DO)")
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Create account").click()
 
     # Confirm the address with the link from the email.
     page.wait_for_url(re.compile(r"/accounts/confirm-email/$"))
