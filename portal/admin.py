@@ -320,6 +320,27 @@ class ProviderScopedInline(_ScopedChoices):
         return self._may(request, obj, write=True)
 
 
+class ReadOnlyAdmin:
+    """Mix in first: rows the services write (claims, certificates, the ledger, the outbox, the audit trail)
+    are never added, changed or deleted through the admin, whatever the other mixins would allow.
+
+    ``writable`` names the doors an admin keeps open, each still checked by the mixins after this one: a
+    certificate keeps ``"change"``, which its revoke and reissue actions need (every field stays read only).
+    Works for model admins and inlines alike (an inline's ``has_add_permission`` also takes the parent).
+    """
+
+    writable: frozenset[str] = frozenset()
+
+    def has_add_permission(self, request, *args):
+        return "add" in self.writable and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return "change" in self.writable and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return "delete" in self.writable and super().has_delete_permission(request, obj)
+
+
 class ReferenceDataAdmin(PortalFormFields):
     """Shared vocabulary (credit types, specialties): any staff member reads it, accreditation staff edit."""
 
@@ -378,18 +399,9 @@ class UserAdmin(AccreditationStaffOnly, DjangoUserAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
     list_display = ["at", "actor_repr", "action", "object_repr", "provider"]
     list_filter = ["action", "provider"]
     search_fields = ["object_repr", "actor_repr", "action"]
     list_select_related = ["provider"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -16,7 +16,7 @@ from learners.models import (
     ReportingEntry,
 )
 from learners.services import certificates
-from portal.admin import PortalFormFields, ProviderScopedAdmin
+from portal.admin import PortalFormFields, ProviderScopedAdmin, ReadOnlyAdmin
 
 
 class DeliveryFilter(admin.SimpleListFilter):
@@ -50,22 +50,16 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class CertificateVersionInline(PortalFormFields, admin.TabularInline):
+class CertificateVersionInline(ReadOnlyAdmin, PortalFormFields, admin.TabularInline):
     model = CertificateVersion
     extra = 0
     fields = ["number", "issued_at", "reason", "issued_by"]
     readonly_fields = fields
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Certificate)
-class CertificateAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+class CertificateAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
     list_display = ["code", "learner", "activity", "created", "status", "delivery", "name_check"]
     list_filter = [StatusFilter, DeliveryFilter, ("enrollment__activity", RelatedOnlyFieldListFilter)]
     search_fields = [
@@ -88,12 +82,9 @@ class CertificateAdmin(ProviderScopedAdmin, admin.ModelAdmin):
     fields = readonly_fields
     inlines = [CertificateVersionInline]
     actions = ["revoke", "reissue", "resend"]
-
-    def has_add_permission(self, request):
-        return False  # certificates are issued by claims, never typed in
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # a certificate is kept for verification; revoke it instead
+    # Issued by claims, never typed in; kept for verification, never deleted (revoke it instead). Revoking,
+    # reissuing and resending need the change permission: the fields themselves are all read only.
+    writable = frozenset({"change"})
 
     def get_queryset(self, request):
         latest = OutboxMessage.objects.filter(version__certificate=OuterRef("pk")).order_by("-created")

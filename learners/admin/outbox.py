@@ -8,7 +8,7 @@ from learners.models import (
     OutboxMessage,
 )
 from learners.services import certificates
-from portal.admin import ProviderScopedAdmin
+from portal.admin import ProviderScopedAdmin, ReadOnlyAdmin
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -26,7 +26,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
     list_display = [
         "subject", "recipient", "state", "attempts", "created", "sent_at", "alerted_at", "last_error_short",
     ]  # fmt: skip
@@ -38,15 +38,6 @@ class OutboxMessageAdmin(ProviderScopedAdmin, admin.ModelAdmin):
         "lease_expires_at", "sent_at", "alerted_at", "requested_by", "created",
     ]  # fmt: skip
     fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("last error"))
     def last_error_short(self, obj):

@@ -5,15 +5,14 @@ from django.contrib import admin
 from learners.models import (
     LearnerProfile,
 )
-from portal.admin import AccreditationStaffOnly
+from portal.admin import AccreditationStaffOnly, ReadOnlyAdmin
 
 
 @admin.register(LearnerProfile)
-class LearnerProfileAdmin(AccreditationStaffOnly, admin.ModelAdmin):
+class LearnerProfileAdmin(ReadOnlyAdmin, AccreditationStaffOnly, admin.ModelAdmin):
     list_display = ["user", "profession", "degree", "reporting_consent_at"]
     list_filter = ["profession"]
     search_fields = ["user__email", "user__last_name", "npi"]
     list_select_related = ["user"]
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    # Accreditation staff add and correct profiles; none is deleted: claims and certificates name the learner.
+    writable = frozenset({"add", "change"})

@@ -28,7 +28,7 @@ from learners.models import Destination, ExportBatch, ReportingEntry
 from learners.selectors.activity_csv import activity_csv
 from learners.services import certificates, reporting
 from portal import scoping
-from portal.admin import ProviderScopedAdmin, scope_queryset
+from portal.admin import ProviderScopedAdmin, ReadOnlyAdmin, scope_queryset
 from portal.lib.http import csv_attachment, zip_attachment
 
 
@@ -76,7 +76,7 @@ class DeadlineFilter(admin.SimpleListFilter):
 
 
 @admin.register(ReportingEntry)
-class ReportingEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
     list_display = [
         "learner_name",
         "activity",
@@ -105,16 +105,7 @@ class ReportingEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
     ]  # fmt: skip
     fields = readonly_fields
     actions = ["mark_accepted", "mark_rejected", "requeue"]
-
-    # The ledger is written by claims, profiles and the reporting services, never typed in.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    # The ledger is written by claims, profiles and the reporting services, never typed in (ReadOnlyAdmin).
 
     def has_report_permission(self, request):
         """Export, settle and requeue: editors of a provider, and accreditation staff."""
@@ -517,9 +508,10 @@ class ReportingEntryAdmin(ProviderScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(ExportBatch)
-class ExportBatchAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+class ExportBatchAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
     """Past export files. Downloading one again returns its stored content unchanged: no new batch, no row
-    marked again."""
+    marked again. Batches are made by exporting from the ledger, and none is deleted: the ledger's rows point
+    at their batch, so what was sent stays on record."""
 
     list_display = ["filename", "download", "description", "provider", "row_count", "made_by", "created"]
     list_filter = ["destination", "provider"]
@@ -530,15 +522,6 @@ class ExportBatchAdmin(ProviderScopedAdmin, admin.ModelAdmin):
         "filename", "destination", "provider", "description", "row_count", "made_by", "created", "download",
     ]  # fmt: skip
     fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False  # batches are made by exporting from the ledger
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # the ledger's rows point at their batch: what was sent stays on record
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("content")
