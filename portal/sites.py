@@ -1,4 +1,4 @@
-"""The portal's admin site: Django's, with two doors closed.
+"""The portal's admin site: Django's, with two doors closed and room for pages that belong to no model.
 
 - Signing in is throttled exactly as the learners' sign-in is: the admin's login goes through allauth's
   adapter, so failed attempts count against the same limits (``login_failed``: per client address and per
@@ -6,9 +6,12 @@
 - "View on site" (``/admin/r/<content type>/<id>/``) resolves an object only through its model admin's
   queryset, so provider staff cannot step through ids to reach other providers' objects' public URLs (a
   certificate's verification page, a draft activity's address).
+- Pages that belong to no model (the CME dashboard) are registered with ``register_page`` by the app that
+  owns them and served among the site's URLs, behind ``admin_view``.
 """
 
 import functools
+from collections.abc import Callable
 
 from allauth.account.adapter import get_adapter
 from allauth.core import ratelimit
@@ -18,7 +21,7 @@ from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.contenttypes import views as contenttype_views
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import BadRequest, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +48,22 @@ class PortalAdminSite(admin.AdminSite):
     index_title = _("Providers, activities and learners")
     login_form = AdminLoginForm
 
+    def __init__(self, name: str = "admin") -> None:
+        super().__init__(name)
+        self._pages: dict[str, tuple[str, Callable[[HttpRequest], HttpResponse]]] = {}
+
+    def register_page(self, route: str, view: Callable[[HttpRequest], HttpResponse], *, name: str) -> None:
+        """Serve ``view`` at ``route`` under the site (``learners/dashboard/``) as ``admin:<name>``, with the
+        admin's login redirect, staff check and no-cache headers. Registering a name again replaces it.
+
+        A registry rather than an import: ``portal`` sits below the apps (``learners`` imports ``portal``,
+        never the reverse), so the site cannot import the apps' views, even lazily, without that arrow
+        pointing both ways. The app registers its pages from its admin module, which the admin's
+        autodiscovery imports at start-up, before any URL is resolved. A page for a model belongs in that
+        model admin's ``get_urls`` instead.
+        """
+        self._pages[name] = (route, view)
+
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)
 
@@ -65,7 +84,9 @@ class PortalAdminSite(admin.AdminSite):
         return super().login(request, extra_context)
 
     def get_urls(self):
-        urls = super().get_urls()
+        # The pages come first: the site's catch-all for an app's URLs would take them otherwise.
+        pages = [path(route, self.admin_view(view), name=name) for name, (route, view) in self._pages.items()]
+        urls = [*pages, *super().get_urls()]
         for index, pattern in enumerate(urls):
             if getattr(pattern, "name", None) == "view_on_site":
                 urls[index] = path(

@@ -5,18 +5,20 @@ Provider staff (editors and viewers) see their own providers' activities and may
 accreditation staff see every provider's and may narrow to one. A ``provider`` outside the user's scope is
 a 404, never another provider's figures. What each figure means is in ``learners.selectors.dashboards``.
 
-The views belong to no model, so they are added to the default admin site's URLs here (imported from
-``learners.admin``) rather than through a ModelAdmin, which would need a model, and a migration, to hang
-them on. ``admin_view`` gives them the admin's login redirect, staff check and no-cache headers.
+The views belong to no model, so they are registered here as pages of the portal's admin site
+(``PortalAdminSite.register_page``, when the admin's autodiscovery imports ``learners.admin``) rather than
+through a ModelAdmin, which would need a model, and a migration, to hang them on. The site serves them with
+the admin's login redirect, staff check and no-cache headers.
 """
 
 import re
+from typing import cast
 
 from django.contrib import admin
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -27,6 +29,7 @@ from portal.lib import svg_chart
 from portal.lib.csv import write_rows
 from portal.lib.http import csv_attachment
 from portal.lib.querystring import with_params
+from portal.sites import PortalAdminSite
 
 MIN_YEAR, MAX_YEAR = 1990, 9998
 
@@ -104,18 +107,6 @@ def dashboard_csv_view(request):
     return csv_attachment(write_rows(dashboards.annual_report_rows(report=report)), filename)
 
 
-def _with_dashboard_urls(get_urls):
-    def urls():
-        view = admin.site.admin_view
-        return [
-            path("learners/dashboard/", view(dashboard_view), name="learners_dashboard"),
-            path("learners/dashboard/annual.csv", view(dashboard_csv_view), name="learners_dashboard_csv"),
-            *get_urls(),
-        ]
-
-    urls.dashboards = True
-    return urls
-
-
-if not getattr(admin.site.get_urls, "dashboards", False):  # once, however often this module is imported
-    admin.site.get_urls = _with_dashboard_urls(admin.site.get_urls)
+site = cast(PortalAdminSite, admin.site)  # portal.apps.PortalAdminConfig makes the portal's site the default
+site.register_page("learners/dashboard/", dashboard_view, name="learners_dashboard")
+site.register_page("learners/dashboard/annual.csv", dashboard_csv_view, name="learners_dashboard_csv")
