@@ -8,6 +8,7 @@ from activities import vocabulary
 from activities.models import CreditType
 from learners import validators
 from learners.models import US_STATES, LearnerProfile
+from learners.services import profiles
 from learners.services.claims import ClaimOptions
 from portal.forms import BoundedDateField, ModelChoiceField
 from portal.validators import validate_not_formula
@@ -96,13 +97,11 @@ class ProfileForm(forms.Form):
         problem = validators.month_day_error(cleaned.get("birth_month"), cleaned.get("birth_day"))
         if problem:
             self.add_error("birth_day", problem)
-        profession, degree = cleaned.get("profession"), cleaned.get("degree")
-        if profession == vocabulary.Profession.PHYSICIAN and degree not in {"MD", "DO"}:
-            self.add_error("degree", _("Physicians: choose MD or DO."))
-        if profession != vocabulary.Profession.PHYSICIAN and degree in {"MD", "DO"}:
-            self.add_error(
-                "profession", _("MD and DO are physician degrees: choose Physician as the profession.")
-            )
+        if "profession" in cleaned and "degree" in cleaned:
+            try:
+                profiles.check_degree(profession=cleaned["profession"], degree=cleaned["degree"])
+            except profiles.ProfileError as exc:
+                self.add_error(exc.field, str(exc))
         return cleaned
 
 

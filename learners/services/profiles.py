@@ -1,9 +1,35 @@
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from activities import vocabulary
 from learners.models import BoardId, LearnerProfile, StateLicense
 from learners.services import reporting
 from portal import audit
+
+PHYSICIAN_DEGREES = frozenset({LearnerProfile.Degree.MD, LearnerProfile.Degree.DO})
+
+
+class ProfileError(Exception):
+    """Why a profile cannot be saved, in words fit to show; ``field`` names the detail to correct."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_degree(*, profession: str, degree: str) -> None:
+    """Physicians hold an MD or a DO, and only physicians do.
+
+    Raises ProfileError naming ``degree`` for a physician without one, ``profession`` for an MD or DO who
+    is not a physician. The profile form calls this to show the error beside the field.
+    """
+    if profession == vocabulary.Profession.PHYSICIAN and degree not in PHYSICIAN_DEGREES:
+        raise ProfileError(_("Physicians: choose MD or DO."), field="degree")
+    if profession != vocabulary.Profession.PHYSICIAN and degree in PHYSICIAN_DEGREES:
+        raise ProfileError(
+            _("MD and DO are physician degrees: choose Physician as the profession."), field="profession"
+        )
 
 
 def create_profile(*, user, first_name: str, last_name: str, profession: str) -> LearnerProfile:
@@ -29,7 +55,14 @@ def update_profile(
     """Replace the profile's details. Giving consent records when; withdrawing it clears that date.
 
     ``licenses`` are ``(state, number)`` and ``board_ids`` ``(board, id)`` pairs, one per state or board.
+    When ``fields`` give the profession or the degree, the two must agree (``check_degree``: raises
+    ProfileError, and nothing is saved); a profile from sign-up has no degree until its first update.
     """
+    if "profession" in fields or "degree" in fields:
+        check_degree(
+            profession=fields.get("profession", profile.profession),
+            degree=fields.get("degree", profile.degree),
+        )
     with transaction.atomic():
         user = profile.user
         changed = {}

@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
 from learners.models import BoardId, LearnerProfile, StateLicense
+from learners.services.profiles import ProfileError, update_profile
 from portal.models import AuditEntry
 from tests.learners.conftest import field_error, inputs, make_profile, text
 
@@ -154,6 +155,23 @@ def test_an_md_must_be_a_physician(client, learner):
     assert response.status_code == 400
     assert "choose Physician as the profession" in field_error(response, "id_profession")
     assert profile_of(learner).profession == "physician"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"), [({"degree": "RN"}, "degree"), ({"profession": "nurse"}, "profession")]
+)
+def test_the_profile_service_holds_the_degree_rule_for_every_caller(learner, fields, field):
+    profile = profile_of(learner)
+    with pytest.raises(ProfileError) as refused:
+        update_profile(
+            profile=profile, first_name="Changed", last_name="Name", fields=fields, consent=True, licenses=[],
+            board_ids=[],
+        )  # fmt: skip
+    assert refused.value.field == field
+    learner.refresh_from_db()
+    profile = profile_of(learner)
+    assert learner.first_name != "Changed"
+    assert (profile.profession, profile.degree, profile.reporting_consent_at) == ("physician", "MD", None)
 
 
 def test_the_same_state_twice_is_refused(client, learner):
