@@ -20,7 +20,9 @@ class MultipleFileField(forms.FileField):
 
 
 class ListingUploadForm(forms.Form):
-    files = MultipleFileField(
+    # The form's metaclass moves declared fields into base_fields, so this does not shadow Form.files
+    # (the uploaded files); the stubs see a class attribute of the wrong type.
+    files = MultipleFileField(  # type: ignore[assignment]
         label=_("Listing files"),
         help_text=_("One activity per .txt file, in the listing format. Up to %(n)d files at once.")
         % {"n": MAX_UPLOAD_FILES},

@@ -224,16 +224,7 @@ def parse_listing(data: str | bytes) -> Listing:
     registration = reader.read(REGISTRATION, _parse_registration)
     specialties = reader.read(SPECIALTY, _parse_specialties)
 
-    end_defaulted = False
-    if start is not None and end is not None and activity_type is not None:
-        try:
-            if end == start and ACTIVITY_TYPE_BY_CODE[activity_type].kind == ENDURING:
-                end, end_defaulted = rules.enduring_expiry(start), True
-            schedule = rules.schedule_errors(activity_type=activity_type, start=start, end=end)
-        except ValueError:  # the 12-month or 3-year limit falls after year 9999
-            schedule = [("start", "is too late: its accreditation period would end after year 9999")]
-        for which, message in schedule:
-            errors.append(FieldError(START_DATE if which == "start" else END_DATE, message))
+    end, end_defaulted = _check_schedule(start, end, activity_type, errors)
     title_derived = title is None
     if title_derived and summary and not errors:
         title = derive_title(summary)
@@ -241,6 +232,9 @@ def parse_listing(data: str | bytes) -> Listing:
             errors.append(FieldError(TITLE, "is required: the summary's first sentence has no words for one"))
     if errors:
         raise ListingError(errors)
+    # No errors: the title was read or derived from the summary, and the required end date was read.
+    assert title is not None
+    assert end is not None
 
     return Listing(
         title=title,
@@ -266,6 +260,25 @@ def parse_listing(data: str | bytes) -> Listing:
         specialties=specialties,
         warnings=tuple(warnings),
     )
+
+
+def _check_schedule(
+    start: datetime | None, end: datetime | None, activity_type: str | None, errors: list[FieldError]
+) -> tuple[datetime | None, bool]:
+    """The end date, and whether it was defaulted (an enduring material whose end repeats its start gets the
+    longest term it may have); what is wrong with the schedule goes into ``errors``."""
+    end_defaulted = False
+    if start is None or end is None or activity_type is None:
+        return end, end_defaulted
+    try:
+        if end == start and ACTIVITY_TYPE_BY_CODE[activity_type].kind == ENDURING:
+            end, end_defaulted = rules.enduring_expiry(start), True
+        schedule = rules.schedule_errors(activity_type=activity_type, start=start, end=end)
+    except ValueError:  # the 12-month or 3-year limit falls after year 9999
+        schedule = [("start", "is too late: its accreditation period would end after year 9999")]
+    for which, message in schedule:
+        errors.append(FieldError(START_DATE if which == "start" else END_DATE, message))
+    return end, end_defaulted
 
 
 def derive_title(summary: str) -> str:
@@ -337,7 +350,7 @@ def _split(text: str) -> tuple[str, list[tuple[str, str]], list[str]]:
     if first is None:
         return text.strip(), [], []
     summary = text[: first.start()].strip()
-    matches = []
+    matches: list[re.Match[str]] = []
     for match in _FIELD_START.finditer(text, first.start()):
         if len(matches) == MAX_FIELDS:
             line = text.count("\n", 0, match.start()) + 1
@@ -601,7 +614,9 @@ def _split_commas(value: str) -> list[str]:
     """Split on commas outside parentheses: ``All Practice Areas (e.g. ethics, law)`` stays whole."""
     if "(" not in value:
         return [item for item in (part.strip() for part in _one_line(value).split(",")) if item]
-    items, depth, current = [], 0, []
+    items: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in _one_line(value):
         if ch == "(":
             depth += 1

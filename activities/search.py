@@ -52,6 +52,7 @@ def ranked_matches(q: str) -> QuerySet:
     published = Activity.objects.published()
     if connection.vendor == "postgresql":
         query = search_query(q)
+        assert query is not None  # the caller's precondition: q has words
         ranked = published.filter(search_vector=query).annotate(rank=SearchRank(F("search_vector"), query))
         return ranked.order_by("-rank", "pk").values_list("pk", flat=True)
     return published.filter(keyword_filter(q)).order_by("-start", "pk").values_list("pk", flat=True)

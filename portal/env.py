@@ -5,6 +5,7 @@ start-up with a message that says what to fix.
 """
 
 import os
+from typing import Literal, overload
 from urllib.parse import urlsplit
 
 import environ
@@ -14,6 +15,13 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+# With a default, or required, these helpers always give a string.
+@overload
+def env_str(name: str, default: str, *, required: bool = False) -> str: ...
+@overload
+def env_str(name: str, default: None = None, *, required: Literal[True]) -> str: ...
+@overload
+def env_str(name: str, default: None = None, *, required: bool = False) -> str | None: ...
 def env_str(name: str, default: str | None = None, *, required: bool = False) -> str | None:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
@@ -55,6 +63,12 @@ def env_list(name: str, default: list[str] | None = None, *, required: bool = Fa
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+@overload
+def env_url(name: str, default: str, *, required: bool = False) -> str: ...
+@overload
+def env_url(name: str, default: None = None, *, required: Literal[True]) -> str: ...
+@overload
+def env_url(name: str, default: None = None, *, required: bool = False) -> str | None: ...
 def env_url(name: str, default: str | None = None, *, required: bool = False) -> str | None:
     """An absolute http(s) URL without a trailing slash."""
     value = env_str(name, default, required=required)

@@ -61,6 +61,7 @@ class ModelChoiceField(forms.ModelChoiceField):
     choice like any other unknown one, instead of reaching the database."""
 
     def to_python(self, value):
+        assert self.queryset is not None  # set by the form field's owner before any value is cleaned
         if value not in self.empty_values and not isinstance(value, self.queryset.model):
             self.validate_no_null_characters(value)
             if not is_key_of(_key_field(self.queryset, self.to_field_name), value):
@@ -81,7 +82,7 @@ class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
                 raise ValidationError(
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
                 )
-        return super()._check_values(value)
+        return super()._check_values(value)  # type: ignore[misc]  # private to Django, not in the stubs
 
 
 class _FiniteJSONDecoder(json.JSONDecoder):

@@ -62,7 +62,8 @@ class RequestSizeLimitMiddleware:
             if len(body) > limit:
                 return RequestTooLarge(limit)
             request.META["CONTENT_LENGTH"] = str(len(body))
-            request._stream = LimitedStream(BytesIO(body), len(body))
+            # As WSGIRequest does itself; the stubs type the private stream as a plain BinaryIO.
+            request._stream = LimitedStream(BytesIO(body), len(body))  # type: ignore[assignment]
         return self.get_response(request)
 
 

@@ -35,7 +35,7 @@ class CreditClaimAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
     search_fields = ["enrollment__learner__email", "enrollment__activity__title"]
     list_select_related = ["enrollment__learner", "enrollment__activity"]
     readonly_fields = ["enrollment", "claimed_at", "attested", "profession"]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
     inlines = [ClaimedCreditInline, ClaimedMocInline]
 
 
@@ -46,4 +46,4 @@ class EnrollmentAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
     search_fields = ["learner__email", "learner__last_name", "activity__title"]
     list_select_related = ["learner", "activity"]
     readonly_fields = ["public_id", "learner", "activity", "status", "created", "completed_at"]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)

@@ -1,5 +1,7 @@
 """Forms of the learners admin: reasons for an action, export choices, activity picks and returned files."""
 
+from typing import cast
+
 from django import forms
 from django.contrib.admin.widgets import AdminDateWidget
 from django.utils.translation import gettext as _
@@ -52,12 +54,13 @@ class ExportForm(forms.Form):
 
     def __init__(self, *args, activities, admin_site, **kwargs):
         super().__init__(*args, **kwargs)
-        field = self.fields["activity"]
+        field = cast(ModelChoiceField, self.fields["activity"])  # as declared; the stubs say only Field
         field.widget = ActivityAutocomplete(admin_site, placeholder=_("Every activity"))
         field.queryset = activities  # after the widget: setting it hands the widget its choices
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("completed_from"), data.get("completed_to")
         if start and end and start > end:
             self.add_error("completed_to", _("The end of the range comes before its start."))
@@ -69,7 +72,7 @@ class ActivityPickForm(forms.Form):
 
     def __init__(self, *args, activities, admin_site, **kwargs):
         super().__init__(*args, **kwargs)
-        field = self.fields["activity"]
+        field = cast(ModelChoiceField, self.fields["activity"])  # as declared; the stubs say only Field
         field.widget = ActivityAutocomplete(
             admin_site, placeholder=_("Choose an activity"), attrs={"id": "id_csv_activity"}
         )

@@ -9,6 +9,7 @@ cut into runs by which font has the glyph.
 
 from functools import cache
 from pathlib import Path
+from typing import cast
 from xml.sax.saxutils import escape
 
 from reportlab.lib.fonts import addMapping
@@ -39,12 +40,14 @@ def register_fonts() -> None:
 @cache
 def _covered(font: str) -> frozenset[int]:
     register_fonts()
-    return frozenset(pdfmetrics.getFont(font).face.charToGlyph)
+    # Every font here is registered above as a TTFont; the stubs type getFont as the Type 1 Font.
+    return frozenset(cast(TTFont, pdfmetrics.getFont(font)).face.charToGlyph)
 
 
 def runs(text: str, font: str = REGULAR) -> list[tuple[str, str]]:
     """``text`` as ``(font, piece)`` runs: ``font`` where it has the glyph, the fallback elsewhere."""
-    main, found = _covered(font), []
+    main = _covered(font)
+    found: list[tuple[str, str]] = []
     for ch in text:
         use = font if ord(ch) in main or ch.isspace() else FALLBACK
         if found and found[-1][0] == use:

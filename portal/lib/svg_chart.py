@@ -34,6 +34,20 @@ def nice_step(largest: int, ticks: int = _TICKS) -> int:
     return 10 * magnitude  # not reached: raw < 10 * magnitude
 
 
+def _check_series(labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]) -> None:
+    """Raise ``ValueError`` unless there are one to ``len(PALETTE)`` series, each with one non-negative value
+    per label."""
+    if not series:
+        raise ValueError("A chart needs at least one series.")
+    if len(series) > len(PALETTE):
+        raise ValueError(f"At most {len(PALETTE)} series.")
+    for name, values in series:
+        if len(values) != len(labels):
+            raise ValueError(f"Series {name!r} has {len(values)} values for {len(labels)} labels.")
+        if any(value < 0 for value in values):
+            raise ValueError(f"Series {name!r} has a negative value.")
+
+
 def bar_chart(
     *,
     title: str,
@@ -52,15 +66,7 @@ def bar_chart(
     ``long_labels`` are the labels as read out (``"January"`` for ``"Jan"``); ``chart_id`` prefixes the
     element ids, so that two charts on one page stay apart. Pure: the same arguments give the same text.
     """
-    if not series:
-        raise ValueError("A chart needs at least one series.")
-    if len(series) > len(PALETTE):
-        raise ValueError(f"At most {len(PALETTE)} series.")
-    for name, values in series:
-        if len(values) != len(labels):
-            raise ValueError(f"Series {name!r} has {len(values)} values for {len(labels)} labels.")
-        if any(value < 0 for value in values):
-            raise ValueError(f"Series {name!r} has a negative value.")
+    _check_series(labels, series)
     long_labels = list(long_labels) if long_labels is not None else list(labels)
     ident = escape(chart_id)
 
@@ -105,8 +111,8 @@ def bar_chart(
     )
     out.append('<g class="x-axis" fill="currentColor" text-anchor="middle">')
     for index, label in enumerate(labels):
-        x = _num(_LEFT + group_w * (index + 0.5))
-        out.append(f'<text x="{x}" y="{baseline + 18}">{escape(label)}</text>')
+        label_x = _num(_LEFT + group_w * (index + 0.5))
+        out.append(f'<text x="{label_x}" y="{baseline + 18}">{escape(label)}</text>')
     out.append("</g>")
     for number, (name, values) in enumerate(series):
         colour = PALETTE[number]
