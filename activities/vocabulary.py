@@ -240,6 +240,9 @@ CREDIT_TYPE_BY_KEY = {
     lookup_key(name): c for c in CREDIT_TYPES for name in (c.listing_name, c.name, *c.aliases)
 }
 
+# Each board's name and abbreviation as the board writes them (ABMS, "Member Boards", abms.org/member-boards;
+# ACCME, "CME for Maintenance of Certification Program Guide", accme.org): "ABPath", not "ABPATH", and
+# "Otolaryngology–Head and Neck Surgery" with the en dash. Codes are the upper-case abbreviations listings use.
 MOC_BOARDS = (
     ("ABA", "ABA", "American Board of Anesthesiology"),
     ("ABAI", "ABAI", "American Board of Allergy and Immunology"),
@@ -251,7 +254,7 @@ MOC_BOARDS = (
     ("ABMGG", "ABMGG", "American Board of Medical Genetics and Genomics"),
     ("ABNM", "ABNM", "American Board of Nuclear Medicine"),
     ("ABO", "ABO", "American Board of Ophthalmology"),
-    ("ABOHNS", "ABOHNS", "American Board of Otolaryngology - Head and Neck Surgery"),
+    ("ABOHNS", "ABOHNS", "American Board of Otolaryngology–Head and Neck Surgery"),
     ("ABOS", "ABOS", "American Board of Orthopaedic Surgery"),
     ("ABP", "ABP", "American Board of Pediatrics"),
     ("ABPATH", "ABPath", "American Board of Pathology"),
@@ -267,6 +270,11 @@ MOC_BOARD_CHOICES = [(code, abbreviation) for code, abbreviation, _ in MOC_BOARD
 MOC_BOARD_NAMES = {code: name for code, _, name in MOC_BOARDS}
 MOC_BOARD_ABBREVIATIONS = {code: abbreviation for code, abbreviation, _ in MOC_BOARDS}
 
+# MOC credit types in the boards' own words, capitalised as they capitalise them: ABIM awards "Medical
+# Knowledge", "Practice Assessment" and "Patient Safety" MOC points (ABIM, "MOC Assessment Recognition
+# Program"); the ACCME's CME Finder lists "Lifelong Learning (ABA)", "Lifelong Learning (ABPATH)", "Accredited
+# CME (ABS)", "Accredited CME (ABOS)" and "Self-Assessment (ABS)" (seeds/; ACCME, "CME for Maintenance of
+# Certification Program Guide", Table 1: MOC Credit Type Language).
 MOC_CREDIT_TYPE_CHOICES = [
     ("medical_knowledge", "Medical Knowledge"),
     ("practice_assessment", "Practice Assessment"),
@@ -284,6 +292,37 @@ OUTCOME_CHOICES = [
     ("patient_health", "Patient Health"),
     ("community_health", "Community/Population Health"),
 ]
+
+
+_MOC_CREDIT_TYPE_LABELS = dict(MOC_CREDIT_TYPE_CHOICES)
+
+
+# Every page, file, certificate and email names a board, a credit type or an MOC credit type through these, so
+# each reads the same everywhere. An unknown code (an old row, a credit type added in the admin) is shown as
+# it is, or as ``default``.
+
+
+def board_name(code: str) -> str:
+    """The board's full name: ``board_name("ABPATH") == "American Board of Pathology"``."""
+    return MOC_BOARD_NAMES.get(code, code)
+
+
+def board_abbreviation(code: str) -> str:
+    """The board as it abbreviates itself: ``board_abbreviation("ABPATH") == "ABPath"``."""
+    return MOC_BOARD_ABBREVIATIONS.get(code, code)
+
+
+def moc_credit_type_label(code: str) -> str:
+    """``moc_credit_type_label("medical_knowledge") == "Medical Knowledge"``."""
+    return _MOC_CREDIT_TYPE_LABELS.get(code, code)
+
+
+def credit_type_label(code: str, default: str | None = None) -> str:
+    """A credit type's display name: ``credit_type_label("ipce") == "IPCE Credit"``."""
+    spec = CREDIT_TYPE_BY_CODE.get(code)
+    if spec is not None:
+        return spec.name
+    return code if default is None else default
 
 
 def _by_key(choices) -> dict[str, str]:
