@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.contenttypes.models import ContentType
@@ -17,7 +19,7 @@ class TimestampedModel(models.Model):
         abstract = True
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def _create_user(self, email, password, **extra_fields):
@@ -47,7 +49,8 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """A person who signs in with their email address: a learner, provider staff or accreditation staff."""
 
-    username = None
+    # Django drops an inherited field set to None; the stubs only know AbstractUser's username as a str.
+    username = None  # type: ignore[assignment]
     email = models.EmailField(_("email address"), unique=True)
     # Legal names print on certificates and go into registry files exactly as typed.
     first_name = models.CharField(
@@ -57,7 +60,8 @@ class User(AbstractUser):
         _("last name"), max_length=150, blank=True, validators=[validate_not_formula]
     )
 
-    objects = UserManager()
+    # The stubs expect auth's UserManager (usernames); this one signs people up by email alone.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -71,6 +75,51 @@ class User(AbstractUser):
         return self.email
 
 
+class AuditAction(models.TextChoices):
+    """Every action the audit trail records, ``<model>.<verb>``; ``portal.audit.record`` refuses any other.
+
+    A new change that accreditors should see gets a member here (and a migration for the choices)."""
+
+    # Activities: imported from a listing, updated by a later import, published and unpublished by staff.
+    ACTIVITY_IMPORTED = "activity.imported", _("Activity imported")
+    ACTIVITY_UPDATED = "activity.updated", _("Activity updated by an import")
+    ACTIVITY_PUBLISHED = "activity.published", _("Activity published")
+    ACTIVITY_UNPUBLISHED = "activity.unpublished", _("Activity unpublished")
+    # Learners: their profile, enrollments and claims.
+    PROFILE_CREATED = "profile.created", _("Learner profile created")
+    PROFILE_CHANGED = "profile.changed", _("Learner profile changed")
+    ENROLLMENT_CREATED = "enrollment.created", _("Learner enrolled")
+    CLAIM_CREATED = "claim.created", _("Credit claimed")
+    # Certificates.
+    CERTIFICATE_ISSUED = "certificate.issued", _("Certificate issued")
+    CERTIFICATE_REISSUED = "certificate.reissued", _("Certificate reissued")
+    CERTIFICATE_REVOKED = "certificate.revoked", _("Certificate revoked")
+    CERTIFICATE_RESENT = "certificate.resent", _("Certificate emailed again")
+    # The reporting ledger: rows exported in a file, settled by the registry, queued again, withdrawn.
+    REPORTING_EXPORTED = "reporting.exported", _("Ledger rows exported")
+    REPORTING_ACCEPTED = "reporting.accepted", _("Ledger row accepted")
+    REPORTING_REJECTED = "reporting.rejected", _("Ledger row rejected")
+    REPORTING_REQUEUED = "reporting.requeued", _("Ledger row queued again")
+    REPORTING_WITHDRAWN = "reporting.withdrawn", _("Ledger row withdrawn")
+    # The admin's own changes (``ProviderScopedAdmin``), for each model whose admin may add, change or delete.
+    PROVIDER_ADDED = "provider.added", _("Provider added in the admin")
+    PROVIDER_CHANGED = "provider.changed", _("Provider changed in the admin")
+    PROVIDER_DELETED = "provider.deleted", _("Provider deleted in the admin")
+    MEMBERSHIP_ADDED = "membership.added", _("Membership added in the admin")
+    MEMBERSHIP_CHANGED = "membership.changed", _("Membership changed in the admin")
+    MEMBERSHIP_DELETED = "membership.deleted", _("Membership deleted in the admin")
+    ACTIVITY_ADDED = "activity.added", _("Activity added in the admin")
+    ACTIVITY_CHANGED = "activity.changed", _("Activity changed in the admin")
+    ACTIVITY_DELETED = "activity.deleted", _("Activity deleted in the admin")
+    CERTIFICATE_CHANGED = "certificate.changed", _("Certificate saved in the admin")
+
+    @classmethod
+    def of_admin(cls, obj: models.Model | type[models.Model], verb: str) -> "AuditAction":
+        """What the admin records on ``verb`` (``"added"``, ``"changed"``, ``"deleted"``) for ``obj`` (a row or
+        its model); a ValueError for a model whose admin change is not listed above."""
+        return cls(f"{obj._meta.model_name}.{verb}")
+
+
 class AuditEntry(models.Model):
     """Who changed what, and when; written in the same transaction as the change."""
 
@@ -79,7 +128,7 @@ class AuditEntry(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.SET_NULL
     )
     actor_repr = models.CharField(_("actor"), max_length=254, blank=True)
-    action = models.CharField(_("action"), max_length=64)
+    action = models.CharField(_("action"), max_length=64, choices=AuditAction.choices)
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
     object_id = models.CharField(_("object id"), max_length=64)
     object_repr = models.CharField(_("object"), max_length=300)
