@@ -46,17 +46,13 @@ def activity_data(record: dict, *, request) -> dict:
         "credits": [{"type": name, "amount": _amount(amount)} for name, amount in record["credits"]],
         "moc": [
             {
-                "board": BOARD_ABBREVIATIONS[board],
-                "credit_type": MOC_TYPE_LABELS[kind],
+                "board": vocabulary.board_abbreviation(board),
+                "credit_type": vocabulary.moc_credit_type_label(kind),
                 "points": _amount(points),
             }
             for board, kind, points in record["moc"]
         ],
     }
-
-
-BOARD_ABBREVIATIONS = vocabulary.MOC_BOARD_ABBREVIATIONS
-MOC_TYPE_LABELS = dict(vocabulary.MOC_CREDIT_TYPE_CHOICES)
 
 
 @require_GET

@@ -16,6 +16,7 @@ import logging
 import threading
 from array import array
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -110,9 +111,8 @@ class _Space:
         if limit <= 0:
             return []
         raw = mask.to_bytes(self.nbytes, "little")
-        chunks = range(0, self.nbytes, _CHUNK)
-        if descending:
-            chunks = reversed(chunks)
+        forward = range(0, self.nbytes, _CHUNK)
+        chunks: Iterable[int] = reversed(forward) if descending else forward
         found: list[int] = []
         skip = offset
         for start in chunks:
@@ -185,8 +185,12 @@ class CatalogIndex:
             activity__status=Activity.Status.PUBLISHED
         ).values_list("activity_id", "specialty_id"):
             specialties[activity_id].append(specialty_id)
-        credits, amounts = defaultdict(list), defaultdict(lambda: Decimal(0))
-        self.credit_names = dict(CreditType.objects.values_list("code", "name"))
+        credits: defaultdict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+        amounts: defaultdict[int, Decimal] = defaultdict(lambda: Decimal(0))
+        self.credit_names = {
+            code: vocabulary.credit_type_label(code, default=name)
+            for code, name in CreditType.objects.values_list("code", "name")
+        }
         shared: dict[Decimal, Decimal] = {}  # one object per distinct amount
         for activity_id, code, amount in (
             CreditDesignation.objects.filter(activity__status=Activity.Status.PUBLISHED)
@@ -224,7 +228,7 @@ class CatalogIndex:
                     (fee_kind == Activity.Fee.FREE,),
                 )
             )
-        providers = {
+        providers: dict[object, tuple[str, str]] = {
             pk: (slug, name) for pk, slug, name in Provider.objects.values_list("pk", "slug", "name")
         }
         self.provider_count = len({values[6][0] for values in self.values})
@@ -235,7 +239,8 @@ class CatalogIndex:
             "activity_type": {code: (code, label) for code, label in vocabulary.ACTIVITY_TYPE_CHOICES},
             "format": {code: (code, label) for code, label in vocabulary.FORMAT_CHOICES},
             "credit_type": {
-                code: (code, name) for code, name in CreditType.objects.values_list("code", "name")
+                code: (code, vocabulary.credit_type_label(code, default=name))
+                for code, name in CreditType.objects.values_list("code", "name")
             },
             "moc_board": {code: (code, label) for code, label in vocabulary.MOC_BOARD_CHOICES},
             "moc_credit_type": {code: (code, label) for code, label in vocabulary.MOC_CREDIT_TYPE_CHOICES},
@@ -353,8 +358,8 @@ class CatalogIndex:
                     scope &= bits
             values = []
             for value, (param, label) in self.labels[facet].items():
-                bits = space.bits.get((facet, value))
-                count = (scope & bits).bit_count() if bits else 0
+                value_bits = space.bits.get((facet, value))
+                count = (scope & value_bits).bit_count() if value_bits else 0
                 if count or filters.get(facet) == value:
                     values.append(FacetValue(param, label, count))
             values.sort(key=lambda v: (-v.count, v.label))

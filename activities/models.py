@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
@@ -13,6 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from activities import rules, vocabulary
 from portal.models import TimestampedModel
 from portal.validators import validate_not_formula
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 POSITIVE = MinValueValidator(Decimal("0.01"))
 
@@ -116,6 +120,12 @@ class CreditType(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def label(self) -> str:
+        """The name every page, file and certificate shows: the vocabulary's (``name`` only for a credit type
+        the vocabulary does not know)."""
+        return vocabulary.credit_type_label(self.code, default=self.name)
 
     def may_be_claimed_by(self, profession: str) -> bool:
         return profession in self.professions
@@ -274,7 +284,7 @@ class Activity(TimestampedModel):
         return [labels.get(code, code) for code in self.measured_outcomes]
 
     def clean(self):
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[StrOrPromise]] = {}
         if self.start and self.end and self.activity_type:
             for which, message in rules.schedule_errors(
                 activity_type=self.activity_type, start=self.start, end=self.end, reviewed_on=self.reviewed_on
@@ -393,4 +403,4 @@ class MocApproval(models.Model):
 
     @property
     def board_name(self) -> str:
-        return vocabulary.MOC_BOARD_NAMES[self.board]
+        return vocabulary.board_name(self.board)

@@ -148,7 +148,7 @@ class ActivityCard:
         return FORMAT_LABELS[self.format]
 
     def get_fee_kind_display(self) -> str:
-        return Activity.Fee(self.fee_kind).label
+        return str(Activity.Fee(self.fee_kind).label)
 
     @property
     def is_enduring(self) -> bool:
@@ -179,7 +179,9 @@ def activity_cards(ids: list[int]) -> list[ActivityCard]:
         return []
     index = catalog_index.last_index()
     rows = Activity.objects.published().filter(pk__in=ids).values_list(*CARD_FIELDS, "provider__name")
-    cards = {row[0]: ActivityCard(*row, credits=index.credit_badges(row[0])) for row in rows}
+    cards = {row[0]: ActivityCard(*row) for row in rows}
+    for pk, card in cards.items():
+        card.credits = index.credit_badges(pk)
     return [cards[pk] for pk in ids if pk in cards]
 
 
@@ -206,12 +208,12 @@ def activity_records(ids: list[int]) -> list[dict]:
         .values_list("activity_id", "specialty__name")
     ):
         records[activity_id]["specialties"].append(name)
-    for activity_id, name, amount in (
+    for activity_id, code, name, amount in (
         CreditDesignation.objects.filter(activity_id__in=found)
         .order_by("credit_type__position")
-        .values_list("activity_id", "credit_type__name", "max_amount")
+        .values_list("activity_id", "credit_type_id", "credit_type__name", "max_amount")
     ):
-        records[activity_id]["credits"].append((name, amount))
+        records[activity_id]["credits"].append((vocabulary.credit_type_label(code, default=name), amount))
     for activity_id, board, moc_type, points in (
         MocApproval.objects.filter(activity_id__in=found)
         .order_by("board", "credit_type")

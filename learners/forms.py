@@ -1,4 +1,5 @@
 from datetime import date
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.forms import formset_factory
@@ -12,6 +13,9 @@ from learners.services import profiles
 from learners.services.claims import ClaimOptions
 from portal.forms import BoundedDateField, ModelChoiceField
 from portal.validators import validate_not_formula
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 MONTHS = [("", "—")] + [(str(n), date(2000, n, 1).strftime("%B")) for n in range(1, 13)]
 DAYS = [("", "—")] + [(str(n), str(n)) for n in range(1, 32)]
@@ -93,7 +97,8 @@ class ProfileForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         problem = validators.month_day_error(cleaned.get("birth_month"), cleaned.get("birth_day"))
         if problem:
             self.add_error("birth_day", problem)
@@ -112,7 +117,8 @@ class LicenseForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if bool(cleaned.get("state")) != bool(cleaned.get("number")) and not self.errors:
             raise forms.ValidationError(_("Give both the state and the license number."))
         return cleaned
@@ -127,7 +133,8 @@ class BoardIdForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if bool(cleaned.get("board")) != bool(cleaned.get("board_id")) and not self.errors:
             raise forms.ValidationError(_("Give both the board and your ID with it."))
         return cleaned
@@ -135,7 +142,7 @@ class BoardIdForm(forms.Form):
 
 class _UniqueFormSet(forms.BaseFormSet):
     key: str
-    duplicate_message: str
+    duplicate_message: "StrOrPromise"
 
     def clean(self):
         seen = set()
@@ -165,11 +172,18 @@ class BoardIdFormSetBase(_UniqueFormSet):
 
 
 # absolute_max: a POST that claims more forms gets an error, not thousands of forms built and rendered.
-LicenseFormSet = formset_factory(
-    LicenseForm, formset=LicenseFormSetBase, extra=1, max_num=60, absolute_max=60, validate_max=True
+# formset_factory subclasses the formset it is given; the stubs type the result as a plain BaseFormSet.
+LicenseFormSet = cast(
+    type[LicenseFormSetBase],
+    formset_factory(
+        LicenseForm, formset=LicenseFormSetBase, extra=1, max_num=60, absolute_max=60, validate_max=True
+    ),
 )
-BoardIdFormSet = formset_factory(
-    BoardIdForm, formset=BoardIdFormSetBase, extra=1, max_num=30, absolute_max=30, validate_max=True
+BoardIdFormSet = cast(
+    type[BoardIdFormSetBase],
+    formset_factory(
+        BoardIdForm, formset=BoardIdFormSetBase, extra=1, max_num=30, absolute_max=30, validate_max=True
+    ),
 )
 
 
@@ -191,7 +205,7 @@ class ClaimForm(forms.Form):
             designation = option.designation
             credit_type: CreditType = designation.credit_type
             self.fields[option.field] = forms.DecimalField(
-                label=credit_type.name,
+                label=credit_type.label,
                 max_digits=6,
                 decimal_places=2,
                 required=False,
@@ -206,11 +220,11 @@ class ClaimForm(forms.Form):
                     attrs={"step": str(credit_type.increment), "min": "0", "max": str(designation.max_amount)}
                 ),
             )
-        for option in options.moc:
-            if option.reason is None:
-                self.fields[option.field] = forms.BooleanField(
+        for moc in options.moc:
+            if moc.reason is None:
+                self.fields[moc.field] = forms.BooleanField(
                     label=_("Report my MOC points to %(board)s (board ID %(id)s)")
-                    % {"board": option.abbreviation, "id": option.board_id},
+                    % {"board": moc.abbreviation, "id": moc.board_id},
                     required=False,
                     initial=True,
                 )
@@ -241,7 +255,8 @@ class TranscriptForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
             self.add_error("end", _("The end date is before the start date."))
         return cleaned

@@ -61,7 +61,7 @@ def activity_jsonld(context, activity: Activity) -> str:
         },
         "about": [specialty.name for specialty in activity.specialties.all()],
         "educationalCredentialAwarded": [
-            f"{credit.max_amount} {credit.credit_type.name}" for credit in activity.credits.all()
+            f"{credit.max_amount} {credit.credit_type.label}" for credit in activity.credits.all()
         ],
         "hasCourseInstance": {
             "@type": "CourseInstance",

@@ -2,6 +2,7 @@
 
 import uuid
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -12,6 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from activities import vocabulary
 from activities.models import Activity, CreditType
 from portal.models import TimestampedModel
+
+if TYPE_CHECKING:
+    from learners.models.certificates import Certificate
+    from learners.models.outbox import OutboxMessage
+    from learners.models.reporting import ReportingEntry
 
 
 class Enrollment(TimestampedModel):
@@ -35,6 +41,11 @@ class Enrollment(TimestampedModel):
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
     provider_field = "activity__provider"
+
+    # Not stored: set for the learner's pages by learners.selectors.learner.attach_delivery.
+    certificate_obj: "Certificate | None"
+    delivery: "OutboxMessage | None"
+    reporting_rows: "list[ReportingEntry]"
 
     class Meta:
         verbose_name = _("enrollment")
@@ -124,4 +135,4 @@ class ClaimedMoc(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.board} {self.points} {self.get_credit_type_display()}"
+        return f"{self.get_board_display()} {self.points} {self.get_credit_type_display()}"

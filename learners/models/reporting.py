@@ -99,15 +99,23 @@ class ReportingEntry(TimestampedModel):
 
     def __str__(self):
         return (
-            f"{self.get_destination_display()}: {self.learner} {self.board} {self.credit_type} {self.amount}"
+            f"{self.get_destination_display()}: {self.learner} {self.board_label} {self.credit_type_label} "
+            f"{self.amount}"
         )
 
     @property
     def board_label(self) -> str:
-        """The board as people write it (``ABPath``), or "state boards"."""
+        """The board as it writes itself (``ABPath``), or "State boards"; blank for a row with no board."""
         if self.board == "STATE":
-            return _("state boards")
-        return vocabulary.MOC_BOARD_ABBREVIATIONS.get(self.board, self.board)
+            return str(_("State boards"))
+        return vocabulary.board_abbreviation(self.board)
+
+    @property
+    def credit_type_label(self) -> str:
+        """The row's credit type (for the accreditor and CPE Monitor) or MOC credit type (for a board)."""
+        if self.credit_type in vocabulary.CREDIT_TYPE_BY_CODE:
+            return vocabulary.credit_type_label(self.credit_type)
+        return vocabulary.moc_credit_type_label(self.credit_type)
 
 
 class DeadlineDigest(models.Model):

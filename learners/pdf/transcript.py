@@ -27,13 +27,13 @@ def transcript_pdf(*, learner_name: str, email: str, transcript: Transcript) -> 
         Paragraph(f"<b>{markup(learner_name, BOLD)}</b> ({markup(email)})", body),
         Paragraph(
             f"Credit claimed from {period}"
-            + (f", {markup(transcript.credit_type.name)} only" if transcript.credit_type else ""),
+            + (f", {markup(transcript.credit_type.label)} only" if transcript.credit_type else ""),
             body,
         ),
         Paragraph(f"Printed {timezone.localtime():%Y-%m-%d %H:%M %Z}", body),
         Spacer(1, 0.15 * inch),
     ]
-    rows = [
+    rows: list[list[Paragraph | str]] = [
         [Paragraph(f"<b>{h}</b>", body) for h in ("Claimed", "Activity", "Provider", "Credit type", "Amount")]
     ]
     for line in transcript.lines:

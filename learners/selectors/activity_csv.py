@@ -1,5 +1,7 @@
 """One activity's enrollments and completions as a CSV for its provider."""
 
+from datetime import datetime
+
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -8,8 +10,6 @@ from activities import vocabulary
 from activities.models import Activity
 from learners.models import Enrollment, OutboxMessage
 from portal.lib.csv import write_rows
-
-_MOC_CREDIT_TYPES = dict(vocabulary.MOC_CREDIT_TYPE_CHOICES)
 
 
 def activity_csv(activity: Activity) -> str:
@@ -32,11 +32,11 @@ def activity_csv(activity: Activity) -> str:
     deliveries = dict(OutboxMessage.State.choices)
     header = [
         _("Last name"), _("First name"), _("Email"), _("Profession"), _("Enrolled at"), _("Status"),
-        _("Completed at"), *[d.credit_type.name for d in designations], _("MOC"), _("Certificate"),
+        _("Completed at"), *[d.credit_type.label for d in designations], _("MOC"), _("Certificate"),
         _("Certificate status"), _("Delivery"),
     ]  # fmt: skip
 
-    def when(moment) -> str:
+    def when(moment: datetime | None) -> str:
         return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
     rows = []
@@ -49,8 +49,8 @@ def activity_csv(activity: Activity) -> str:
         claimed = {c.credit_type_id: c.amount for c in claim.credits.all()} if claim else {}
         moc = (
             "; ".join(
-                f"{vocabulary.MOC_BOARD_ABBREVIATIONS.get(m.board, m.board)} "
-                f"{_MOC_CREDIT_TYPES.get(m.credit_type, m.credit_type)} {m.points:.2f}"
+                f"{vocabulary.board_abbreviation(m.board)} "
+                f"{vocabulary.moc_credit_type_label(m.credit_type)} {m.points:.2f}"
                 for m in claim.moc.all()
             )
             if claim
@@ -60,7 +60,7 @@ def activity_csv(activity: Activity) -> str:
             cert_status = delivery = ""
         else:
             cert_status = _("Revoked") if certificate.is_revoked else _("Valid")
-            delivery = deliveries.get(enrollment.latest_delivery, _("No email yet"))
+            delivery = str(deliveries.get(enrollment.latest_delivery, _("No email yet")))
         rows.append(
             [
                 learner.last_name,

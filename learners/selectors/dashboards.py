@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
@@ -41,12 +43,12 @@ CENTS = Decimal("0.01")
 # --- scope -----------------------------------------------------------------------------------------------
 
 
-def may_see_dashboards(*, user) -> bool:
+def may_see_dashboards(*, user: AbstractBaseUser | AnonymousUser) -> bool:
     """Accreditation staff, superusers, and staff with a membership (editors and viewers alike)."""
     return scoping.sees_everything(user) or bool(scoping.provider_ids(user))
 
 
-def dashboard_providers(*, user) -> QuerySet[Provider]:
+def dashboard_providers(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Provider]:
     """The providers whose figures ``user`` may see: every provider for accreditation staff, otherwise
     those of their memberships (none for anyone else)."""
     if scoping.sees_everything(user):
@@ -54,7 +56,9 @@ def dashboard_providers(*, user) -> QuerySet[Provider]:
     return Provider.objects.filter(pk__in=scoping.provider_ids(user)).order_by("name")
 
 
-def dashboard_activities(*, user, provider: Provider | None = None) -> QuerySet[Activity]:
+def dashboard_activities(
+    *, user: AbstractBaseUser | AnonymousUser, provider: Provider | None = None
+) -> QuerySet[Activity]:
     """The activities whose figures ``user`` may see, narrowed to ``provider`` if given.
 
     The caller checks that ``provider`` is one of ``dashboard_providers(user=user)``; a provider outside the
@@ -186,7 +190,10 @@ def year_report(*, activities: QuerySet[Activity], year: int) -> YearReport:
         if figures is not None:
             # SQLite hands back computed decimals unscaled ("1" for 1.00): state them as stored.
             figures.credits[credit["credit_type_id"]] = credit["total"].quantize(CENTS)
-            names[credit["credit_type_id"]] = (credit["credit_type__position"], credit["credit_type__name"])
+            names[credit["credit_type_id"]] = (
+                credit["credit_type__position"],
+                vocabulary.credit_type_label(credit["credit_type_id"], default=credit["credit_type__name"]),
+            )
 
     sent = Q(versions__messages__state=OutboxMessage.State.SENT)
     for counts in (

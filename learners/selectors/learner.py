@@ -1,5 +1,6 @@
 """Reads for learner pages: every one filters by the learner, so nobody reaches another's records."""
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -9,9 +10,10 @@ from django.utils import timezone
 
 from activities.models import CreditType
 from learners.models import Certificate, ClaimedCredit, ClaimedMoc, Enrollment, OutboxMessage, ReportingEntry
+from portal.models import User
 
 
-def enrollments_for(*, user) -> QuerySet:
+def enrollments_for(*, user: User) -> QuerySet[Enrollment]:
     """The learner's enrollments with their activities, claims and claimed credit, newest first."""
     return (
         Enrollment.objects.filter(learner=user)
@@ -52,7 +54,7 @@ def attach_delivery(enrollments: list[Enrollment]) -> None:
         enrollment.reporting_rows = reporting.get(claim.pk, []) if claim else []
 
 
-def enrollment_for(*, user, public_id) -> Enrollment:
+def enrollment_for(*, user: User, public_id: uuid.UUID | str) -> Enrollment:
     """One of the learner's enrollments; ``Enrollment.DoesNotExist`` for anyone else's."""
     return enrollments_for(user=user).select_related("activity").get(public_id=public_id)
 
@@ -76,7 +78,9 @@ class Transcript:
     totals: list[tuple[str, Decimal]] = field(default_factory=list)
 
 
-def transcript(*, user, start: date | None = None, end: date | None = None, credit_type=None) -> Transcript:
+def transcript(
+    *, user: User, start: date | None = None, end: date | None = None, credit_type: CreditType | None = None
+) -> Transcript:
     """Every credit the learner claimed between ``start`` and ``end`` (inclusive), with totals per type."""
     credits = ClaimedCredit.objects.filter(claim__enrollment__learner=user).select_related(
         "credit_type", "claim__enrollment__activity__provider"
@@ -100,10 +104,11 @@ def transcript(*, user, start: date | None = None, end: date | None = None, cred
                 activity_title=activity.title,
                 provider=activity.provider.name,
                 activity_type=activity.get_activity_type_display(),
-                credit_type=credit.credit_type.name,
+                credit_type=credit.credit_type.label,
                 amount=credit.amount,
             )
         )
-        totals[credit.credit_type.name] = totals.get(credit.credit_type.name, Decimal(0)) + credit.amount
+        label = credit.credit_type.label
+        totals[label] = totals.get(label, Decimal(0)) + credit.amount
     result.totals = sorted(totals.items())
     return result
