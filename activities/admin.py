@@ -17,7 +17,7 @@ from activities.models import (
     Provider,
     Specialty,
 )
-from portal import scoping
+from portal import audit, scoping
 from portal.admin import ProviderScopedAdmin, ProviderScopedInline, ReferenceDataAdmin
 
 
@@ -120,14 +120,14 @@ class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
 
     @admin.action(description=_("Publish selected activities"), permissions=["change"])
     def publish(self, request, queryset):
-        count = services.set_published(activities=queryset, published=True, actor=request.user)
+        count = services.set_published(activities=queryset, published=True, actor=audit.actor_of(request))
         self.message_user(
             request, ngettext("%d activity published.", "%d activities published.", count) % count
         )
 
     @admin.action(description=_("Unpublish selected activities"), permissions=["change"])
     def unpublish(self, request, queryset):
-        count = services.set_published(activities=queryset, published=False, actor=request.user)
+        count = services.set_published(activities=queryset, published=False, actor=audit.actor_of(request))
         self.message_user(
             request, ngettext("%d activity unpublished.", "%d activities unpublished.", count) % count
         )
@@ -153,7 +153,9 @@ class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
                 None if scoping.sees_everything(request.user) else scoping.editable_provider_ids(request.user)
             )
             sources = services.uploaded_sources(form.cleaned_data["files"])
-            report = services.import_listings(sources=sources, actor=request.user, provider_ids=provider_ids)
+            report = services.import_listings(
+                sources=sources, actor=audit.actor_of(request), provider_ids=provider_ids
+            )
             level = messages.ERROR if report.failed else messages.SUCCESS
             self.message_user(request, _("Imported %(summary)s.") % {"summary": report.summary()}, level)
         context = {

@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.core.files.uploadedfile import UploadedFile
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -32,6 +34,7 @@ from activities.listing import (
 from activities.models import Activity, CreditDesignation, MocApproval, Provider, Specialty
 from activities.search import search_documents_deferred
 from portal import audit
+from portal.audit import Actor
 from portal.lib.csv import starts_like_formula
 
 __all__ = [
@@ -93,7 +96,7 @@ class ImportReport:
 
 def listing_sources(paths: Iterable[str | Path]) -> list[tuple[str, Callable[[], bytes]]]:
     """``(name, read)`` pairs for files and every ``.txt`` below directories, in a stable order."""
-    sources = []
+    sources: list[tuple[str, Callable[[], bytes]]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -104,19 +107,19 @@ def listing_sources(paths: Iterable[str | Path]) -> list[tuple[str, Callable[[],
     return sources
 
 
-def uploaded_sources(uploads) -> list[tuple[str, Callable[[], bytes]]]:
+def uploaded_sources(uploads: Iterable[UploadedFile]) -> list[tuple[str, Callable[[], bytes]]]:
     """``(name, read)`` pairs for files uploaded through a form."""
 
-    def reader(upload):
+    def reader(upload: UploadedFile) -> Callable[[], bytes]:
         def read() -> bytes:
-            if upload.size > MAX_FILE_BYTES:
+            if upload.size is None or upload.size > MAX_FILE_BYTES:
                 raise ListingError([FieldError(FILE, f"is larger than {MAX_FILE_BYTES // 1024} KiB")])
             upload.seek(0)
             return upload.read()
 
         return read
 
-    return [(upload.name, reader(upload)) for upload in uploads]
+    return [(upload.name or "", reader(upload)) for upload in uploads]
 
 
 def _reader(path: Path) -> Callable[[], bytes]:
@@ -136,7 +139,7 @@ def _reader(path: Path) -> Callable[[], bytes]:
 
 
 def import_listing(
-    *, listing: Listing, source: str = "", actor=None, provider_ids: frozenset[int] | None = None
+    *, listing: Listing, source: str = "", actor: Actor = None, provider_ids: frozenset[int] | None = None
 ) -> ImportResult:
     """Create or update the activity ``listing`` describes, with its credits, MOC and specialties.
 
@@ -153,10 +156,10 @@ def import_listing(
 def import_listings(
     *,
     sources: Sequence[tuple[str, Callable[[], bytes] | bytes | str]],
-    actor=None,
+    actor: Actor = None,
     provider_ids: frozenset[int] | None = None,
     chunk_size: int = CHUNK_SIZE,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> ImportReport:
     """Import many listing files; each is imported whole or not at all, and good files always land.
 
@@ -180,7 +183,9 @@ def import_listings(
     return report
 
 
-def _write_chunk(parsed, *, actor, provider_ids) -> list[ImportResult]:
+def _write_chunk(
+    parsed: list[tuple[str, Listing]], *, actor: Actor, provider_ids: frozenset[int] | None
+) -> list[ImportResult]:
     # Files a scoped import must refuse (another provider's, or naming a specialty the catalog lacks) are set
     # aside first, so that the others still go in bulk rather than one at a time after the batch fails.
     # _write_batch checks the same again, inside the transaction.
@@ -198,7 +203,9 @@ def _write_chunk(parsed, *, actor, provider_ids) -> list[ImportResult]:
                 kept.append((source, listing))
         parsed = kept
     # A link that appears twice in one chunk is written by a later, single-file pass, in order.
-    first, repeats, seen = [], [], set()
+    first: list[tuple[str, Listing]] = []
+    repeats: list[tuple[str, Listing]] = []
+    seen: set[str] = set()
     for item in parsed:
         (repeats if item[1].activity_link in seen else first).append(item)
         seen.add(item[1].activity_link)
@@ -212,7 +219,9 @@ def _write_chunk(parsed, *, actor, provider_ids) -> list[ImportResult]:
     )
 
 
-def _write_alone(item: tuple[str, Listing], *, actor, provider_ids) -> ImportResult:
+def _write_alone(
+    item: tuple[str, Listing], *, actor: Actor, provider_ids: frozenset[int] | None
+) -> ImportResult:
     source, listing = item
     try:
         return import_listing(listing=listing, source=source, actor=actor, provider_ids=provider_ids)
@@ -228,7 +237,9 @@ def _write_alone(item: tuple[str, Listing], *, actor, provider_ids) -> ImportRes
         )
 
 
-def _write_batch(items: list[tuple[str, Listing]], *, actor, provider_ids) -> list[ImportResult]:
+def _write_batch(
+    items: list[tuple[str, Listing]], *, actor: Actor, provider_ids: frozenset[int] | None
+) -> list[ImportResult]:
     """Upsert ``items`` (distinct links) inside the caller's transaction. Raises ``ListingError``.
 
     A fixed number of queries for the whole batch: the existing activities and their children are read
@@ -297,18 +308,20 @@ def _write_batch(items: list[tuple[str, Listing]], *, actor, provider_ids) -> li
                 ImportResult(source, status, activity, warnings=list(listing.warnings), changes=changes)
             )
         _upsert(Activity, to_update, unique_fields=["activity_link"], update_fields=sorted(update_fields))
-        refresh_search([r.activity.pk for r in results if r.status != UNCHANGED])
+        written = [(r, r.activity) for r in results if r.status != UNCHANGED and r.activity is not None]
+        refresh_search([activity.pk for _, activity in written])
         audit.record_many(
             actor=actor,
             entries=[
                 (
-                    f"activity.{'imported' if r.status == CREATED else 'updated'}",
-                    r.activity,
-                    r.activity.provider_id,
+                    audit.AuditAction.ACTIVITY_IMPORTED
+                    if r.status == CREATED
+                    else audit.AuditAction.ACTIVITY_UPDATED,
+                    activity,
+                    activity.provider_id,
                     {"source": r.source, **({"changed": r.changes} if r.changes else {})},
                 )
-                for r in results
-                if r.status != UNCHANGED
+                for r, activity in written
             ],
         )
         return results
@@ -381,36 +394,47 @@ class _StoredChildren:
         }
         changed: set[int] = set()
         through = Activity.specialties.through
-        for model, now, target in [
+        tables: list[tuple[type[models.Model], dict[Any, tuple[int, Any]], dict[Any, Any]]] = [
             (CreditDesignation, self.credits, credits),
             (MocApproval, self.moc, moc),
             (through, self.links, links),
-        ]:
+        ]
+        for model, now, target in tables:
             gone = [key for key in now if key not in target]
             if gone:
-                model.objects.filter(pk__in=[now[key][0] for key in gone]).delete()
+                model._default_manager.filter(pk__in=[now[key][0] for key in gone]).delete()
             write = [key for key, value in target.items() if key not in now or now[key][1] != value]
             changed.update(key[0] for key in [*gone, *write])
             if model is CreditDesignation:
-                rows = [
+                credit_rows = [
                     CreditDesignation(activity_id=a, credit_type_id=c, max_amount=credits[a, c])
                     for a, c in write
                 ]
-                _upsert(model, rows, unique_fields=["activity", "credit_type"], update_fields=["max_amount"])
+                _upsert(
+                    model,
+                    credit_rows,
+                    unique_fields=["activity", "credit_type"],
+                    update_fields=["max_amount"],
+                )
             elif model is MocApproval:
-                rows = [
+                moc_rows = [
                     MocApproval(activity_id=a, board=b, credit_type=t, points=moc[a, b, t])
                     for a, b, t in write
                 ]
                 _upsert(
-                    model, rows, unique_fields=["activity", "board", "credit_type"], update_fields=["points"]
+                    model,
+                    moc_rows,
+                    unique_fields=["activity", "board", "credit_type"],
+                    update_fields=["points"],
                 )
             else:
                 through.objects.bulk_create([through(activity_id=a, specialty_id=s) for a, s in write])
         return changed
 
 
-def _upsert(model, objs: list, *, unique_fields: list[str], update_fields: list[str]) -> None:
+def _upsert(
+    model: type[models.Model], objs: list[Any], *, unique_fields: list[str], update_fields: list[str]
+) -> None:
     """Insert ``objs``, or update ``update_fields`` of the rows they collide with: one statement a batch.
 
     ``INSERT ... ON CONFLICT DO UPDATE`` is far cheaper than Django's ``bulk_update`` (a CASE per row and
@@ -424,7 +448,7 @@ def _upsert(model, objs: list, *, unique_fields: list[str], update_fields: list[
     for obj in objs:
         obj.pk = None
     try:
-        model.objects.bulk_create(
+        model._default_manager.bulk_create(
             objs,
             batch_size=CHUNK_SIZE,
             update_conflicts=True,
@@ -443,9 +467,9 @@ def _providers(listings: list[Listing], *, provider_ids: frozenset[int] | None) 
     missing = [key for key in names if key not in found]
     if missing:
         # Names that differ only in case: a second, case-insensitive look.
-        for provider in Provider.objects.all().only("pk", "name", "slug"):
-            if provider.name.casefold() in names:
-                found.setdefault(provider.name.casefold(), provider)
+        for other in Provider.objects.all().only("pk", "name", "slug"):
+            if other.name.casefold() in names:
+                found.setdefault(other.name.casefold(), other)
     for key, name in names.items():
         provider = found.get(key)
         if provider_ids is not None and (provider is None or provider.pk not in provider_ids):
@@ -499,7 +523,7 @@ def _slug(title: str, link: str) -> str:
     return f"{words}-{digest}" if words else digest
 
 
-def _unique_slug(model, name: str) -> str:
+def _unique_slug(model: type[Provider] | type[Specialty], name: str) -> str:
     base = slugify(name)[:70] or "item"
     slug, n = base, 2
     while model.objects.filter(slug=slug).exists():
@@ -507,7 +531,7 @@ def _unique_slug(model, name: str) -> str:
     return slug
 
 
-def set_published(*, activities, published: bool, actor) -> int:
+def set_published(*, activities: models.QuerySet[Activity], published: bool, actor: Actor) -> int:
     """Publish or unpublish ``activities`` (a queryset); returns how many changed."""
     target = Activity.Status.PUBLISHED if published else Activity.Status.DRAFT
     with transaction.atomic():
@@ -516,11 +540,6 @@ def set_published(*, activities, published: bool, actor) -> int:
         for activity in changing:
             activity.status, activity.modified = target, now
         Activity.objects.bulk_update(changing, ["status", "modified"])
-        audit.record_many(
-            actor=actor,
-            entries=[
-                (f"activity.{'published' if published else 'unpublished'}", a, a.provider_id, {})
-                for a in changing
-            ],
-        )
+        action = audit.AuditAction.ACTIVITY_PUBLISHED if published else audit.AuditAction.ACTIVITY_UNPUBLISHED
+        audit.record_many(actor=actor, entries=[(action, a, a.provider_id, {}) for a in changing])
     return len(changing)

@@ -16,6 +16,7 @@ from learners.pdf.certificate import render_certificate
 from learners.pdf.transcript import transcript_pdf
 from learners.selectors import learner as selectors
 from learners.services import certificates
+from portal import audit
 from portal.lib.csv import write_rows
 from portal.lib.http import attachment, csv_attachment, private
 
@@ -216,7 +217,7 @@ def certificate_resend(request, verification_id):
         Certificate, verification_id=verification_id, enrollment__learner=request.user
     )
     try:
-        certificates.resend_certificate(certificate=certificate, by=request.user)
+        certificates.resend_certificate(certificate=certificate, by=audit.actor_of(request))
     except certificates.CertificateError as exc:
         messages.error(request, str(exc))
     else:
