@@ -13,15 +13,20 @@ are named in the action's preview and in a warning, and left alone.
 """
 
 import functools
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter, widgets
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import models
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -224,6 +229,61 @@ class ProviderScopedAdmin(_ScopedChoices):
             return response
 
         return action
+
+    def confirm_then(
+        self,
+        request: HttpRequest,
+        objects: Iterable[Any],
+        *,
+        action: str,
+        title: str | Promise,
+        act: Callable[[list[Any], dict[str, Any]], HttpResponse | None],
+        refusal: Callable[[Any], str | Promise | None] | None = None,
+        form_class: type[forms.Form] | None = None,
+    ) -> HttpResponse | None:
+        """Preview, then act: every action that asks for a confirmation (and a reason) goes through here.
+
+        The action's first POST shows a preview of ``objects`` (the selection the action was handed, so
+        only what the user may change): those it would change, and those it would not, with why
+        (``refusal(obj)``: the reason, or None when it may; a service's rule, not the admin's), and the
+        form of ``form_class`` (a reason, say) if it takes one. The action wrapper adds the selected items
+        that are not the user's to change. The preview's own POST (``confirm``) with a valid form calls
+        ``act(will, data)`` with the objects to change and the form's cleaned data (empty without a form),
+        and returns what ``act`` returns (None: back to the list with its messages); an invalid form shows
+        the preview again with its errors. Each POST judges the objects as they stand, so the confirmation
+        acts on what may change then, not on what the preview showed.
+
+        The page is the first of ``admin/<app>/<model>/``, ``admin/<app>/`` and ``admin/`` +
+        ``confirm_action.html``: a model's own says how its rows read.
+        """
+        will, wont = [], []
+        for obj in objects:
+            why = refusal(obj) if refusal is not None else None
+            if why:
+                wont.append((obj, why))
+            else:
+                will.append(obj)
+        confirmed = "confirm" in request.POST
+        form = form_class(request.POST if confirmed else None) if form_class is not None else None
+        if confirmed and (form is None or form.is_valid()):
+            return act(will, form.cleaned_data if form is not None else {})
+        opts = self.model._meta
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": opts,
+            "title": title,
+            "action": action,
+            "will": will,
+            "wont": wont,
+            "form": form,
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+        }
+        templates = [
+            f"admin/{opts.app_label}/{opts.model_name}/confirm_action.html",
+            f"admin/{opts.app_label}/confirm_action.html",
+            "admin/confirm_action.html",
+        ]
+        return TemplateResponse(request, templates, context)
 
     def get_object(self, request, object_id, from_field=None):
         # Another provider's object is outside the queryset: a plain 404, not the admin's redirect.

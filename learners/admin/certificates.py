@@ -3,7 +3,6 @@
 from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.db.models import OuterRef, Subquery
-from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -130,54 +129,28 @@ class CertificateAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
     def delivery(self, obj):
         return dict(OutboxMessage.State.choices).get(obj.latest_delivery, _("No email yet"))
 
-    def _confirm(self, request, queryset, *, action, title, will, wont, needs_reason):
-        """Preview first ("these N would be ..., these M not, because ..."), act on the second POST."""
-        form = ReasonForm(request.POST if "confirm" in request.POST else None) if needs_reason else None
-        if "confirm" in request.POST and (form is None or form.is_valid()):
-            return None, form
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": title,
-            "action": action,
-            "will": will,
-            "wont": wont,
-            "form": form,
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-        }
-        return TemplateResponse(request, "admin/learners/certificate/confirm_action.html", context), form
-
-    def _act_with_reason(self, request, queryset, *, action, title, skipped_because, act, done):
-        """Revoke or reissue: every certificate not revoked, after a preview and with a reason."""
-        will = [c for c in queryset if not c.is_revoked]
-        wont = [(c, skipped_because) for c in queryset if c.is_revoked]
-        response, form = self._confirm(
-            request, queryset, action=action, title=title, will=will, wont=wont, needs_reason=True
-        )
-        if response is not None:
-            return response
-        for certificate in will:
-            act(certificate, form.cleaned_data["reason"])
-        self.message_user(request, done(len(will)))
-        return None
-
     @admin.action(description=_("Revoke selected certificates (with a reason)"), permissions=["change"])
     def revoke(self, request, queryset):
-        valid = list(queryset.filter(revoked_at__isnull=True).values_list("pk", flat=True))
-        response = self._act_with_reason(
+        def act(will, data):
+            for certificate in will:
+                certificates.revoke_certificate(
+                    certificate=certificate, reason=data["reason"], by=request.user
+                )
+            count = len(will)
+            self.message_user(
+                request, ngettext("%d certificate revoked.", "%d certificates revoked.", count) % count
+            )
+            self._warn_of_reported_credit(request, [certificate.pk for certificate in will])
+
+        return self.confirm_then(
             request,
             queryset,
             action="revoke",
             title=_("Revoke certificates"),
-            skipped_because=_("already revoked"),
-            act=lambda c, reason: certificates.revoke_certificate(
-                certificate=c, reason=reason, by=request.user
-            ),
-            done=lambda n: ngettext("%d certificate revoked.", "%d certificates revoked.", n) % n,
+            form_class=ReasonForm,
+            refusal=lambda certificate: _("already revoked") if certificate.is_revoked else None,
+            act=act,
         )
-        if response is None:
-            self._warn_of_reported_credit(request, valid)
-        return response
 
     def _warn_of_reported_credit(self, request, certificate_ids):
         """Revoked credit already sent to a registry stays on its record until staff correct it there."""
@@ -201,47 +174,50 @@ class CertificateAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
 
     @admin.action(description=_("Reissue selected certificates from current details"), permissions=["change"])
     def reissue(self, request, queryset):
-        return self._act_with_reason(
+        def act(will, data):
+            for certificate in will:
+                certificates.reissue_certificate(
+                    certificate=certificate, by=request.user, reason=data["reason"]
+                )
+            count = len(will)
+            self.message_user(
+                request,
+                ngettext(
+                    "%d certificate reissued and emailed.", "%d certificates reissued and emailed.", count
+                )
+                % count,
+            )
+
+        return self.confirm_then(
             request,
             queryset,
             action="reissue",
             title=_("Reissue certificates"),
-            skipped_because=_("revoked"),
-            act=lambda c, reason: certificates.reissue_certificate(
-                certificate=c, by=request.user, reason=reason
-            ),
-            done=lambda n: (
-                ngettext("%d certificate reissued and emailed.", "%d certificates reissued and emailed.", n)
-                % n
-            ),
+            form_class=ReasonForm,
+            refusal=lambda certificate: _("revoked") if certificate.is_revoked else None,
+            act=act,
         )
 
     @admin.action(description=_("Email selected certificates again"), permissions=["change"])
     def resend(self, request, queryset):
-        will, wont = [], []
-        for certificate in queryset:
-            refusal = certificates.resend_refusal(certificate)
-            (wont.append((certificate, refusal)) if refusal else will.append(certificate))
-        response, _form = self._confirm(
+        def act(will, data):
+            sent = 0
+            for certificate in will:
+                try:
+                    certificates.resend_certificate(certificate=certificate, by=request.user)
+                    sent += 1
+                except certificates.CertificateError as exc:
+                    self.message_user(request, f"{certificate.code}: {exc}", messages.WARNING)
+            self.message_user(
+                request,
+                ngettext("%d certificate queued to email.", "%d certificates queued to email.", sent) % sent,
+            )
+
+        return self.confirm_then(
             request,
             queryset,
             action="resend",
             title=_("Email certificates again"),
-            will=will,
-            wont=wont,
-            needs_reason=False,
+            refusal=certificates.resend_refusal,
+            act=act,
         )
-        if response is not None:
-            return response
-        sent = 0
-        for certificate in will:
-            try:
-                certificates.resend_certificate(certificate=certificate, by=request.user)
-                sent += 1
-            except certificates.CertificateError as exc:
-                self.message_user(request, f"{certificate.code}: {exc}", messages.WARNING)
-        self.message_user(
-            request,
-            ngettext("%d certificate queued to email.", "%d certificates queued to email.", sent) % sent,
-        )
-        return None
