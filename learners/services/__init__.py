@@ -2,7 +2,7 @@
 
 from learners.services import certificates
 from learners.services.claims import ClaimError, claim_credit, claim_options
-from learners.services.enrollment import EnrollmentError, enroll
+from learners.services.enrollments import EnrollmentError, enroll
 from learners.services.profiles import create_profile, update_profile
 
 __all__ = [

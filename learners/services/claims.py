@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 from activities import rules, vocabulary
 from activities.models import CreditDesignation
 from learners.models import ClaimedCredit, ClaimedMoc, CreditClaim, Enrollment, LearnerProfile
-from learners.services import reporting
+from learners.services import dispatch
+from learners.services.reporting import ledger
 from portal import audit
 
 NON_FIELD = "__all__"
@@ -111,7 +112,7 @@ def claim_credit(
     claim (a learner who may claim none gets a certificate of participation). Each amount must be above
     zero, at most the designated maximum, in the credit type's steps, and the claim attested, inside the
     claim window. The enrollment row is locked, so concurrent submissions make one claim; a repeat raises
-    ``ClaimError``. After commit, the certificate is issued.
+    ``ClaimError``. After commit, the issuing of its certificate is queued.
     """
     at = at or timezone.now()
     with transaction.atomic():
@@ -178,7 +179,7 @@ def claim_credit(
         )
         enrollment.status, enrollment.completed_at = Enrollment.Status.COMPLETED, at
         enrollment.save(update_fields=["status", "completed_at", "modified"])
-        reporting.record_claim(claim=claim)
+        ledger.record_claim(claim=claim)
         audit.record(
             actor=enrollment.learner,
             action="claim.created",
@@ -189,15 +190,9 @@ def claim_credit(
                 "moc": sorted({row[0] for row in moc_rows}),
             },
         )
-        transaction.on_commit(lambda: _claim_committed(claim.pk), robust=True)
+        # Once the claim is safely stored, its certificate (the sweep covers a broker that is down).
+        transaction.on_commit(lambda: dispatch.issue_certificate(enrollment.pk), robust=True)
     return claim
-
-
-def _claim_committed(claim_id: int) -> None:
-    """Follow-up work once a claim is safely stored (the certificate; see learners.tasks)."""
-    from learners import tasks
-
-    tasks.claim_recorded(claim_id)
 
 
 def _amount_problem(amount: Decimal | None, designation: CreditDesignation) -> str | None:

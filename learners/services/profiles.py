@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 
 from activities import vocabulary
 from learners.models import BoardId, LearnerProfile, StateLicense
-from learners.services import reporting
+from learners.services.reporting import ledger
 from portal import audit
 
 PHYSICIAN_DEGREES = frozenset({LearnerProfile.Degree.MD, LearnerProfile.Degree.DO})
@@ -94,5 +94,5 @@ def update_profile(
             changed["board_ids"] = [b for b, _ in board_ids]
         if changed:
             audit.record(actor=user, action="profile.changed", obj=profile, data={"changed": sorted(changed)})
-            reporting.refresh_learner(learner=user)
+            ledger.refresh_learner(learner=user)
     return profile

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from learners import services
 from learners.models import Certificate, Enrollment, LearnerProfile, OutboxMessage
-from learners.services import certificates
+from learners.services import certificates, dispatch
 from tests.factories import ActivityFactory, UserFactory
 
 NPI = "1234567893"
@@ -231,9 +231,9 @@ def smtp_down(settings):
 @pytest.fixture(autouse=True)
 def _broker_not_looked_down():
     """Each test starts with a process that has not seen the broker down (another test may have)."""
-    certificates._broker_down_until = 0.0
+    dispatch._broker_down_until = 0.0
     yield
-    certificates._broker_down_until = 0.0
+    dispatch._broker_down_until = 0.0
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from learners.models import Certificate, CertificateVersion, OutboxMessage
-from learners.services import certificates
+from learners.services import certificates, outbox
 from tests.certificates.conftest import complete, issue, make_learner, page_text
 from tests.factories import ActivityFactory, UserFactory
 
@@ -324,7 +324,7 @@ def test_resend_previews_what_would_go_and_why_not_then_sends_on_confirm(
         response = confirm(as_staff_a, "resend", selected)
     assert messages_of(response) == ["1 certificate queued to email."]
     assert OutboxMessage.objects.count() == messages_before + 1
-    latest = certificates.delivery_status(certificate)
+    latest = outbox.delivery_status(certificate)
     assert (latest.state, latest.requested_by) == ("sent", staff_a)
     assert len(mailoutbox) == sent_before + 1
     assert mailoutbox[-1].to == ["learner-a@example.com"]

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from learners.models import OutboxMessage
 from learners.pdf.certificate import render_certificate
-from learners.services import certificates
+from learners.services import certificates, outbox
 from tests.certificates.conftest import REFUSED, complete, issue, make_learner, page_text
 from tests.factories import ActivityFactory, UserFactory
 
@@ -82,7 +82,7 @@ def test_resend_queues_one_new_email(
     assert response["Location"] == reverse("learners:dashboard")
     assert messages_of(response) == ["Your certificate is on its way to learner-a@example.com."]
     assert OutboxMessage.objects.filter(version__certificate=certificate).count() == 2
-    latest = certificates.delivery_status(certificate)
+    latest = outbox.delivery_status(certificate)
     assert (latest.state, latest.requested_by) == ("sent", physician_a)
     assert len(mailoutbox) == 2
 
@@ -139,7 +139,7 @@ def dashboard(client, user):
 
 
 def test_dashboard_says_when_and_where_it_was_emailed(client, certificate, physician_a):
-    sent_at = certificates.delivery_status(certificate).sent_at
+    sent_at = outbox.delivery_status(certificate).sent_at
     response = dashboard(client, physician_a)
     text = page_text(response)
     when = timezone.localtime(sent_at).strftime("%b %-d, %Y %H:%M")
@@ -162,7 +162,7 @@ def test_dashboard_says_when_it_could_not_be_emailed(
 ):
     learner = make_learner(UserFactory(email=REFUSED))
     certificate = issue(complete(learner, seed_activity), django_capture_on_commit_callbacks)
-    assert certificates.delivery_status(certificate).state == "failed"
+    assert outbox.delivery_status(certificate).state == "failed"
     response = dashboard(client, learner)
     assert f"Could not be emailed to {REFUSED}" in page_text(response)
     assert f'action="{resend_url(certificate)}"' in response.text
@@ -220,7 +220,7 @@ def test_after_a_bounce_the_learner_fixes_their_email_and_resends(
     client.force_login(learner)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(resend_url(certificate))
-    latest = certificates.delivery_status(certificate)
+    latest = outbox.delivery_status(certificate)
     assert (latest.recipient, latest.state) == ("fixed@example.com", "sent")
     assert [r for r, _ in smtp_server.received] == [["fixed@example.com"]]
     assert "Emailed to fixed@example.com on" in page_text(client.get(reverse("learners:dashboard")))

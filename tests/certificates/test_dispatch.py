@@ -8,7 +8,7 @@ import pytest
 
 from learners import tasks
 from learners.models import Certificate
-from learners.services import certificates
+from learners.services import certificates, dispatch
 from tests.certificates.conftest import complete, make_learner
 from tests.factories import UserFactory
 
@@ -30,22 +30,22 @@ def broker_calls(monkeypatch, settings):
 
 
 def test_after_a_failed_dispatch_the_process_queues_nothing_for_a_while(broker_calls):
-    certificates._dispatch("issue_certificate_task", 1)
-    certificates._dispatch("issue_certificate_task", 2)
-    certificates._dispatch("issue_certificate_task", 3)
+    dispatch.queue(tasks.issue_certificate_task, 1)
+    dispatch.queue(tasks.issue_certificate_task, 2)
+    dispatch.queue(tasks.issue_certificate_task, 3)
     assert broker_calls == [(1,)]  # the second and third did not try the broker
 
     time.sleep(1.1)
-    certificates._dispatch("issue_certificate_task", 4)
+    dispatch.queue(tasks.issue_certificate_task, 4)
     assert broker_calls == [(1,), (4,)]  # the pause is over: tried again (and down again)
-    certificates._dispatch("issue_certificate_task", 5)
+    dispatch.queue(tasks.issue_certificate_task, 5)
     assert broker_calls == [(1,), (4,)]
 
 
 def test_a_pause_of_zero_tries_the_broker_every_time(broker_calls, settings):
     settings.TASK_DISPATCH_PAUSE_SECONDS = 0
     for n in range(3):
-        certificates._dispatch("issue_certificate_task", n)
+        dispatch.queue(tasks.issue_certificate_task, n)
     assert broker_calls == [(0,), (1,), (2,)]
 
 
@@ -56,9 +56,9 @@ def test_a_task_failing_in_process_does_not_pause_dispatching(completed_enrollme
         raise RuntimeError("a bug in the task")
 
     monkeypatch.setattr(tasks.issue_certificate_task, "run", broken)
-    certificates._dispatch("issue_certificate_task", completed_enrollment.pk)
+    dispatch.queue(tasks.issue_certificate_task, completed_enrollment.pk)
     monkeypatch.undo()
-    certificates._dispatch("issue_certificate_task", completed_enrollment.pk)
+    dispatch.queue(tasks.issue_certificate_task, completed_enrollment.pk)
     assert Certificate.objects.filter(enrollment=completed_enrollment).exists()
 
 
@@ -73,7 +73,6 @@ def test_claims_while_the_broker_looks_down_are_kept_for_the_sweep(
 
     time.sleep(1.1)  # the broker is back (nothing refuses) and the pause is over: the sweep queues both
     monkeypatch.undo()
-    swept = certificates.sweep(now=now + certificates.SWEEP_GRACE)
-    assert swept["certificates"] == 2
+    assert certificates.issue_missing(now=now + dispatch.SWEEP_GRACE) == 2
     assert set(Certificate.objects.values_list("enrollment", flat=True)) == {first.pk, second.pk}
     assert sorted(m.to[0] for m in mailoutbox) == sorted([first.learner.email, second.learner.email])

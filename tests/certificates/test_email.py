@@ -13,7 +13,7 @@ from django.urls import reverse
 from learners import services, tasks
 from learners.models import Certificate, OutboxMessage
 from learners.pdf.certificate import render_certificate
-from learners.services import certificates
+from learners.services import certificates, dispatch, outbox
 from tests.certificates.conftest import (
     GREYLISTED,
     REFUSED,
@@ -50,7 +50,7 @@ def test_issuing_queues_exactly_one_message(pending, physician_a):
 
 
 def test_the_email_has_text_and_html_bodies_the_pdf_and_both_links(pending, mailoutbox):
-    assert certificates.send_outbox_message(message_id=pending.pk) == OutboxMessage.State.SENT
+    assert outbox.send_message(message_id=pending.pk) == OutboxMessage.State.SENT
     [sent] = mailoutbox
     version = pending.version
     certificate = version.certificate
@@ -71,8 +71,8 @@ def test_the_email_has_text_and_html_bodies_the_pdf_and_both_links(pending, mail
 
 
 def test_a_second_send_of_the_same_message_sends_nothing(pending, mailoutbox):
-    assert certificates.send_outbox_message(message_id=pending.pk) == "sent"
-    assert certificates.send_outbox_message(message_id=pending.pk) == "sent"
+    assert outbox.send_message(message_id=pending.pk) == "sent"
+    assert outbox.send_message(message_id=pending.pk) == "sent"
     assert len(mailoutbox) == 1
     pending.refresh_from_db()
     assert (pending.state, pending.attempts) == ("sent", 1)
@@ -81,7 +81,7 @@ def test_a_second_send_of_the_same_message_sends_nothing(pending, mailoutbox):
 
 
 def test_the_row_is_claimed_before_the_email_goes_out(pending, observing_backend, mailoutbox):
-    assert certificates.send_outbox_message(message_id=pending.pk) == "sent"
+    assert outbox.send_message(message_id=pending.pk) == "sent"
     assert observing_backend == [("sending", 1)]
     assert len(mailoutbox) == 1
 
@@ -91,22 +91,22 @@ def test_a_message_another_worker_has_claimed_is_left_alone(pending, mailoutbox)
         state="sending",
         sending_since=pending.created,
         lease_token=uuid.uuid4(),
-        lease_expires_at=pending.created + certificates.lease_length(),
+        lease_expires_at=pending.created + outbox.lease_length(),
     )
-    assert certificates.send_outbox_message(message_id=pending.pk) == "sending"
+    assert outbox.send_message(message_id=pending.pk) == "sending"
     assert mailoutbox == []
 
 
 def test_a_failed_message_is_not_sent_again_and_an_unknown_one_is_missing(pending, mailoutbox):
     OutboxMessage.objects.filter(pk=pending.pk).update(state="failed")
-    assert certificates.send_outbox_message(message_id=pending.pk) == "failed"
-    assert certificates.send_outbox_message(message_id=pending.pk + 1000) == "missing"
+    assert outbox.send_message(message_id=pending.pk) == "failed"
+    assert outbox.send_message(message_id=pending.pk + 1000) == "missing"
     assert mailoutbox == []
 
 
 def test_a_redelivered_email_task_sends_once(pending, mailoutbox):
-    tasks.send_certificate_email_task.delay(pending.pk)
-    tasks.send_certificate_email_task.delay(pending.pk)
+    tasks.send_email_task.delay(pending.pk)
+    tasks.send_email_task.delay(pending.pk)
     assert len(mailoutbox) == 1
 
 
@@ -114,7 +114,7 @@ def test_a_redelivered_email_task_sends_once(pending, mailoutbox):
 
 
 def test_smtp_server_receives_the_email_with_its_attachment(pending, smtp_server):
-    assert certificates.send_outbox_message(message_id=pending.pk) == "sent"
+    assert outbox.send_message(message_id=pending.pk) == "sent"
     [(recipients, raw)] = smtp_server.received
     assert recipients == ["learner-a@example.com"]
     parsed = email.message_from_bytes(raw)
@@ -126,7 +126,7 @@ def test_smtp_server_receives_the_email_with_its_attachment(pending, smtp_server
 
 def test_smtp_550_is_permanent(seed_activity, smtp_server):
     message = pending_for(REFUSED, seed_activity)
-    assert certificates.send_outbox_message(message_id=message.pk) == "failed"
+    assert outbox.send_message(message_id=message.pk) == "failed"
     message.refresh_from_db()
     assert message.state == OutboxMessage.State.FAILED
     assert message.attempts == 1
@@ -134,14 +134,14 @@ def test_smtp_550_is_permanent(seed_activity, smtp_server):
     assert message.sent_at is None and message.sending_since is None
     assert smtp_server.received == []
     # staff may look into it; no task tries again
-    assert certificates.send_outbox_message(message_id=message.pk) == "failed"
+    assert outbox.send_message(message_id=message.pk) == "failed"
     assert OutboxMessage.objects.get(pk=message.pk).attempts == 1
 
 
 def test_smtp_451_is_temporary_with_backoff(seed_activity, smtp_server, now):
     message = pending_for(GREYLISTED, seed_activity)
-    with pytest.raises(certificates.TemporaryEmailError) as raised:
-        certificates.send_outbox_message(message_id=message.pk)
+    with pytest.raises(outbox.TemporaryEmailError) as raised:
+        outbox.send_message(message_id=message.pk)
     assert raised.value.retry_in == 30
     message.refresh_from_db()
     assert message.state == OutboxMessage.State.PENDING
@@ -152,9 +152,9 @@ def test_smtp_451_is_temporary_with_backoff(seed_activity, smtp_server, now):
 
     with (
         time_machine.travel(now + timedelta(seconds=30), tick=False),
-        pytest.raises(certificates.TemporaryEmailError) as raised,
+        pytest.raises(outbox.TemporaryEmailError) as raised,
     ):
-        certificates.send_outbox_message(message_id=message.pk)
+        outbox.send_message(message_id=message.pk)
     assert raised.value.retry_in == 60
     message.refresh_from_db()
     assert (message.state, message.attempts) == ("pending", 2)
@@ -168,8 +168,8 @@ def test_a_deferred_email_keeps_retrying_past_ten_attempts_and_gives_up_after_fi
     message = pending_for(GREYLISTED, seed_activity)
     for _ in range(12):  # the portal used to give up after 10
         retry_at = OutboxMessage.objects.get(pk=message.pk).next_attempt_at
-        with time_machine.travel(retry_at, tick=False), pytest.raises(certificates.TemporaryEmailError):
-            certificates.send_outbox_message(message_id=message.pk)
+        with time_machine.travel(retry_at, tick=False), pytest.raises(outbox.TemporaryEmailError):
+            outbox.send_message(message_id=message.pk)
     assert (
         OutboxMessage.objects.get(pk=message.pk).state,
         OutboxMessage.objects.get(pk=message.pk).attempts,
@@ -179,15 +179,13 @@ def test_a_deferred_email_keeps_retrying_past_ten_attempts_and_gives_up_after_fi
     )
 
     # Still retried a moment before five days are up...
-    last_chance = message.created + certificates.give_up_after() - timedelta(seconds=1)
-    with time_machine.travel(last_chance, tick=False), pytest.raises(certificates.TemporaryEmailError):
-        certificates.send_outbox_message(message_id=message.pk)
+    last_chance = message.created + outbox.give_up_after() - timedelta(seconds=1)
+    with time_machine.travel(last_chance, tick=False), pytest.raises(outbox.TemporaryEmailError):
+        outbox.send_message(message_id=message.pk)
     # ...and failed for good at the first attempt after.
-    with time_machine.travel(
-        message.created + certificates.give_up_after() + timedelta(minutes=30), tick=False
-    ):
-        assert certificates.send_outbox_message(message_id=message.pk) == "failed"
-        assert certificates.send_outbox_message(message_id=message.pk) == "failed"
+    with time_machine.travel(message.created + outbox.give_up_after() + timedelta(minutes=30), tick=False):
+        assert outbox.send_message(message_id=message.pk) == "failed"
+        assert outbox.send_message(message_id=message.pk) == "failed"
     message.refresh_from_db()
     assert message.attempts == 14
     assert (
@@ -201,8 +199,8 @@ def test_a_deferred_email_keeps_retrying_past_ten_attempts_and_gives_up_after_fi
 def test_server_down_is_temporary_and_the_email_goes_once_it_is_back(pending, smtp_server, settings, now):
     up = settings.EMAIL_PORT
     settings.EMAIL_PORT = free_port()  # nothing listens there
-    with pytest.raises(certificates.TemporaryEmailError):
-        certificates.send_outbox_message(message_id=pending.pk)
+    with pytest.raises(outbox.TemporaryEmailError):
+        outbox.send_message(message_id=pending.pk)
     pending.refresh_from_db()
     assert (pending.state, pending.attempts) == ("pending", 1)
     assert pending.next_attempt_at == now + timedelta(seconds=30)
@@ -210,24 +208,24 @@ def test_server_down_is_temporary_and_the_email_goes_once_it_is_back(pending, sm
 
     settings.EMAIL_PORT = up
     with time_machine.travel(now + timedelta(seconds=30), tick=False):
-        assert certificates.send_outbox_message(message_id=pending.pk) == "sent"
+        assert outbox.send_message(message_id=pending.pk) == "sent"
     pending.refresh_from_db()
     assert (pending.state, pending.attempts, pending.last_error) == ("sent", 2, "")
     assert len(smtp_server.received) == 1
 
 
 def test_closed_port_is_temporary(pending, smtp_down):
-    with pytest.raises(certificates.TemporaryEmailError):
-        certificates.send_outbox_message(message_id=pending.pk)
+    with pytest.raises(outbox.TemporaryEmailError):
+        outbox.send_message(message_id=pending.pk)
     assert OutboxMessage.objects.get(pk=pending.pk).state == "pending"
 
 
 def test_a_connection_the_server_dropped_is_replaced(pending, seed_activity, smtp_server):
     """A worker keeps its SMTP connection open between emails; a server restart in between is survived."""
-    assert certificates.send_outbox_message(message_id=pending.pk) == "sent"
+    assert outbox.send_message(message_id=pending.pk) == "sent"
     smtp_server.restart()
     other = pending_for("second@example.com", seed_activity)
-    assert certificates.send_outbox_message(message_id=other.pk) == "sent"
+    assert outbox.send_message(message_id=other.pk) == "sent"
     assert [r for r, _ in smtp_server.received] == [["learner-a@example.com"], ["second@example.com"]]
     assert OutboxMessage.objects.get(pk=other.pk).attempts == 1
 
@@ -279,19 +277,17 @@ def test_issuing_emails_through_a_real_server(
     ],
 )
 def test_classify_smtp_error(exc, permanent):
-    assert certificates.classify_smtp_error(exc)[0] is permanent
+    assert outbox.classify_smtp_error(exc)[0] is permanent
 
 
 def test_backoff_doubles_up_to_half_an_hour():
-    assert [certificates.backoff_seconds(n) for n in range(1, 9)] == [30, 60, 120, 240, 480, 960, 1800, 1800]
+    assert [outbox.backoff_seconds(n) for n in range(1, 9)] == [30, 60, 120, 240, 480, 960, 1800, 1800]
 
 
 def test_html_body_escapes_and_text_body_does_not(provider_a, physician_a, mailoutbox):
     activity = ActivityFactory(provider=provider_a, title="Pain <management> & opioids")
     certificate = certificates.issue_certificate(enrollment=complete(physician_a, activity))
-    certificates.send_outbox_message(
-        message_id=OutboxMessage.objects.get(version__certificate=certificate).pk
-    )
+    outbox.send_message(message_id=OutboxMessage.objects.get(version__certificate=certificate).pk)
     [sent] = mailoutbox
     assert sent.subject == "Your certificate: Pain <management> & opioids"
     assert '"Pain <management> & opioids"' in sent.body
@@ -344,14 +340,10 @@ def test_an_email_still_waiting_when_the_certificate_is_revoked_is_never_sent(pe
     certificates.revoke_certificate(
         certificate=pending.version.certificate, reason="Claimed in error", by=staff_a
     )
-    assert certificates.send_outbox_message(message_id=pending.pk) == "failed"
+    assert outbox.send_message(message_id=pending.pk) == "failed"
     assert mailoutbox == []
     pending.refresh_from_db()
     assert pending.state == OutboxMessage.State.FAILED
     assert "revoked" in pending.last_error
     assert pending.sent_at is None and pending.sending_since is None
-    assert certificates.sweep(now=pending.created + certificates.SWEEP_GRACE) == {
-        "certificates": 0,
-        "released": 0,
-        "emails": 0,
-    }
+    assert outbox.sweep(now=pending.created + dispatch.SWEEP_GRACE) == outbox.Swept(released=0, queued=0)

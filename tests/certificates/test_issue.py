@@ -13,7 +13,7 @@ from django.utils import timezone
 from activities.models import Activity
 from learners import services
 from learners.models import Certificate, CertificateVersion, OutboxMessage
-from learners.services import certificates
+from learners.services import certificates, outbox
 from portal.models import AuditEntry
 from tests.certificates.conftest import complete, issue, make_learner
 from tests.factories import ActivityFactory, UserFactory
@@ -330,7 +330,7 @@ def test_reissue_withdraws_an_earlier_version_still_waiting_to_be_emailed(
     assert first.state == "failed" and "superseded by version 2" in first.last_error
     waiting = OutboxMessage.objects.get(state="pending")
     assert waiting.version == version
-    assert certificates.send_outbox_message(message_id=first.pk) == "failed"  # a stray task sends nothing
+    assert outbox.send_message(message_id=first.pk) == "failed"  # a stray task sends nothing
     assert mailoutbox == []
 
 
@@ -425,7 +425,7 @@ def test_resend_of_a_revoked_certificate_is_refused(certificate, physician_a, st
 def test_delivery_status_is_the_latest_email(certificate, physician_a, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         message = certificates.resend_certificate(certificate=certificate, by=physician_a)
-    assert certificates.delivery_status(certificate) == message
+    assert outbox.delivery_status(certificate) == message
 
 
 def test_an_issuing_task_takes_a_backlog_of_waiting_claims_in_one_batch(seed_activity, mailoutbox):

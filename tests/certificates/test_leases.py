@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from learners import tasks
 from learners.models import Certificate, OutboxMessage
-from learners.services import certificates
+from learners.services import certificates, outbox
 from tests.certificates.conftest import complete, make_learner
 from tests.factories import UserFactory
 
@@ -55,7 +55,7 @@ def test_an_email_of_the_batch_taken_by_another_worker_is_skipped(seed_activity,
     """While the batch is busy (a slow server), another worker's task takes an email the batch has not
     reached yet; the batch then finds it claimed and goes on."""
     first, second, third = learners_completed(seed_activity, 3)
-    build = certificates._build_email
+    build = outbox._build_email
     taken = []
     calls = []
 
@@ -63,10 +63,10 @@ def test_an_email_of_the_batch_taken_by_another_worker_is_skipped(seed_activity,
         calls.append(message.pk)
         if len(calls) == 1:  # during the batch's first email, another worker sends the third one
             third_message = OutboxMessage.objects.get(version__certificate__enrollment=third)
-            taken.append(certificates.send_outbox_message(message_id=third_message.pk))
+            taken.append(outbox.send_message(message_id=third_message.pk))
         return build(message)
 
-    monkeypatch.setattr(certificates, "_build_email", slow_build)
+    monkeypatch.setattr(outbox, "_build_email", slow_build)
     tasks.issue_certificate_task(first.pk)
     assert taken == ["sent"]
     assert sorted(m.to[0] for m in mailoutbox) == sorted(e.learner.email for e in (first, second, third))
@@ -80,8 +80,8 @@ def test_an_email_handed_on_while_its_pdf_was_made_is_not_sent_by_the_old_owner(
     the sweep hands the email on and the new owner sends it. The old owner then sends nothing."""
     certificate = certificates.issue_certificate(enrollment=completed_enrollment)
     message = OutboxMessage.objects.get(version__certificate=certificate)
-    build = certificates._build_email
-    later = now + certificates.lease_length()
+    build = outbox._build_email
+    later = now + outbox.lease_length()
     swept = []
     calls = []
 
@@ -89,12 +89,12 @@ def test_an_email_handed_on_while_its_pdf_was_made_is_not_sent_by_the_old_owner(
         calls.append(outbox_message.pk)
         if len(calls) == 1:  # the old owner, stalled: its lease runs out and the sweep hands the email on
             with time_machine.travel(later, tick=False):
-                swept.append(certificates.sweep())  # dispatches the email again: sent at once (eager)
+                swept.append(outbox.sweep())  # dispatches the email again: sent at once (eager)
         return build(outbox_message)
 
-    monkeypatch.setattr(certificates, "_build_email", stalled_build)
-    assert certificates.send_outbox_message(message_id=message.pk) == "sent"
-    assert swept == [{"certificates": 0, "released": 1, "emails": 1}]
+    monkeypatch.setattr(outbox, "_build_email", stalled_build)
+    assert outbox.send_message(message_id=message.pk) == "sent"
+    assert swept == [outbox.Swept(released=1, queued=1)]
     assert [recipients for recipients, _ in smtp_server.received] == [["learner-a@example.com"]]
     message.refresh_from_db()
     assert (message.state, message.attempts, message.sent_at) == ("sent", 2, later)
@@ -107,13 +107,13 @@ class HandedOnMidSend(locmem.EmailBackend):
 
     moment = None
     calls = 0
-    swept: list[dict] = []
+    swept: list[outbox.Swept] = []
 
     def send_messages(self, messages):
         HandedOnMidSend.calls += 1
         if HandedOnMidSend.calls == 1:
             with time_machine.travel(HandedOnMidSend.moment, tick=False):
-                HandedOnMidSend.swept.append(certificates.sweep())
+                HandedOnMidSend.swept.append(outbox.sweep())
             raise smtplib.SMTPResponseException(451, b"4.4.2 timeout")
         return super().send_messages(messages)
 
@@ -122,14 +122,14 @@ def test_an_old_owner_that_lost_its_lease_mid_send_records_nothing(
     completed_enrollment, settings, mailoutbox, now
 ):
     settings.EMAIL_BACKEND = f"{__name__}.HandedOnMidSend"
-    HandedOnMidSend.moment = now + certificates.lease_length()
+    HandedOnMidSend.moment = now + outbox.lease_length()
     HandedOnMidSend.calls, HandedOnMidSend.swept = 0, []
     certificate = certificates.issue_certificate(enrollment=completed_enrollment)
     message = OutboxMessage.objects.get(version__certificate=certificate)
 
     # The old owner's temporary failure neither raises (no retry of its own) nor puts the sent email back.
-    assert certificates.send_outbox_message(message_id=message.pk) == "sent"
-    assert HandedOnMidSend.swept == [{"certificates": 0, "released": 1, "emails": 1}]
+    assert outbox.send_message(message_id=message.pk) == "sent"
+    assert HandedOnMidSend.swept == [outbox.Swept(released=1, queued=1)]
     assert [m.to for m in mailoutbox] == [["learner-a@example.com"]]
     message.refresh_from_db()
     assert (message.state, message.attempts, message.last_error) == ("sent", 2, "")
@@ -159,7 +159,7 @@ class SlowServer(locmem.EmailBackend):
         deadline = time.monotonic() + SlowServer.seconds
         while time.monotonic() < deadline:
             time.sleep(0.2)
-            SlowServer.released.append(certificates.sweep()["released"])
+            SlowServer.released.append(outbox.sweep().released)
             sending = OutboxMessage.objects.filter(state="sending")
             SlowServer.leases.append(sending.values_list("lease_expires_at", flat=True).get())
         return super().send_messages(messages)

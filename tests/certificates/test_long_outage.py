@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from learners import tasks
 from learners.models import OutboxMessage
-from learners.services import certificates
+from learners.services import outbox
 from tests.certificates.conftest import GREYLISTED, REFUSED, complete, make_learner
 from tests.factories import ActivityFactory, UserFactory
 
@@ -53,7 +53,7 @@ def alerts_received(smtp_server) -> list[tuple[list[str], email.message.EmailMes
 def test_a_weekend_outage_is_outlasted_and_the_email_goes_out_once(
     completed_enrollment, accreditor, smtp_server, now, caplog
 ):
-    caplog.set_level(logging.ERROR, logger="learners.services.certificates")
+    caplog.set_level(logging.ERROR, logger="learners.services.outbox")
     smtp_server.stop()  # Friday evening
     tasks.issue_certificate_task(completed_enrollment.pk)
     message = OutboxMessage.objects.get()
@@ -107,9 +107,9 @@ def test_staff_get_one_alert_per_email_still_deferred_after_four_hours(
         assert "until 120 hours after each was queued" in text
     assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"pending"}
 
-    assert certificates.alert_undelivered_emails() == 0  # safe to run again
+    assert outbox.alert_undelivered_emails() == 0  # safe to run again
     with time_machine.travel(now + timedelta(days=2), tick=False):
-        assert certificates.alert_undelivered_emails() == 0
+        assert outbox.alert_undelivered_emails() == 0
     assert len(alerts_received(smtp_server)) == 2
 
 
@@ -127,7 +127,7 @@ def test_nothing_to_alert_about_costs_no_email(completed_enrollment, accreditor,
     tasks.issue_certificate_task(completed_enrollment.pk)  # sent at once
     mailoutbox.clear()
     with time_machine.travel(now + timedelta(days=1), tick=False):
-        assert certificates.alert_undelivered_emails() == 0
+        assert outbox.alert_undelivered_emails() == 0
     assert mailoutbox == []
 
 
@@ -147,7 +147,7 @@ def test_concurrent_alert_runs_report_each_email_once(seed_activity, accreditor,
     def run():
         try:
             start.wait(timeout=30)
-            reported.append(certificates.alert_undelivered_emails(limit=5))
+            reported.append(outbox.alert_undelivered_emails(limit=5))
         finally:
             connection.close()
 
@@ -156,7 +156,7 @@ def test_concurrent_alert_runs_report_each_email_once(seed_activity, accreditor,
         thread.start()
     for thread in threads:
         thread.join(60)
-    reported.append(certificates.alert_undelivered_emails())  # whatever the limit left
+    reported.append(outbox.alert_undelivered_emails())  # whatever the limit left
 
     assert sum(reported) == 12
     assert not OutboxMessage.objects.filter(alerted_at__isnull=True).exists()
@@ -178,7 +178,7 @@ def test_the_alert_links_to_the_outbox_filtered_to_the_overdue_emails(
         created=now - timedelta(hours=5)
     )
     mailoutbox.clear()
-    assert certificates.alert_undelivered_emails() == 1
+    assert outbox.alert_undelivered_emails() == 1
 
     link = re.search(r"The outbox: (\S+)", mailoutbox[0].body)[1]
     client.force_login(accreditor)

@@ -9,7 +9,7 @@ import time_machine
 
 from learners import tasks
 from learners.models import OutboxMessage
-from learners.services import certificates
+from learners.services import certificates, outbox
 from tests.certificates.conftest import free_port
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +28,8 @@ def test_a_repeated_issue_task_leaves_an_email_waiting_for_its_retry_time(
     settings.EMAIL_PORT = up  # back, but the email waits for its retry time
     with time_machine.travel(retry_at - timedelta(seconds=10), tick=False):
         tasks.issue_certificate_task(completed_enrollment.pk)
-        assert tasks.send_certificate_email_task(message.pk) == "pending"
-        assert certificates.send_outbox_message(message_id=message.pk) == "pending"
+        assert tasks.send_email_task(message.pk) == "pending"
+        assert outbox.send_message(message_id=message.pk) == "pending"
     assert smtp_server.received == []
     message.refresh_from_db()
     assert (message.state, message.attempts, message.next_attempt_at) == ("pending", 1, retry_at)
@@ -37,7 +37,7 @@ def test_a_repeated_issue_task_leaves_an_email_waiting_for_its_retry_time(
     with time_machine.travel(retry_at, tick=False):
         tasks.issue_certificate_task(completed_enrollment.pk)
         tasks.issue_certificate_task(completed_enrollment.pk)
-        assert tasks.send_certificate_email_task(message.pk) == "sent"
+        assert tasks.send_email_task(message.pk) == "sent"
     assert [recipients for recipients, _ in smtp_server.received] == [["learner-a@example.com"]]
     message.refresh_from_db()
     assert (message.state, message.attempts, message.last_error) == ("sent", 2, "")
@@ -47,10 +47,10 @@ def test_a_repeated_issue_task_leaves_an_email_waiting_for_its_retry_time(
 def test_a_retry_arriving_a_moment_early_is_still_let_through(pending_message, smtp_server, now):
     retry_at = now + timedelta(seconds=30)
     OutboxMessage.objects.filter(pk=pending_message.pk).update(attempts=1, next_attempt_at=retry_at)
-    with time_machine.travel(retry_at - certificates.DUE_EARLY - timedelta(seconds=1), tick=False):
-        assert certificates.send_outbox_message(message_id=pending_message.pk) == "pending"
-    with time_machine.travel(retry_at - certificates.DUE_EARLY, tick=False):
-        assert certificates.send_outbox_message(message_id=pending_message.pk) == "sent"
+    with time_machine.travel(retry_at - outbox.DUE_EARLY - timedelta(seconds=1), tick=False):
+        assert outbox.send_message(message_id=pending_message.pk) == "pending"
+    with time_machine.travel(retry_at - outbox.DUE_EARLY, tick=False):
+        assert outbox.send_message(message_id=pending_message.pk) == "sent"
     assert len(smtp_server.received) == 1
 
 
@@ -60,7 +60,7 @@ def test_an_eager_retry_does_not_burn_attempts(completed_enrollment, smtp_down, 
     tasks.issue_certificate_task(completed_enrollment.pk)
     for _ in range(3):
         tasks.issue_certificate_task(completed_enrollment.pk)
-        tasks.send_certificate_email_task.delay(
+        tasks.send_email_task.delay(
             OutboxMessage.objects.get(version__certificate__enrollment=completed_enrollment).pk
         )
     message = OutboxMessage.objects.get(version__certificate__enrollment=completed_enrollment)

@@ -43,7 +43,7 @@ import time_machine
 from activities.models import Activity
 from learners import services
 from learners.models import Enrollment
-from learners.services import certificates
+from learners.services import certificates, outbox
 from tests.certificates.conftest import make_learner
 from tests.factories import ActivityFactory, UserFactory, utc
 
@@ -74,11 +74,11 @@ def certify_at(enrollment: Enrollment, moment: datetime, *, delivery: str, staff
     queued, "failed" revokes the certificate before the send, which then fails."""
     with time_machine.travel(moment, tick=False):
         certificate = certificates.issue_certificate(enrollment=enrollment)
-        message = certificate.queued_message
+        message = outbox.delivery_status(certificate)
         if delivery == "failed":
             certificates.revoke_certificate(certificate=certificate, reason="Claimed in error", by=staff)
         if delivery in ("sent", "failed"):
-            assert certificates.send_outbox_message(message_id=message.pk) == delivery
+            assert outbox.send_message(message_id=message.pk) == delivery
     return certificate
 
 

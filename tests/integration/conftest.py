@@ -25,7 +25,7 @@ from aiosmtpd.smtp import SMTP
 from kombu import pools
 
 from learners import services
-from learners.services import certificates
+from learners.services import dispatch
 from portal.celery import app
 from tests.celery_worker import Worker, worker_env
 from tests.conftest import missing_service
@@ -343,9 +343,9 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(autouse=True)
 def _broker_not_looked_down():
     """Each test starts with a process that has not seen the broker down (another test may have)."""
-    certificates._broker_down_until = 0.0
+    dispatch._broker_down_until = 0.0
     yield
-    certificates._broker_down_until = 0.0
+    dispatch._broker_down_until = 0.0
 
 
 # --- learners ----------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 
 from learners import services
 from learners.models import Certificate, CertificateVersion, CreditClaim, OutboxMessage
-from learners.services import certificates
+from learners.services import certificates, dispatch, outbox
 from tests.factories import ActivityFactory, UserFactory
 from tests.integration.conftest import REJECTED, claim, enrolled_learners, wait_for
 
@@ -117,7 +117,7 @@ def test_b_200_claims_while_a_worker_is_killed_mid_batch(broker, smtp_sink, star
         state: OutboxMessage.objects.filter(state=state).count()
         for state in (OutboxMessage.State.PENDING, OutboxMessage.State.SENDING)
     }
-    swept = certificates.sweep(now=timezone.now() + certificates.lease_length() + certificates.SWEEP_GRACE)
+    swept = outbox.sweep(now=timezone.now() + outbox.lease_length() + dispatch.SWEEP_GRACE)
     wait_for(
         lambda: settled(broker, OutboxMessage.objects.filter(state=SENT), 200),
         timeout=60,
@@ -132,7 +132,7 @@ def test_b_200_claims_while_a_worker_is_killed_mid_batch(broker, smtp_sink, star
     assert set(received) == {e.learner.email for e in enrollments}
     duplicates = sum(n - 1 for n in received.values())
     # Only a message the sweep released from "sending" can have gone out twice.
-    assert duplicates <= swept["released"]
+    assert duplicates <= swept.released
     print(
         f"\nworker killed at {at_kill}; left after redelivery {left}; sweep {swept}; "
         f"{len(smtp_sink.messages)} emails to {len(received)} learners, {duplicates} duplicate(s)"
@@ -168,8 +168,10 @@ def test_c_claims_while_redis_is_down_are_saved_and_certified_after_the_sweep(
     # again once its pause after the failed dispatch is over.
     time.sleep(settings.TASK_DISPATCH_PAUSE_SECONDS)
     now = timezone.now() + timedelta(minutes=5)
-    assert certificates.sweep(now=now) == {"certificates": 3, "released": 0, "emails": 0}
-    certificates.sweep(now=now)  # a second sweep before the first is done changes nothing
+    assert certificates.issue_missing(now=now) == 3
+    assert outbox.sweep(now=now) == outbox.Swept(released=0, queued=0)
+    certificates.issue_missing(now=now)  # a second sweep before the first is done changes nothing
+    outbox.sweep(now=now)
 
     wait_for(
         lambda: settled(broker, OutboxMessage.objects.filter(state=SENT), 3),
@@ -179,7 +181,8 @@ def test_c_claims_while_redis_is_down_are_saved_and_certified_after_the_sweep(
     assert Certificate.objects.count() == 3
     assert OutboxMessage.objects.count() == 3
     assert smtp_sink.count_by_recipient() == {e.learner.email: 1 for e in enrollments}
-    assert certificates.sweep(now=now) == {"certificates": 0, "released": 0, "emails": 0}
+    assert certificates.issue_missing(now=now) == 0
+    assert outbox.sweep(now=now) == outbox.Swept(released=0, queued=0)
 
 
 def test_d_email_retries_while_the_mail_server_is_down_and_a_refused_address_fails(

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from learners import tasks
 from learners.models import Certificate, CreditClaim, OutboxMessage
-from learners.services import certificates
+from learners.services import certificates, dispatch, outbox
 from tests.factories import ActivityFactory
 from tests.integration.conftest import claim, enrolled_learners, wait_for, wait_for_task
 
@@ -43,7 +43,7 @@ def test_a_repeated_issue_task_waits_for_the_retry_time(broker, smtp_sink, start
     # The issuing task again (a redelivery, a sweep, a second claim click) and a duplicate email task.
     repeated = [
         tasks.issue_certificate_task.delay(enrollment.pk).id,
-        tasks.send_certificate_email_task.delay(waiting.pk).id,
+        tasks.send_email_task.delay(waiting.pk).id,
     ]
     for task_id in repeated:
         wait_for_task(worker, task_id, timeout=20)
@@ -94,8 +94,7 @@ def test_with_redis_down_only_the_first_claim_waits_for_the_broker(
     time.sleep(settings.TASK_DISPATCH_PAUSE_SECONDS)  # the pause is over: this process queues again
     assert not Certificate.objects.exists()
     # The sweep catches up with the five claims whose tasks were skipped...
-    swept = certificates.sweep(now=timezone.now() + certificates.SWEEP_GRACE)
-    assert swept["certificates"] == 5
+    assert certificates.issue_missing(now=timezone.now() + dispatch.SWEEP_GRACE) == 5
     wait_for(
         lambda: OutboxMessage.objects.filter(state=SENT).count() == 5 and broker.idle(),
         timeout=60,
@@ -118,8 +117,10 @@ def sweep_until(predicate, *, timeout: float, what: str, every: float = 0.5) -> 
     totals = {"certificates": 0, "released": 0, "emails": 0}
 
     def swept_and_done():
-        for key, value in certificates.sweep().items():
-            totals[key] = totals.get(key, 0) + value
+        totals["certificates"] += certificates.issue_missing()
+        swept = outbox.sweep()
+        totals["released"] += swept.released
+        totals["emails"] += swept.queued
         return predicate()
 
     wait_for(swept_and_done, timeout=timeout, what=what, interval=every)
@@ -131,7 +132,7 @@ def test_a_batch_slower_than_a_lease_sends_each_email_once(broker, smtp_sink, st
     server takes 1.5 s per email, so the batch outlasts a 3 s lease several times over. Emails it has not
     reached are taken meanwhile by a second worker (the other claims' tasks, the sweep's); each email
     goes out once, and no lease ran out."""
-    monkeypatch.setattr(certificates, "SWEEP_GRACE", timedelta(seconds=1))
+    monkeypatch.setattr(dispatch, "SWEEP_GRACE", timedelta(seconds=1))
     smtp_sink.handler.data_delay = 1.5
     enrollments = enrolled_learners(ActivityFactory(credits={"ama_pra_1": "1.50"}), 8)
     for enrollment in enrollments:
@@ -202,13 +203,13 @@ def test_a_killed_workers_email_goes_out_about_two_minutes_later(broker, smtp_si
     released_after = []
 
     def released():
-        if not released_after and certificates.sweep()["released"]:
+        if not released_after and outbox.sweep().released:
             released_after.append(time.monotonic() - killed_at)
         return OutboxMessage.objects.filter(state=SENT).exists() and broker.idle()
 
-    wait_for(released, timeout=certificates.lease_length().total_seconds() + 60, what="the email sent")
+    wait_for(released, timeout=outbox.lease_length().total_seconds() + 60, what="the email sent")
     sent_after = time.monotonic() - killed_at
-    lease = certificates.lease_length().total_seconds()
+    lease = outbox.lease_length().total_seconds()
     print(
         f"\nkilled worker's email: released {released_after[0]:.1f} s, sent {sent_after:.1f} s after the kill"
     )
@@ -240,10 +241,10 @@ def test_an_outage_longer_than_ten_attempts_is_outlasted(
     # The sweep's alert, four hours on (this process mails through the sink too, which is down).
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", smtp_sink.port, 5
-    caplog.set_level(logging.ERROR, logger="learners.services.certificates")
-    four_hours_on = timezone.now() + certificates.alert_after()
-    assert certificates.alert_undelivered_emails(now=four_hours_on) == 1
-    assert certificates.alert_undelivered_emails(now=four_hours_on) == 0
+    caplog.set_level(logging.ERROR, logger="learners.services.outbox")
+    four_hours_on = timezone.now() + outbox.alert_after()
+    assert outbox.alert_undelivered_emails(now=four_hours_on) == 1
+    assert outbox.alert_undelivered_emails(now=four_hours_on) == 0
     assert [r.getMessage()[:40] for r in caplog.records if r.levelno >= logging.ERROR] == [
         "1 certificate email(s) undelivered 4 hou",
         "could not email staff about undelivered ",

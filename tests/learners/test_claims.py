@@ -48,9 +48,9 @@ def nothing_written(enrollment) -> bool:
 
 @pytest.fixture
 def recorded(monkeypatch):
-    """The claims ``learners.tasks.claim_recorded`` was called for, in order."""
+    """The enrollments whose certificate was queued for issuing (``dispatch.issue_certificate``), in order."""
     calls = []
-    monkeypatch.setattr("learners.tasks.claim_recorded", calls.append)
+    monkeypatch.setattr("learners.services.dispatch.issue_certificate", calls.append)
     return calls
 
 
@@ -215,7 +215,7 @@ def test_a_claim_records_the_credit_and_moc_and_completes_the_enrollment(
         "ipce": D("1.50"),
     }
     assert entry.data["moc"] == ["ABIM"]
-    assert recorded == [claim.pk]
+    assert recorded == [claim.enrollment_id]
 
 
 def test_opting_out_of_moc_records_no_moc(client, physician_enrollment):
@@ -239,7 +239,7 @@ def test_the_task_is_called_only_after_commit(
     assert recorded == []
     assert len(callbacks) == 1
     callbacks[0]()
-    assert recorded == [claim.pk]
+    assert recorded == [claim.enrollment_id]
 
 
 def test_a_refused_claim_dispatches_nothing(
