@@ -104,7 +104,7 @@ class PortalAdminSite(admin.AdminSite):
             model = ContentType.objects.get_for_id(int(content_type_id)).model_class()
         except ContentType.DoesNotExist:
             raise Http404 from None
-        model_admin = self._registry.get(model)
+        model_admin = self._registry.get(model) if model is not None else None  # None: a stale type
         if model_admin is None:
             if not scoping.sees_everything(request.user):
                 raise Http404
