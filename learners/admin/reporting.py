@@ -2,31 +2,33 @@
 returned files, and each activity's enrollment and completion CSV.
 
 Everything here reads through ``ProviderScopedAdmin`` querysets, so a provider's staff reach only their
-providers' rows, and writes only through ``learners.services.reporting``. Exporting, settling and
-uploading returned files change the ledger, so they need an editor's role; viewers read and download."""
+providers' rows, and writes only through ``learners.services.reporting``, whose services hold the rules
+(which rows a file takes, which rows may be settled or requeued) and say what they did and skipped; the
+views here collect the choices and show the answer. Exporting, settling and uploading returned files change
+the ledger, so they need an editor's role; viewers read and download."""
 
 from datetime import date, timedelta
 
 from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from activities import vocabulary
-from activities.models import Activity, Provider
+from activities.models import Activity
 from learners.admin.forms import ActivityPickForm, ExportForm, RejectForm, ReturnedFileForm
 from learners.models import Destination, ExportBatch, ReportingEntry
 from learners.selectors.activity_csv import activity_csv
-from learners.services import certificates, reporting
+from learners.services import certificates
+from learners.services.reporting import exports, ledger
 from portal import scoping
 from portal.admin import ProviderScopedAdmin, ReadOnlyAdmin, scope_queryset
 from portal.lib.http import csv_attachment, zip_attachment
@@ -39,7 +41,7 @@ def credit_label(code: str) -> str:
 
 
 def board_label(board: str) -> str:
-    if board == reporting.STATE_BOARDS:
+    if board == ledger.STATE_BOARDS:
         return _("State boards")
     return vocabulary.MOC_BOARD_ABBREVIATIONS.get(board, board)
 
@@ -59,19 +61,19 @@ class DeadlineFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [
             ("overdue", _("Overdue")),
-            ("soon", _("Due within %(days)d days") % {"days": reporting.DUE_SOON_DAYS}),
+            ("soon", _("Due within %(days)d days") % {"days": ledger.DUE_SOON_DAYS}),
             ("later", _("Due later")),
         ]
 
     def queryset(self, request, queryset):
-        overdue, soon = reporting.unreported(queryset)
+        overdue, soon = ledger.unreported(queryset)
         if self.value() == "overdue":
             return overdue
         if self.value() == "soon":
             return soon
         if self.value() == "later":
-            horizon = timezone.localdate() + timedelta(days=reporting.DUE_SOON_DAYS)
-            return queryset.filter(state__in=reporting.OPEN, due_on__gt=horizon)
+            horizon = timezone.localdate() + timedelta(days=ledger.DUE_SOON_DAYS)
+            return queryset.filter(state__in=ledger.OPEN, due_on__gt=horizon)
         return queryset
 
 
@@ -165,10 +167,10 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         today = timezone.localdate()
-        horizon = today + timedelta(days=reporting.DUE_SOON_DAYS)
+        horizon = today + timedelta(days=ledger.DUE_SOON_DAYS)
         deadlines = (
             self.get_queryset(request)
-            .filter(state__in=reporting.OPEN, due_on__lte=horizon)
+            .filter(state__in=ledger.OPEN, due_on__lte=horizon)
             .values("activity__provider_id", "activity__provider__name")
             .annotate(
                 overdue=Count("pk", filter=Q(due_on__lt=today)),
@@ -178,7 +180,7 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
         )
         context = {
             "deadlines": list(deadlines),
-            "due_soon_days": reporting.DUE_SOON_DAYS,
+            "due_soon_days": ledger.DUE_SOON_DAYS,
             "may_report": self.has_report_permission(request),
             **(extra_context or {}),
         }
@@ -186,65 +188,46 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
 
     # --- actions -------------------------------------------------------------------------------------------
 
-    def _settleable(self, request, queryset):
-        """Rows the registry may still answer for (exported, or rejected and answered again), and the rest
-        with why not."""
-        will, wont = [], []
-        for entry in self.reportable(request, queryset).select_related("learner", "activity"):
-            entry.line = " ".join(
-                part
-                for part in (board_label(entry.board), credit_label(entry.credit_type), f"{entry.amount:.2f}")
-                if part
-            )
-            if entry.state in (ReportingEntry.State.EXPORTED, ReportingEntry.State.REJECTED):
-                will.append(entry)
-            else:
-                wont.append((entry, _("not exported (%(state)s)") % {"state": entry.get_state_display()}))
-        return will, wont
-
     @admin.action(description=gettext_lazy("Mark accepted"), permissions=["report"])
     def mark_accepted(self, request, queryset):
-        will, wont = self._settleable(request, queryset)
-        count = reporting.settle_entries(entries=will, accepted=True, by=request.user) if will else 0
+        result = ledger.settle_entries(
+            entries=self.reportable(request, queryset), accepted=True, by=request.user
+        )
+        count = len(result.changed)
         self.message_user(
             request, ngettext("%d row marked accepted.", "%d rows marked accepted.", count) % count
         )
-        self._report_skipped(request, wont)
+        self._report_skipped(request, result.skipped)
 
     @admin.action(description=gettext_lazy("Mark rejected (with reason)"), permissions=["report"])
     def mark_rejected(self, request, queryset):
-        will, wont = self._settleable(request, queryset)
-        form = RejectForm(request.POST if "confirm" in request.POST else None)
-        if "confirm" not in request.POST or not form.is_valid():
-            context = {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "title": _("Mark rows rejected"),
-                "action": "mark_rejected",
-                "will": will,
-                "wont": wont,
-                "form": form,
-                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-            }
-            return TemplateResponse(request, "admin/learners/reportingentry/confirm_action.html", context)
-        count = (
-            reporting.settle_entries(
-                entries=will, accepted=False, reason=form.cleaned_data["reason"], by=request.user
+        entries = list(self.reportable(request, queryset).select_related("learner", "activity"))
+
+        def act(will, data):
+            # Every selected row goes to the service, which judges each again as it stands now.
+            result = ledger.settle_entries(
+                entries=entries, accepted=False, reason=data["reason"], by=request.user
             )
-            if will
-            else 0
+            count = len(result.changed)
+            self.message_user(
+                request, ngettext("%d row marked rejected.", "%d rows marked rejected.", count) % count
+            )
+            self._report_skipped(request, result.skipped)
+
+        return self.confirm_then(
+            request,
+            entries,
+            action="mark_rejected",
+            title=_("Mark rows rejected"),
+            form_class=RejectForm,
+            refusal=ledger.settle_refusal,
+            act=act,
         )
-        self.message_user(
-            request, ngettext("%d row marked rejected.", "%d rows marked rejected.", count) % count
-        )
-        self._report_skipped(request, wont)
-        return None
 
     @admin.action(description=gettext_lazy("Back to the queue (after a correction)"), permissions=["report"])
     def requeue(self, request, queryset):
-        queryset = self.reportable(request, queryset)
-        rejected = list(queryset.filter(state=ReportingEntry.State.REJECTED))
-        count = reporting.requeue_entries(entries=rejected, by=request.user) if rejected else 0
+        result = ledger.requeue_entries(entries=self.reportable(request, queryset), by=request.user)
+        count = len(result.changed)
         self.message_user(
             request,
             ngettext(
@@ -252,7 +235,7 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
             )
             % count,
         )
-        skipped = queryset.count() - len(rejected)
+        skipped = len(result.skipped)
         if skipped:
             self.message_user(
                 request,
@@ -265,12 +248,15 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    def _report_skipped(self, request, wont):
-        if wont:
+    def _report_skipped(self, request, skipped):
+        """What the service left alone, and (for the first) why."""
+        if skipped:
             self.message_user(
                 request,
-                ngettext("%(n)d row skipped: %(why)s", "%(n)d rows skipped, for example: %(why)s", len(wont))
-                % {"n": len(wont), "why": wont[0][1]},
+                ngettext(
+                    "%(n)d row skipped: %(why)s", "%(n)d rows skipped, for example: %(why)s", len(skipped)
+                )
+                % {"n": len(skipped), "why": skipped[0][1]},
                 messages.WARNING,
             )
 
@@ -386,79 +372,41 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
         return counts
 
     def _export(self, request, *, destination, activity, start, end):
-        entries = self.reportable(request).filter(destination=destination)
-        if activity is not None:
-            entries = entries.filter(activity=activity)
-        if start:
-            entries = entries.filter(completed_on__gte=start)
-        if end:
-            entries = entries.filter(completed_on__lte=end)
-        # One file per provider: each provider reports under its own registry account, and a batch that
-        # belongs to one provider can be downloaded again by that provider's staff.
-        providers = list(
-            Provider.objects.filter(
-                pk__in=entries.filter(state=ReportingEntry.State.READY).values("activity__provider_id")
-            ).order_by("slug")
+        """Export through the service and answer with its files: one CSV, or a zip of one per provider."""
+        result = exports.export_for_providers(
+            entries=self.reportable(request),
+            destination=destination,
+            by=request.user,
+            activity=activity,
+            start=start,
+            end=end,
         )
-        description = self._describe(destination=destination, activity=activity, start=start, end=end)
-        with transaction.atomic():  # every provider's file, or none
-            batches = [
-                batch
-                for provider in providers
-                if (
-                    batch := reporting.export_entries(
-                        entries=entries.filter(activity__provider=provider),
-                        destination=destination,
-                        by=request.user,
-                        description=description,
-                        provider=provider,
-                    )
-                )
-                is not None
-            ]
-        if not batches:
-            waiting = entries.filter(state=ReportingEntry.State.WAITING).count()
-            message = _("Nothing is ready to report in %(what)s.") % {"what": description}
-            if waiting:
+        if not result.batches:
+            message = _("Nothing is ready to report in %(what)s.") % {"what": result.description}
+            if result.waiting:
                 message += (
                     " "
                     + ngettext(
                         "%d row is still waiting for the learner's consent or details.",
                         "%d rows are still waiting for learners' consent or details.",
-                        waiting,
+                        result.waiting,
                     )
-                    % waiting
+                    % result.waiting
                 )
             self.message_user(request, message, messages.WARNING)
             return HttpResponseRedirect(reverse("admin:learners_reportingentry_export"))
-        for batch in batches:
+        for batch in result.batches:
             self.message_user(
                 request,
                 ngettext("%(file)s: %(n)d row exported.", "%(file)s: %(n)d rows exported.", batch.row_count)
                 % {"file": batch.filename, "n": batch.row_count},
             )
-        if len(batches) == 1:
-            return csv_attachment(batches[0].content, batches[0].filename)
+        if len(result.batches) == 1:
+            return csv_attachment(result.batches[0].content, result.batches[0].filename)
         return zip_attachment(
-            ((b.filename, b.content) for b in batches),
+            ((b.filename, b.content) for b in result.batches),
             f"{destination}-{timezone.localtime():%Y%m%d-%H%M%S}.zip",
         )
-
-    @staticmethod
-    def _describe(*, destination, activity, start, end) -> str:
-        parts = [str(Destination(destination).label)]
-        if activity is not None:
-            parts.append(activity.title)
-        if start and end:
-            parts.append(
-                _("completed %(start)s to %(end)s")
-                % {"start": formats.date_format(start), "end": formats.date_format(end)}
-            )
-        elif start:
-            parts.append(_("completed from %(start)s") % {"start": formats.date_format(start)})
-        elif end:
-            parts.append(_("completed until %(end)s") % {"end": formats.date_format(end)})
-        return ", ".join(parts)
 
     def returned_view(self, request):
         """Settle exported rows from the registry's returned file; every line that could not be applied is
@@ -469,10 +417,10 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
         result = None
         if request.method == "POST" and form.is_valid():
             try:
-                result = reporting.apply_returned_file(
+                result = ledger.apply_returned_file(
                     content=form.cleaned_data["file"], entries=self.reportable(request), by=request.user
                 )
-            except reporting.ReportingError as exc:
+            except ledger.ReportingError as exc:
                 form.add_error("file", str(exc))
             else:
                 level = messages.WARNING if result.errors else messages.SUCCESS

@@ -363,7 +363,7 @@ def test_a_requeued_row_records_when_it_was_requeued(physician, activity, provid
     reporting.settle_entries(entries=entries, accepted=False, reason="Board ID not found", by=staff_a)
     time_machine.move_to(datetime(2025, 5, 9, 9, tzinfo=UTC), tick=False)
 
-    assert reporting.requeue_entries(entries=entries, by=staff_a) == 2
+    assert len(reporting.requeue_entries(entries=entries, by=staff_a).changed) == 2
 
     assert ledger(physician) == [ready(ABIM_MK), ready(ABIM_PS)]
     assert {(e.batch_id, e.modified) for e in ReportingEntry.objects.filter(learner=physician)} == {

@@ -5,6 +5,7 @@ waiting rows never exported; and every export limited to the staff member's prov
 import csv
 import io
 import zipfile
+from datetime import date
 
 import pytest
 from django.urls import reverse
@@ -411,9 +412,9 @@ def test_staff_of_several_providers_get_one_file_per_provider(
 
 
 def test_a_multi_provider_export_is_all_or_nothing(client, staff_ab, october, october_b, monkeypatch):
-    from learners.services import reporting
+    from learners.services.reporting import exports
 
-    real, calls = reporting.export_entries, []
+    real, calls = exports.export_entries, []
 
     def fail_on_second(**kwargs):
         calls.append(kwargs["provider"])
@@ -421,12 +422,44 @@ def test_a_multi_provider_export_is_all_or_nothing(client, staff_ab, october, oc
             raise RuntimeError("disk full")
         return real(**kwargs)
 
-    monkeypatch.setattr(reporting, "export_entries", fail_on_second)
+    monkeypatch.setattr(exports, "export_entries", fail_on_second)
     client.force_login(staff_ab)
     client.raise_request_exception = False
     assert client.post(EXPORT, ACCREDITOR_PRESET).status_code == 500
     assert not ExportBatch.objects.exists()
     assert set(ReportingEntry.objects.values_list("state", flat=True)) == {"ready"}
+
+
+def test_the_export_service_writes_a_file_per_provider_and_says_what_still_waits(
+    staff_ab, october, october_b, waiting, activity, provider_a, provider_b
+):
+    from learners.services.reporting import exports
+
+    october_range = {"start": date(2026, 10, 1), "end": date(2026, 10, 31)}
+    result = exports.export_for_providers(
+        entries=ReportingEntry.objects.all(), destination="accreditor", by=staff_ab, **october_range
+    )
+
+    assert [(b.provider, b.row_count) for b in result.batches] == sorted(
+        [(provider_a, 4), (provider_b, 1)], key=lambda pair: pair[0].slug
+    )  # Ada's three and Bob's ABIM row; Bea's ABIM row
+    assert result.waiting == 2  # Nora's state-board row and Bob's ABS row
+    assert result.description.startswith("Accreditor (ACCME PARS), completed ")
+    assert {b.description for b in result.batches} == {result.description}
+    assert list(ExportBatch.objects.order_by("pk")) == list(result.batches)
+
+    again = exports.export_for_providers(
+        entries=ReportingEntry.objects.all(), destination="accreditor", by=staff_ab, **october_range
+    )
+    assert (again.batches, again.waiting) == ((), 2)
+    assert ExportBatch.objects.count() == 2
+
+    pharmacy = exports.export_for_providers(
+        entries=ReportingEntry.objects.all(), destination="cpe_monitor", by=staff_ab, activity=activity
+    )
+    assert [b.row_count for b in pharmacy.batches] == [1]  # Paul's; Edna's waits for her e-Profile ID
+    assert pharmacy.waiting == 1
+    assert pharmacy.description == "CPE Monitor (NABP), Pain management update"
 
 
 def test_a_viewer_role_at_one_provider_exports_only_where_they_edit(

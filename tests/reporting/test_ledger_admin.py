@@ -159,6 +159,31 @@ def test_accept_by_hand(as_staff_a, october, physician):
     assert AuditEntry.objects.filter(action="reporting.accepted").count() == 2
 
 
+def test_the_ledger_services_say_what_they_changed_and_what_they_skipped_and_why(
+    as_staff_a, staff_a, october, physician
+):
+    from learners.services.reporting import ledger
+
+    export(as_staff_a)
+    abim, abs_, state = rows_of(physician)
+    paul_row = rows_of(october["paul"].learner).get()  # CPE Monitor: not in the accreditor file
+
+    accepted = ledger.settle_entries(entries=[abim, abs_, paul_row], accepted=True, by=staff_a)
+    assert accepted.changed == (abim, abs_)
+    assert accepted.skipped == ((paul_row, "not exported (Ready to report)"),)
+
+    again = ledger.settle_entries(entries=[abim], accepted=True, by=staff_a)
+    assert (again.changed, again.skipped) == ((), ((abim, "not exported (Accepted)"),))
+
+    requeued = ledger.requeue_entries(entries=[abim, state], by=staff_a)
+    assert requeued.changed == ()
+    assert requeued.skipped == ((abim, "not rejected (Accepted)"), (state, "not rejected (Exported)"))
+    assert states([abim, abs_, state, paul_row]) == [
+        ("accepted", ""), ("accepted", ""), ("exported", ""), ("ready", ""),
+    ]  # fmt: skip
+    assert AuditEntry.objects.filter(action="reporting.accepted").count() == 2
+
+
 def test_reject_previews_then_needs_a_reason(as_staff_a, october, physician):
     export(as_staff_a)
     abim, abs_, _state = rows_of(physician)

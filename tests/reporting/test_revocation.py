@@ -84,7 +84,8 @@ def test_a_rejected_row_is_withdrawn_and_cannot_be_requeued(as_staff_a, october,
     revoke(as_staff_a, ada)
     abim.refresh_from_db()
     assert (abim.state, abim.reason) == ("withdrawn", WITHDRAWN_TEXT)
-    assert reporting.requeue_entries(entries=[abim], by=staff_a) == 0
+    result = reporting.requeue_entries(entries=[abim], by=staff_a)
+    assert (result.changed, result.skipped) == ((), ((abim, "not rejected (Withdrawn)"),))
     abim.refresh_from_db()
     assert abim.state == "withdrawn"
 

@@ -6,13 +6,16 @@ certificate names them (``certified_names``).
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from activities import vocabulary
+from activities.models import Activity, Provider
 from learners.models import CertificateVersion, Destination, ExportBatch, ReportingEntry
 from learners.services.reporting.ledger import STATE_BOARDS
 from portal import audit
@@ -160,6 +163,85 @@ def export_entries(
             data={"rows": len(chosen), "destination": destination},
         )
     return batch
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What ``export_for_providers`` did: the files written, one per provider in the providers' slug order
+    (none when nothing was ready), the description they carry, and how many of the chosen rows still wait
+    for learners' consent or details."""
+
+    batches: tuple[ExportBatch, ...]
+    description: str
+    waiting: int
+
+
+def export_for_providers(
+    *,
+    entries: QuerySet[ReportingEntry],
+    destination: str,
+    by: audit.Actor,
+    activity: Activity | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> ExportResult:
+    """Export the ready rows of ``entries`` (the rows the caller may export) for ``destination``, of
+    ``activity`` if given, completed from ``start`` to ``end`` (inclusive; either may be open).
+
+    One file per provider: each provider reports under its own registry account, and a batch that belongs
+    to one provider can be downloaded again by that provider's staff. Every provider's file or none: the
+    batches are written in one transaction, so if one fails no batch is kept and every row stays ready. A
+    repeat exports only rows that became ready since (``export_entries`` takes a row once). Nothing is
+    dispatched.
+    """
+    chosen = entries.filter(destination=destination)
+    if activity is not None:
+        chosen = chosen.filter(activity=activity)
+    if start:
+        chosen = chosen.filter(completed_on__gte=start)
+    if end:
+        chosen = chosen.filter(completed_on__lte=end)
+    description = describe_export(destination=destination, activity=activity, start=start, end=end)
+    with transaction.atomic():
+        providers = Provider.objects.filter(
+            pk__in=chosen.filter(state=ReportingEntry.State.READY).values("activity__provider_id")
+        ).order_by("slug")
+        batches = tuple(
+            batch
+            for provider in providers
+            if (
+                batch := export_entries(
+                    entries=chosen.filter(activity__provider=provider),
+                    destination=destination,
+                    by=by,
+                    description=description,
+                    provider=provider,
+                )
+            )
+            is not None
+        )
+    waiting = chosen.filter(state=ReportingEntry.State.WAITING).count()
+    return ExportResult(batches=batches, description=description, waiting=waiting)
+
+
+def describe_export(
+    *, destination: str, activity: Activity | None = None, start: date | None = None, end: date | None = None
+) -> str:
+    """What an export took, as its batch and messages describe it: the destination, the activity if one,
+    and the completion dates (``Accreditor (ACCME PARS), <activity>, completed <start> to <end>``)."""
+    parts = [str(Destination(destination).label)]
+    if activity is not None:
+        parts.append(activity.title)
+    if start and end:
+        parts.append(
+            _("completed %(start)s to %(end)s")
+            % {"start": formats.date_format(start), "end": formats.date_format(end)}
+        )
+    elif start:
+        parts.append(_("completed from %(start)s") % {"start": formats.date_format(start)})
+    elif end:
+        parts.append(_("completed until %(end)s") % {"end": formats.date_format(end)})
+    return ", ".join(parts)
 
 
 def _filename(provider, destination: str, when) -> str:

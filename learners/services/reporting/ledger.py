@@ -10,7 +10,7 @@ withdraws its rows not yet sent (``withdraw_for_revocation``).
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -189,24 +189,74 @@ def withdraw_for_revocation(*, enrollment, reason: str, by) -> int:
     return len(rows)
 
 
-def settle_entries(*, entries: Iterable[ReportingEntry], accepted: bool, reason: str = "", by) -> int:
-    """Mark exported rows accepted, or rejected with the registry's reason. Returns how many changed."""
-    return len(_settle([e.pk for e in entries], accepted=accepted, reason=reason, by=by))
+SETTLEABLE = (ReportingEntry.State.EXPORTED, ReportingEntry.State.REJECTED)  # a registry may answer for
 
 
-def _settle(ids: list[int], *, accepted: bool, reason: str, by) -> set[int]:
-    """Settle the exported (or earlier rejected) rows among ``ids``; the ids of the rows changed."""
+def settle_refusal(entry: ReportingEntry) -> str | None:
+    """Why ``entry`` cannot be settled as it stands, or None if it can: only rows sent in a file (exported,
+    or rejected and answered again) are marked accepted or rejected."""
+    if entry.state in SETTLEABLE:
+        return None
+    return _("not exported (%(state)s)") % {"state": entry.get_state_display()}
+
+
+def requeue_refusal(entry: ReportingEntry) -> str | None:
+    """Why ``entry`` cannot go back to the queue as it stands, or None if it can: only rejected rows do."""
+    if entry.state == ReportingEntry.State.REJECTED:
+        return None
+    return _("not rejected (%(state)s)") % {"state": entry.get_state_display()}
+
+
+@dataclass(frozen=True)
+class LedgerChange:
+    """What settling or requeueing did: the rows changed, and each row left as it was, with why."""
+
+    changed: tuple[ReportingEntry, ...] = ()
+    skipped: tuple[tuple[ReportingEntry, str], ...] = ()
+
+
+def _judge(
+    rows: list[ReportingEntry], refusal: Callable[[ReportingEntry], str | None]
+) -> tuple[list[ReportingEntry], list[tuple[ReportingEntry, str]]]:
+    """``rows`` split into those ``refusal`` lets through and the others, with why."""
+    will, wont = [], []
+    for entry in rows:
+        why = refusal(entry)
+        if why:
+            wont.append((entry, why))
+        else:
+            will.append(entry)
+    return will, wont
+
+
+def settle_entries(
+    *, entries: Iterable[ReportingEntry], accepted: bool, reason: str = "", by
+) -> LedgerChange:
+    """Mark the exported (or earlier rejected) rows of ``entries`` accepted, or rejected with the
+    registry's reason (ReportingError without one).
+
+    The rows are locked and judged as they stand (``settle_refusal``): the others are left as they are and
+    returned as skipped, with why. Settling again is harmless: an accepted row is skipped, a rejected one
+    takes the new answer.
+    """
+    return _settle([e.pk for e in entries], accepted=accepted, reason=reason, by=by)
+
+
+def _settle(ids: list[int], *, accepted: bool, reason: str, by) -> LedgerChange:
+    """Settle the rows among ``ids`` that ``settle_refusal`` allows."""
     reason = reason.strip()[:REASON_LENGTH]
     if not accepted and not reason:
         raise ReportingError(_("Say why the registry rejected it."))
     state = ReportingEntry.State.ACCEPTED if accepted else ReportingEntry.State.REJECTED
     with transaction.atomic():
-        rows = list(
-            ReportingEntry.objects.filter(
-                pk__in=ids, state__in=[ReportingEntry.State.EXPORTED, ReportingEntry.State.REJECTED]
-            )
-            .select_related("activity", "learner")  # the audit entry names both
-            .select_for_update(of=("self",))
+        rows, skipped = _judge(
+            list(
+                ReportingEntry.objects.filter(pk__in=ids)
+                .select_related("activity", "learner")  # the audit entry names both
+                .select_for_update(of=("self",))
+                .order_by("pk")
+            ),
+            settle_refusal,
         )
         now = timezone.now()
         for entry in rows:
@@ -221,16 +271,24 @@ def _settle(ids: list[int], *, accepted: bool, reason: str, by) -> set[int]:
             actor=by,
             entries=[(f"reporting.{state}", e, e.activity.provider_id, {"reason": reason}) for e in rows],
         )
-    return {e.pk for e in rows}
+    return LedgerChange(changed=tuple(rows), skipped=tuple(skipped))
 
 
-def requeue_entries(*, entries: Iterable[ReportingEntry], by) -> int:
-    """Rejected rows, once corrected, go back to ready (or waiting) for the next export."""
+def requeue_entries(*, entries: Iterable[ReportingEntry], by) -> LedgerChange:
+    """The rejected rows of ``entries``, once corrected, go back to ready (or waiting) for the next export.
+
+    The rows are locked and judged as they stand (``requeue_refusal``): the others are left as they are and
+    returned as skipped, with why; so a repeat skips what the first call requeued.
+    """
     with transaction.atomic():
-        rows = list(
-            ReportingEntry.objects.filter(pk__in=[e.pk for e in entries], state=ReportingEntry.State.REJECTED)
-            .select_for_update(of=("self",))  # not the activity's row
-            .select_related("activity", "learner")  # the audit entry names both
+        rows, skipped = _judge(
+            list(
+                ReportingEntry.objects.filter(pk__in=[e.pk for e in entries])
+                .select_for_update(of=("self",))  # not the activity's row
+                .select_related("activity", "learner")  # the audit entry names both
+                .order_by("pk")
+            ),
+            requeue_refusal,
         )
         profiles = _profiles({e.learner_id for e in rows})
         now = timezone.now()  # bulk_update skips auto_now: set ``modified`` by hand
@@ -244,7 +302,7 @@ def requeue_entries(*, entries: Iterable[ReportingEntry], by) -> int:
         audit.record_many(
             actor=by, entries=[("reporting.requeued", e, e.activity.provider_id, {}) for e in rows]
         )
-    return len(rows)
+    return LedgerChange(changed=tuple(rows), skipped=tuple(skipped))
 
 
 @dataclass(frozen=True)
@@ -296,7 +354,9 @@ def apply_returned_file(*, content: str, entries: QuerySet, by) -> ReturnedFileR
     settled = {"accepted": 0, "rejected": 0}
     with transaction.atomic():
         for (status, reason), ids in groups.items():
-            changed = _settle(ids, accepted=status == "accepted", reason=reason, by=by)
+            changed = {
+                e.pk for e in _settle(ids, accepted=status == "accepted", reason=reason, by=by).changed
+            }
             for row_id in ids:
                 if row_id not in changed:  # in scope, but not exported (or already accepted): left alone
                     errors.append(
