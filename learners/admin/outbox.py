@@ -37,7 +37,7 @@ class OutboxMessageAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
         "version", "recipient", "subject", "state", "attempts", "last_error", "next_attempt_at", "sending_since",
         "lease_expires_at", "sent_at", "alerted_at", "requested_by", "created",
     ]  # fmt: skip
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
 
     @admin.display(description=_("last error"))
     def last_error_short(self, obj):

@@ -34,7 +34,7 @@ BROKER_ERRORS = (kombu.exceptions.OperationalError, ConnectionError, TimeoutErro
 _broker_down_until = 0.0
 
 
-def queue(task: Task, *args, countdown: float | None = None) -> None:
+def queue(task: Task, *args: int, countdown: float | None = None) -> None:
     """Queue ``task`` with ``args``; if the broker is down, log it and leave the work to the sweep (and,
     for ``TASK_DISPATCH_PAUSE_SECONDS``, queue nothing more from this process). With tasks run in-process
     (``CELERY_TASK_ALWAYS_EAGER``), a task that fails is logged and left to the sweep too."""
@@ -44,7 +44,8 @@ def queue(task: Task, *args, countdown: float | None = None) -> None:
         logger.info("not queueing %s%s: the broker looked down; the sweep will pick it up", task.name, args)
         return
     try:
-        task.apply_async(args=args, retry=False, countdown=countdown)
+        # Celery takes countdown=None as "now"; celery-types only knows a number.
+        task.apply_async(args=args, retry=False, countdown=countdown)  # type: ignore[arg-type]
     except celery.exceptions.Retry:  # run in-process: the task kept its row for a retry
         return
     except BROKER_ERRORS:
@@ -78,4 +79,9 @@ def send_email(message_id: int, *, countdown: float | None = None) -> None:
 def send_emails_after_commit(message_ids: list[int]) -> None:
     """Queue the sending of these outbox messages once the current transaction has committed."""
     ids = list(message_ids)
-    transaction.on_commit(lambda: [send_email(message_id) for message_id in ids], robust=True)
+
+    def send_all() -> None:
+        for message_id in ids:
+            send_email(message_id)
+
+    transaction.on_commit(send_all, robust=True)
