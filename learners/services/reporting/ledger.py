@@ -230,7 +230,7 @@ def _judge(
 
 
 def settle_entries(
-    *, entries: Iterable[ReportingEntry], accepted: bool, reason: str = "", by
+    *, entries: Iterable[ReportingEntry], accepted: bool, reason: str = "", by: audit.Actor
 ) -> LedgerChange:
     """Mark the exported (or earlier rejected) rows of ``entries`` accepted, or rejected with the
     registry's reason (ReportingError without one).
@@ -242,7 +242,7 @@ def settle_entries(
     return _settle([e.pk for e in entries], accepted=accepted, reason=reason, by=by)
 
 
-def _settle(ids: list[int], *, accepted: bool, reason: str, by) -> LedgerChange:
+def _settle(ids: list[int], *, accepted: bool, reason: str, by: audit.Actor) -> LedgerChange:
     """Settle the rows among ``ids`` that ``settle_refusal`` allows."""
     reason = reason.strip()[:REASON_LENGTH]
     if not accepted and not reason:
@@ -274,7 +274,7 @@ def _settle(ids: list[int], *, accepted: bool, reason: str, by) -> LedgerChange:
     return LedgerChange(changed=tuple(rows), skipped=tuple(skipped))
 
 
-def requeue_entries(*, entries: Iterable[ReportingEntry], by) -> LedgerChange:
+def requeue_entries(*, entries: Iterable[ReportingEntry], by: audit.Actor) -> LedgerChange:
     """The rejected rows of ``entries``, once corrected, go back to ready (or waiting) for the next export.
 
     The rows are locked and judged as they stand (``requeue_refusal``): the others are left as they are and
