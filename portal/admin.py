@@ -14,7 +14,7 @@ are named in the action's preview and in a warning, and left alone.
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -33,6 +33,15 @@ from django.utils.translation import ngettext
 from portal import audit, scoping
 from portal.forms import JSONField, ModelChoiceField, ModelMultipleChoiceField, is_key_of, keys_of
 from portal.models import AuditEntry, User
+
+if TYPE_CHECKING:
+    # What the mixins below are mixed into, for the type checker only: at run time they are plain classes,
+    # so that one mixin serves model admins and inlines alike.
+    _AnyAdmin = admin.options.BaseModelAdmin[Any]
+    _ModelAdmin = admin.ModelAdmin[Any]
+    _Autocomplete = widgets.AutocompleteMixin
+else:
+    _AnyAdmin = _ModelAdmin = _Autocomplete = object
 
 
 def provider_path(model) -> str | None:
@@ -64,7 +73,7 @@ def scope_queryset(queryset: models.QuerySet, user, ids: frozenset[int] | None =
     return queryset.filter(**{f"{path}__in": scoping.provider_ids(user) if ids is None else ids})
 
 
-class _KeysOnly:
+class _KeysOnly(_Autocomplete):
     """Re-render a refused form without looking up a posted value that cannot be a key (Django's
     autocomplete asks the database for ``pk__in=["x"]`` and fails)."""
 
@@ -89,7 +98,7 @@ class ForeignKeyRawIdWidget(widgets.ForeignKeyRawIdWidget):
         return super().label_and_url_for_value(value)
 
 
-class PortalFormFields:
+class PortalFormFields(_AnyAdmin):
     """Form fields for every admin of the portal (``PortalAdminConfig`` mixes it into third-party admins
     too): a posted value that cannot be what the field holds is a form error on that field, never a
     database error. Choices of related objects refuse values that cannot be keys; JSON refuses NaN and
@@ -115,11 +124,12 @@ class PortalFormFields:
     # max_num + 1000, seconds of work for one request); more is a form error.
     inline_absolute_max = 100
 
-    def get_formset(self, request, obj=None, **kwargs):  # inlines only
-        max_num = self.get_max_num(request, obj, **kwargs)
+    # Inlines only: the type checker sees the model admin's base, which has no formsets of its own.
+    def get_formset(self, request, obj=None, **kwargs):
+        max_num = self.get_max_num(request, obj, **kwargs)  # type: ignore[attr-defined]
         kwargs.setdefault("max_num", self.inline_absolute_max if max_num is None else max_num)
         kwargs.setdefault("absolute_max", max(self.inline_absolute_max, kwargs["max_num"]))
-        return super().get_formset(request, obj, **kwargs)
+        return super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs.setdefault("form_class", ModelMultipleChoiceField)
@@ -153,7 +163,7 @@ class _ScopedChoices(PortalFormFields):
         )
 
 
-class ProviderScopedAdmin(_ScopedChoices):
+class ProviderScopedAdmin(_ScopedChoices, _ModelAdmin):
     """Mix into a ModelAdmin of a provider-owned model (one with ``provider_field``).
 
     ``staff_may_write``: whether provider editors may add, change and delete (False for models only
@@ -196,7 +206,8 @@ class ProviderScopedAdmin(_ScopedChoices):
         return scope_queryset(queryset, request.user, scoping.editable_provider_ids(request.user))
 
     def get_actions(self, request):
-        return {
+        # The stubs allow None for an action; Django's get_actions never holds one.
+        return {  # type: ignore[misc]
             name: (self._editable_only(func), name, description)
             for name, (func, name, description) in super().get_actions(request).items()
         }
@@ -309,7 +320,7 @@ class ProviderScopedAdmin(_ScopedChoices):
         return (item, RelatedOnlyFieldListFilter) if field.is_relation else item
 
     def get_changeform_initial_data(self, request):
-        initial = super().get_changeform_initial_data(request)
+        initial: dict[str, Any] = super().get_changeform_initial_data(request)  # any value, not only text
         editable = scoping.editable_provider_ids(request.user)
         if provider_path(self.model) == "provider" and len(editable) == 1 and "provider" not in initial:
             initial["provider"] = next(iter(editable))
@@ -328,8 +339,8 @@ class ProviderScopedAdmin(_ScopedChoices):
     # Every admin change also goes to the portal's audit trail, in the admin's own transaction.
     def log_addition(self, request, obj, message):
         audit.record(
-            actor=request.user,
-            action=f"{obj._meta.model_name}.added",
+            actor=audit.actor_of(request),
+            action=audit.AuditAction.of_admin(obj, "added"),
             obj=obj,
             provider_id=provider_id_of(obj),
             data={"via": "admin"},
@@ -338,8 +349,8 @@ class ProviderScopedAdmin(_ScopedChoices):
 
     def log_change(self, request, obj, message):
         audit.record(
-            actor=request.user,
-            action=f"{obj._meta.model_name}.changed",
+            actor=audit.actor_of(request),
+            action=audit.AuditAction.of_admin(obj, "changed"),
             obj=obj,
             provider_id=provider_id_of(obj),
             data={"via": "admin", "message": message},
@@ -348,9 +359,9 @@ class ProviderScopedAdmin(_ScopedChoices):
 
     def log_deletions(self, request, queryset):
         audit.record_many(
-            actor=request.user,
+            actor=audit.actor_of(request),
             entries=[
-                (f"{obj._meta.model_name}.deleted", obj, provider_id_of(obj), {"via": "admin"})
+                (audit.AuditAction.of_admin(obj, "deleted"), obj, provider_id_of(obj), {"via": "admin"})
                 for obj in queryset
             ],
         )
@@ -380,7 +391,7 @@ class ProviderScopedInline(_ScopedChoices):
         return self._may(request, obj, write=True)
 
 
-class ReadOnlyAdmin:
+class ReadOnlyAdmin(_AnyAdmin):
     """Mix in first: rows the services write (claims, certificates, the ledger, the outbox, the audit trail)
     are never added, changed or deleted through the admin, whatever the other mixins would allow.
 

@@ -15,6 +15,7 @@ from learners.models import (
     ReportingEntry,
 )
 from learners.services import certificates
+from portal import audit
 from portal.admin import PortalFormFields, ProviderScopedAdmin, ReadOnlyAdmin
 
 
@@ -52,8 +53,8 @@ class StatusFilter(admin.SimpleListFilter):
 class CertificateVersionInline(ReadOnlyAdmin, PortalFormFields, admin.TabularInline):
     model = CertificateVersion
     extra = 0
-    fields = ["number", "issued_at", "reason", "issued_by"]
-    readonly_fields = fields
+    readonly_fields = ["number", "issued_at", "reason", "issued_by"]
+    fields = tuple(readonly_fields)
     can_delete = False
 
 
@@ -78,7 +79,7 @@ class CertificateAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
         "revoke_reason",
         "created",
     ]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
     inlines = [CertificateVersionInline]
     actions = ["revoke", "reissue", "resend"]
     # Issued by claims, never typed in; kept for verification, never deleted (revoke it instead). Revoking,
@@ -134,7 +135,7 @@ class CertificateAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
         def act(will, data):
             for certificate in will:
                 certificates.revoke_certificate(
-                    certificate=certificate, reason=data["reason"], by=request.user
+                    certificate=certificate, reason=data["reason"], by=audit.actor_of(request)
                 )
             count = len(will)
             self.message_user(
@@ -177,7 +178,7 @@ class CertificateAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
         def act(will, data):
             for certificate in will:
                 certificates.reissue_certificate(
-                    certificate=certificate, by=request.user, reason=data["reason"]
+                    certificate=certificate, by=audit.actor_of(request), reason=data["reason"]
                 )
             count = len(will)
             self.message_user(
@@ -204,7 +205,7 @@ class CertificateAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
             sent = 0
             for certificate in will:
                 try:
-                    certificates.resend_certificate(certificate=certificate, by=request.user)
+                    certificates.resend_certificate(certificate=certificate, by=audit.actor_of(request))
                     sent += 1
                 except certificates.CertificateError as exc:
                     self.message_user(request, f"{certificate.code}: {exc}", messages.WARNING)

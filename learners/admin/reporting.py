@@ -22,28 +22,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from activities import vocabulary
 from activities.models import Activity
 from learners.admin.forms import ActivityPickForm, ExportForm, RejectForm, ReturnedFileForm
 from learners.models import Destination, ExportBatch, ReportingEntry
 from learners.selectors.activity_csv import activity_csv
 from learners.services import certificates
 from learners.services.reporting import exports, ledger
-from portal import scoping
+from portal import audit, scoping
 from portal.admin import ProviderScopedAdmin, ReadOnlyAdmin, scope_queryset
 from portal.lib.http import csv_attachment, zip_attachment
-
-
-def credit_label(code: str) -> str:
-    """A ledger row's credit type as people read it: a credit type's name or an MOC credit type's."""
-    spec = vocabulary.CREDIT_TYPE_BY_CODE.get(code)
-    return spec.name if spec else dict(vocabulary.MOC_CREDIT_TYPE_CHOICES).get(code, code)
-
-
-def board_label(board: str) -> str:
-    if board == ledger.STATE_BOARDS:
-        return _("State boards")
-    return vocabulary.MOC_BOARD_ABBREVIATIONS.get(board, board)
 
 
 def last_month(today: date) -> tuple[date, date]:
@@ -105,7 +92,7 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
         "learner", "activity", "claim", "destination", "board", "credit_type", "amount", "completed_on",
         "due_on", "state", "reason", "batch", "exported_at", "settled_at", "created", "modified",
     ]  # fmt: skip
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
     actions = ["mark_accepted", "mark_rejected", "requeue"]
     # The ledger is written by claims, profiles and the reporting services, never typed in (ReadOnlyAdmin).
 
@@ -157,11 +144,11 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("board"), ordering="board")
     def board_display(self, obj):
-        return board_label(obj.board) if obj.board else "—"
+        return obj.board_label or "—"
 
     @admin.display(description=gettext_lazy("credit or MOC type"), ordering="credit_type")
     def credit_type_display(self, obj):
-        return credit_label(obj.credit_type)
+        return obj.credit_type_label
 
     # --- the changelist: deadlines per provider, links to the reporting pages ----------------------------
 
@@ -191,7 +178,7 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Mark accepted"), permissions=["report"])
     def mark_accepted(self, request, queryset):
         result = ledger.settle_entries(
-            entries=self.reportable(request, queryset), accepted=True, by=request.user
+            entries=self.reportable(request, queryset), accepted=True, by=audit.actor_of(request)
         )
         count = len(result.changed)
         self.message_user(
@@ -206,7 +193,7 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
         def act(will, data):
             # Every selected row goes to the service, which judges each again as it stands now.
             result = ledger.settle_entries(
-                entries=entries, accepted=False, reason=data["reason"], by=request.user
+                entries=entries, accepted=False, reason=data["reason"], by=audit.actor_of(request)
             )
             count = len(result.changed)
             self.message_user(
@@ -226,7 +213,9 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Back to the queue (after a correction)"), permissions=["report"])
     def requeue(self, request, queryset):
-        result = ledger.requeue_entries(entries=self.reportable(request, queryset), by=request.user)
+        result = ledger.requeue_entries(
+            entries=self.reportable(request, queryset), by=audit.actor_of(request)
+        )
         count = len(result.changed)
         self.message_user(
             request,
@@ -376,7 +365,7 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
         result = exports.export_for_providers(
             entries=self.reportable(request),
             destination=destination,
-            by=request.user,
+            by=audit.actor_of(request),
             activity=activity,
             start=start,
             end=end,
@@ -418,7 +407,9 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 result = ledger.apply_returned_file(
-                    content=form.cleaned_data["file"], entries=self.reportable(request), by=request.user
+                    content=form.cleaned_data["file"],
+                    entries=self.reportable(request),
+                    by=audit.actor_of(request),
                 )
             except ledger.ReportingError as exc:
                 form.add_error("file", str(exc))
@@ -469,7 +460,7 @@ class ExportBatchAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
     readonly_fields = [
         "filename", "destination", "provider", "description", "row_count", "made_by", "created", "download",
     ]  # fmt: skip
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("content")

@@ -48,11 +48,11 @@ class MocOption:
 
     @property
     def board_name(self) -> str:
-        return vocabulary.MOC_BOARD_NAMES[self.board]
+        return vocabulary.board_name(self.board)
 
     @property
     def abbreviation(self) -> str:
-        return vocabulary.MOC_BOARD_ABBREVIATIONS[self.board]
+        return vocabulary.board_abbreviation(self.board)
 
 
 @dataclass
@@ -182,7 +182,7 @@ def claim_credit(
         ledger.record_claim(claim=claim)
         audit.record(
             actor=enrollment.learner,
-            action="claim.created",
+            action=audit.AuditAction.CLAIM_CREATED,
             obj=claim,
             provider_id=activity.provider_id,
             data={
@@ -208,7 +208,7 @@ def _amount_problem(amount: Decimal | None, designation: CreditDesignation) -> s
         }
     if rules.increment_error(amount, credit_type.increment):
         return _("%(name)s is claimed in steps of %(step)s.") % {
-            "name": credit_type.name,
+            "name": credit_type.label,
             "step": credit_type.increment.normalize(),
         }
     return None

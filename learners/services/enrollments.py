@@ -44,6 +44,9 @@ def enroll(*, learner, activity: Activity, at: datetime | None = None) -> tuple[
         except IntegrityError:  # the same learner, a moment ago, in another request
             return Enrollment.objects.get(learner=learner, activity=locked), False
         audit.record(
-            actor=learner, action="enrollment.created", obj=enrollment, provider_id=locked.provider_id
+            actor=learner,
+            action=audit.AuditAction.ENROLLMENT_CREATED,
+            obj=enrollment,
+            provider_id=locked.provider_id,
         )
     return enrollment, True

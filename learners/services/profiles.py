@@ -38,7 +38,7 @@ def create_profile(*, user, first_name: str, last_name: str, profession: str) ->
         user.first_name, user.last_name = first_name.strip(), last_name.strip()
         user.save(update_fields=["first_name", "last_name"])
         profile = LearnerProfile.objects.create(user=user, profession=profession)
-        audit.record(actor=user, action="profile.created", obj=profile)
+        audit.record(actor=user, action=audit.AuditAction.PROFILE_CREATED, obj=profile)
     return profile
 
 
@@ -93,6 +93,11 @@ def update_profile(
             BoardId.objects.bulk_create(BoardId(profile=profile, board=b, board_id=i) for b, i in board_ids)
             changed["board_ids"] = [b for b, _ in board_ids]
         if changed:
-            audit.record(actor=user, action="profile.changed", obj=profile, data={"changed": sorted(changed)})
+            audit.record(
+                actor=user,
+                action=audit.AuditAction.PROFILE_CHANGED,
+                obj=profile,
+                data={"changed": sorted(changed)},
+            )
             ledger.refresh_learner(learner=user)
     return profile

@@ -98,7 +98,7 @@ def export_rows(entries: list[ReportingEntry], destination: str) -> list[dict]:
                         **base,
                         "board": STATE_BOARDS,
                         "board_id": "",
-                        "credit_type": vocabulary.CREDIT_TYPE_BY_CODE[entry.credit_type].name,
+                        "credit_type": vocabulary.credit_type_label(entry.credit_type),
                         "license_state": license_.state,
                         "license_number": license_.number,
                     }
@@ -108,11 +108,9 @@ def export_rows(entries: list[ReportingEntry], destination: str) -> list[dict]:
             rows.append(
                 {
                     **base,
-                    "board": vocabulary.MOC_BOARD_ABBREVIATIONS.get(entry.board, entry.board),
+                    "board": vocabulary.board_abbreviation(entry.board),
                     "board_id": board_ids.get(entry.board, ""),
-                    "credit_type": dict(vocabulary.MOC_CREDIT_TYPE_CHOICES).get(
-                        entry.credit_type, entry.credit_type
-                    ),
+                    "credit_type": vocabulary.moc_credit_type_label(entry.credit_type),
                     "license_state": "",
                     "license_number": "",
                 }
@@ -157,7 +155,7 @@ def export_entries(
         )
         audit.record(
             actor=by,
-            action="reporting.exported",
+            action=audit.AuditAction.REPORTING_EXPORTED,
             obj=batch,
             provider_id=provider.pk if provider else None,
             data={"rows": len(chosen), "destination": destination},

@@ -83,10 +83,7 @@ def missing_for(entry: ReportingEntry, profile: LearnerProfile | None) -> str:
             if not profile.licenses.all():
                 missing.append(_("a state license"))
         elif not any(b.board == entry.board for b in profile.board_ids.all()):
-            missing.append(
-                _("%(board)s ID")
-                % {"board": vocabulary.MOC_BOARD_ABBREVIATIONS.get(entry.board, entry.board)}
-            )
+            missing.append(_("%(board)s ID") % {"board": vocabulary.board_abbreviation(entry.board)})
     if not missing:
         return ""
     return _("Waiting for: %(missing)s.") % {"missing": ", ".join(missing)}
@@ -184,7 +181,9 @@ def withdraw_for_revocation(*, enrollment, reason: str, by) -> int:
         ReportingEntry.objects.bulk_update(rows, ["state", "reason", "modified"])
         audit.record_many(
             actor=by,
-            entries=[("reporting.withdrawn", e, enrollment.activity.provider_id, {}) for e in rows],
+            entries=[
+                (audit.AuditAction.REPORTING_WITHDRAWN, e, enrollment.activity.provider_id, {}) for e in rows
+            ],
         )
     return len(rows)
 
@@ -267,9 +266,9 @@ def _settle(ids: list[int], *, accepted: bool, reason: str, by: audit.Actor) -> 
                 now,
             )
         ReportingEntry.objects.bulk_update(rows, ["state", "reason", "settled_at", "modified"])
+        action = audit.AuditAction.REPORTING_ACCEPTED if accepted else audit.AuditAction.REPORTING_REJECTED
         audit.record_many(
-            actor=by,
-            entries=[(f"reporting.{state}", e, e.activity.provider_id, {"reason": reason}) for e in rows],
+            actor=by, entries=[(action, e, e.activity.provider_id, {"reason": reason}) for e in rows]
         )
     return LedgerChange(changed=tuple(rows), skipped=tuple(skipped))
 
@@ -300,7 +299,8 @@ def requeue_entries(*, entries: Iterable[ReportingEntry], by: audit.Actor) -> Le
             rows, ["state", "reason", "batch", "exported_at", "settled_at", "modified"]
         )
         audit.record_many(
-            actor=by, entries=[("reporting.requeued", e, e.activity.provider_id, {}) for e in rows]
+            actor=by,
+            entries=[(audit.AuditAction.REPORTING_REQUEUED, e, e.activity.provider_id, {}) for e in rows],
         )
     return LedgerChange(changed=tuple(rows), skipped=tuple(skipped))
 
