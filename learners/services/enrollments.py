@@ -7,13 +7,14 @@ from django.utils.translation import gettext as _
 from activities.models import Activity
 from learners.models import Enrollment
 from portal import audit
+from portal.models import User
 
 
 class EnrollmentError(Exception):
     """Why a learner cannot enroll, in words fit to show them."""
 
 
-def enroll(*, learner, activity: Activity, at: datetime | None = None) -> tuple[Enrollment, bool]:
+def enroll(*, learner: User, activity: Activity, at: datetime | None = None) -> tuple[Enrollment, bool]:
     """Enroll ``learner`` in ``activity``; returns ``(enrollment, created)``.
 
     Enrolling twice returns the existing enrollment. Refuses drafts, activities that are over, and full

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -6,6 +8,7 @@ from activities import vocabulary
 from learners.models import BoardId, LearnerProfile, StateLicense
 from learners.services.reporting import ledger
 from portal import audit
+from portal.models import User
 
 PHYSICIAN_DEGREES = frozenset({LearnerProfile.Degree.MD, LearnerProfile.Degree.DO})
 
@@ -32,7 +35,7 @@ def check_degree(*, profession: str, degree: str) -> None:
         )
 
 
-def create_profile(*, user, first_name: str, last_name: str, profession: str) -> LearnerProfile:
+def create_profile(*, user: User, first_name: str, last_name: str, profession: str) -> LearnerProfile:
     """A new learner's name (as certificates print it) and profession, from sign-up."""
     with transaction.atomic():
         user.first_name, user.last_name = first_name.strip(), last_name.strip()
@@ -47,7 +50,7 @@ def update_profile(
     profile: LearnerProfile,
     first_name: str,
     last_name: str,
-    fields: dict,
+    fields: dict[str, Any],
     consent: bool,
     licenses: list[tuple[str, str]],
     board_ids: list[tuple[str, str]],
@@ -65,7 +68,7 @@ def update_profile(
         )
     with transaction.atomic():
         user = profile.user
-        changed = {}
+        changed: dict[str, str | list[str]] = {}
         for name, value in (("first_name", first_name.strip()), ("last_name", last_name.strip())):
             if getattr(user, name) != value:
                 changed[name] = value
