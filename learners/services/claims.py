@@ -8,7 +8,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from activities import rules, vocabulary
-from activities.models import CreditDesignation
+from activities.models import Activity, CreditDesignation, CreditType
 from learners.models import ClaimedCredit, ClaimedMoc, CreditClaim, Enrollment, LearnerProfile
 from learners.services import dispatch
 from learners.services.reporting import ledger
@@ -92,7 +92,7 @@ def claim_options(*, enrollment: Enrollment, profile: LearnerProfile | None) -> 
             reason = _("MOC is reported for physicians.")
         elif board not in board_ids:
             reason = _("Add your board ID to your profile to have MOC points reported.")
-        elif not profile.has_reporting_consent:
+        elif profile is None or not profile.has_reporting_consent:
             reason = _("Give your consent to reporting in your profile to have MOC points reported.")
         moc.append(MocOption(board, rows, board_ids.get(board), reason))
     return ClaimOptions(credits, moc)
@@ -134,31 +134,8 @@ def claim_credit(
         errors: dict[str, str] = {}
         if not attested:
             errors["attested"] = _("Confirm that you claim only the credit that matches your participation.")
-        offered = {option.designation.credit_type_id: option for option in options.credits}
-        lines = []
-        for code, amount in amounts.items():
-            option = offered.get(code)
-            if option is None or not option.claimable:
-                errors[f"credit_{code}"] = _("This credit is not offered to you for this activity.")
-                continue
-            problem = _amount_problem(amount, option.designation)
-            if problem:
-                errors[option.field] = problem
-            else:
-                lines.append((option.designation.credit_type, amount))
-        for option in options.claimable:
-            if option.designation.credit_type_id not in amounts:
-                errors[option.field] = _("Enter the credit you earned.")
-        moc_rows = []
-        available = {option.board: option for option in options.moc}
-        for board in dict.fromkeys(moc_boards):
-            option = available.get(board)
-            if option is None:
-                errors[NON_FIELD] = _("This activity has no MOC approval with that board.")
-            elif option.reason:
-                errors[option.field] = option.reason
-            else:
-                moc_rows += [(board, kind, points, option.board_id) for kind, points in option.rows]
+        lines = _credit_lines(options, amounts, errors)
+        moc_rows = _moc_rows(options, moc_boards, errors)
         if errors:
             raise ClaimError(errors)
 
@@ -195,6 +172,48 @@ def claim_credit(
     return claim
 
 
+def _credit_lines(
+    options: ClaimOptions, amounts: dict[str, Decimal | None], errors: dict[str, str]
+) -> list[tuple[CreditType, Decimal]]:
+    """``(credit type, amount)`` for each amount claimed as ``options`` allow; what is wrong goes into
+    ``errors`` by form field (an amount refused, or missing for a credit type the learner may claim)."""
+    offered = {option.designation.credit_type_id: option for option in options.credits}
+    lines = []
+    for code, amount in amounts.items():
+        option = offered.get(code)
+        if option is None or not option.claimable:
+            errors[f"credit_{code}"] = _("This credit is not offered to you for this activity.")
+            continue
+        problem = _amount_problem(amount, option.designation)
+        if problem:
+            errors[option.field] = problem
+        elif amount is not None:  # always, once _amount_problem has found nothing
+            lines.append((option.designation.credit_type, amount))
+    for option in options.claimable:
+        if option.designation.credit_type_id not in amounts:
+            errors[option.field] = _("Enter the credit you earned.")
+    return lines
+
+
+def _moc_rows(
+    options: ClaimOptions, moc_boards: Iterable[str], errors: dict[str, str]
+) -> list[tuple[str, str, Decimal, str]]:
+    """``(board, MOC credit type, points, board ID)`` for each board the learner opts into; a board the
+    activity has no approval with, or one the learner cannot opt into, goes into ``errors``."""
+    rows: list[tuple[str, str, Decimal, str]] = []
+    available = {option.board: option for option in options.moc}
+    for board in dict.fromkeys(moc_boards):
+        option = available.get(board)
+        if option is None:
+            errors[NON_FIELD] = _("This activity has no MOC approval with that board.")
+        elif option.reason:
+            errors[option.field] = option.reason
+        else:
+            assert option.board_id is not None  # no reason to refuse: the learner gave their board ID
+            rows += [(board, kind, points, option.board_id) for kind, points in option.rows]
+    return rows
+
+
 def _amount_problem(amount: Decimal | None, designation: CreditDesignation) -> str | None:
     credit_type = designation.credit_type
     if amount is None:
@@ -214,7 +233,7 @@ def _amount_problem(amount: Decimal | None, designation: CreditDesignation) -> s
     return None
 
 
-def _claim_window_message(activity, at: datetime) -> str:
+def _claim_window_message(activity: Activity, at: datetime) -> str:
     if activity.status != activity.Status.PUBLISHED:
         return _("This activity is not open for credit.")
     if at < activity.start:
