@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -20,10 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities import vocabulary
-from learners.models import CreditClaim, Destination, LearnerProfile, ReportingEntry
+from learners.models import CreditClaim, Destination, Enrollment, LearnerProfile, ReportingEntry
 from portal import audit
+from portal.models import User
 
-DAYS_TO_REPORT = {Destination.ACCREDITOR: 30, Destination.CPE_MONITOR: 60}
+DAYS_TO_REPORT: dict[str, int] = {Destination.ACCREDITOR: 30, Destination.CPE_MONITOR: 60}
 STATE_BOARDS = "STATE"  # the accreditor passes AMA credit on to the state licensing boards
 OPEN = (ReportingEntry.State.WAITING, ReportingEntry.State.READY)
 REASON_LENGTH = ReportingEntry._meta.get_field("reason").max_length  # a registry's reasons are cut to it
@@ -38,7 +40,7 @@ class _Line:
     destination: str
     board: str
     credit_type: str
-    amount: object
+    amount: Decimal
 
 
 def _lines(claim: CreditClaim, profile: LearnerProfile | None) -> list[_Line]:
@@ -60,7 +62,7 @@ def _lines(claim: CreditClaim, profile: LearnerProfile | None) -> list[_Line]:
     return lines
 
 
-def _profiles(user_ids) -> dict[int, LearnerProfile]:
+def _profiles(user_ids: Iterable[int]) -> dict[int, LearnerProfile]:
     """The learners' profiles by user id, with the licenses and board IDs the ledger reads."""
     profiles = LearnerProfile.objects.filter(user_id__in=user_ids).prefetch_related("licenses", "board_ids")
     return {profile.user_id: profile for profile in profiles}
@@ -105,7 +107,7 @@ def _set_state(entry: ReportingEntry, profile: LearnerProfile | None) -> bool:
 
 
 @transaction.atomic  # it locks the learner's open rows: its own transaction when the caller has none
-def refresh_learner(*, learner) -> int:
+def refresh_learner(*, learner: User) -> int:
     """After the learner's profile changed: rows their claims now owe are added (a license given later),
     and waiting or ready rows move between the two. Rows already exported or settled stay as they are.
     Returns how many rows were added or changed."""
@@ -138,7 +140,9 @@ def refresh_learner(*, learner) -> int:
     return added + len(changed)
 
 
-def _add_lines(claim: CreditClaim, lines: list[_Line], profile) -> list[ReportingEntry]:
+def _add_lines(
+    claim: CreditClaim, lines: list[_Line], profile: LearnerProfile | None
+) -> list[ReportingEntry]:
     completed_on = timezone.localdate(claim.enrollment.completed_at)
     entries = []
     for line in lines:
@@ -158,7 +162,7 @@ def _add_lines(claim: CreditClaim, lines: list[_Line], profile) -> list[Reportin
     return ReportingEntry.objects.bulk_create(entries)
 
 
-def withdraw_for_revocation(*, enrollment, reason: str, by) -> int:
+def withdraw_for_revocation(*, enrollment: Enrollment, reason: str, by: audit.Actor) -> int:
     """The certificate of ``enrollment`` was revoked: its rows not yet sent (waiting, ready, or rejected by
     the registry) are withdrawn, with the reason, and never exported. Rows already exported or accepted are
     on the registry's record and stay as they are: staff correct them there.
@@ -314,33 +318,14 @@ class ReturnedFileResult:
     errors: list[str] = field(default_factory=list)
 
 
-def apply_returned_file(*, content: str, entries: QuerySet, by) -> ReturnedFileResult:
+def apply_returned_file(
+    *, content: str, entries: QuerySet[ReportingEntry], by: audit.Actor
+) -> ReturnedFileResult:
     """Settle rows from a registry's returned file: CSV with ``row_id``, ``status`` (accepted or rejected)
     and ``reason``. Only rows in ``entries`` (the staff's scope) are touched; every other line is reported.
     """
     errors: list[str] = []
-    if "\x00" in content:
-        raise ReportingError(_("The file contains a NUL character: it is not a CSV text file."))
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    try:
-        lines = list(reader)
-    except csv.Error as exc:  # a field over the csv module's limit (128 KiB), a broken quote
-        raise ReportingError(
-            _("Line %(n)d is not valid CSV: %(error)s") % {"n": reader.line_num, "error": exc}
-        ) from None
-    if not reader.fieldnames or not {"row_id", "status"} <= {f.strip() for f in reader.fieldnames}:
-        raise ReportingError(_("The file needs the columns row_id and status (and reason for rejections)."))
-    wanted: dict[str, list[tuple[int, str]]] = {"accepted": [], "rejected": []}
-    for number, line in enumerate(lines, start=2):
-        row_id, status = (line.get("row_id") or "").strip(), (line.get("status") or "").strip().lower()
-        if not (row_id.isascii() and row_id.isdigit() and len(row_id) <= 18):
-            errors.append(_("line %(n)d: row_id %(id)r is not a number") % {"n": number, "id": row_id})
-        elif status not in wanted:
-            errors.append(_("line %(n)d: status must be accepted or rejected") % {"n": number})
-        elif status == "rejected" and not (line.get("reason") or "").strip():
-            errors.append(_("line %(n)d: a rejection needs a reason") % {"n": number})
-        else:
-            wanted[status].append((int(row_id), (line.get("reason") or "").strip()))
+    wanted = _returned_lines(content, errors)
     known = set(
         entries.filter(pk__in=[i for pairs in wanted.values() for i, _ in pairs]).values_list("pk", flat=True)
     )
@@ -364,6 +349,35 @@ def apply_returned_file(*, content: str, entries: QuerySet, by) -> ReturnedFileR
                     )
             settled[status] += len(changed)
     return ReturnedFileResult(accepted=settled["accepted"], rejected=settled["rejected"], errors=errors)
+
+
+def _returned_lines(content: str, errors: list[str]) -> dict[str, list[tuple[int, str]]]:
+    """A returned file's ``(row id, reason)`` pairs by status (``accepted``, ``rejected``); a line that says
+    neither, or names no row, goes into ``errors``. Raises ``ReportingError`` for a file that is not such a
+    CSV at all."""
+    if "\x00" in content:
+        raise ReportingError(_("The file contains a NUL character: it is not a CSV text file."))
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
+    try:
+        lines = list(reader)
+    except csv.Error as exc:  # a field over the csv module's limit (128 KiB), a broken quote
+        raise ReportingError(
+            _("Line %(n)d is not valid CSV: %(error)s") % {"n": reader.line_num, "error": exc}
+        ) from None
+    if not reader.fieldnames or not {"row_id", "status"} <= {f.strip() for f in reader.fieldnames}:
+        raise ReportingError(_("The file needs the columns row_id and status (and reason for rejections)."))
+    wanted: dict[str, list[tuple[int, str]]] = {"accepted": [], "rejected": []}
+    for number, line in enumerate(lines, start=2):
+        row_id, status = (line.get("row_id") or "").strip(), (line.get("status") or "").strip().lower()
+        if not (row_id.isascii() and row_id.isdigit() and len(row_id) <= 18):
+            errors.append(_("line %(n)d: row_id %(id)r is not a number") % {"n": number, "id": row_id})
+        elif status not in wanted:
+            errors.append(_("line %(n)d: status must be accepted or rejected") % {"n": number})
+        elif status == "rejected" and not (line.get("reason") or "").strip():
+            errors.append(_("line %(n)d: a rejection needs a reason") % {"n": number})
+        else:
+            wanted[status].append((int(row_id), (line.get("reason") or "").strip()))
+    return wanted
 
 
 # --- deadlines ---------------------------------------------------------------------------------------------
