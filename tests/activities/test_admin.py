@@ -45,12 +45,6 @@ def activity_form(activity, **overrides):
     return data
 
 
-@pytest.fixture
-def as_staff_a(client, staff_a):
-    client.force_login(staff_a)
-    return client
-
-
 def test_changelist_shows_only_own_providers_activities(as_staff_a, activity_a, activity_b):
     response = as_staff_a.get(reverse("admin:activities_activity_changelist"))
     assert response.status_code == 200

@@ -18,8 +18,8 @@ from activities.models import Activity
 from learners import services
 from learners.models import Certificate, Enrollment
 from learners.services import certificates
-from tests.certificates.conftest import complete, make_learner
 from tests.factories import ActivityFactory
+from tests.helpers import complete, make_learner
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

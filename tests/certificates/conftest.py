@@ -1,12 +1,10 @@
-"""Certificate fixtures: learners who completed an activity through the services, and their certificates.
+"""Certificate fixtures: the personas' completions of an activity like the seed's, their certificates, and
+mail servers on this machine.
 
-Claims, enrollments and certificates are made with the same services the portal uses
-(``create_profile``, ``update_profile``, ``enroll``, ``claim_credit``, ``issue_certificate``), so a fixture
-never holds a state the portal could not reach.
+Claims, enrollments and certificates are made with ``tests.helpers`` (``complete``, ``issue``), which go
+through the services the portal uses, so a fixture never holds a state the portal could not reach.
 """
 
-import html
-import re
 import socket
 
 import pytest
@@ -14,71 +12,10 @@ import time_machine
 from django.core.mail.backends import locmem
 from django.utils import timezone
 
-from learners import services
-from learners.models import Certificate, Enrollment, LearnerProfile, OutboxMessage
-from learners.services import certificates, dispatch
-from tests.factories import ActivityFactory, UserFactory
-
-NPI = "1234567893"
-BIRTH_MONTH, BIRTH_DAY = 7, 14
-BOARD_ID = "ABIM-448812"
-
-
-def make_learner(
-    user=None,
-    *,
-    first_name="Ada",
-    last_name="Lovelace",
-    profession="physician",
-    degree=None,
-    **fields,
-):
-    """``user`` (a new one if None) with a profile made through the services: name, profession, degree,
-    and any other profile fields (``npi``, ``birth_month``...) or ``board_ids=[("ABIM", "...")]``."""
-    user = user or UserFactory()
-    board_ids = fields.pop("board_ids", [])
-    consent = fields.pop("consent", bool(board_ids))
-    profile = services.create_profile(
-        user=user, first_name=first_name, last_name=last_name, profession=profession
-    )
-    if degree is None:
-        degree = "MD" if profession == "physician" else ""
-    services.update_profile(
-        profile=profile,
-        first_name=first_name,
-        last_name=last_name,
-        fields={"degree": degree, **fields},
-        consent=consent,
-        licenses=[],
-        board_ids=board_ids,
-    )
-    return user
-
-
-def complete(user, activity, *, amounts=None, moc_boards=(), at=None) -> Enrollment:
-    """Enroll ``user`` (who has a profile) in ``activity`` and claim the maximum of everything their
-    profession may claim. The certificate is not issued here: on-commit work does not run in a test's
-    transaction unless the test captures it."""
-    enrollment, _ = services.enroll(learner=user, activity=activity)
-    if amounts is None:
-        profile = LearnerProfile.objects.get(user=user)
-        options = services.claim_options(enrollment=enrollment, profile=profile)
-        amounts = {o.designation.credit_type_id: o.designation.max_amount for o in options.claimable}
-    services.claim_credit(enrollment=enrollment, amounts=amounts, attested=True, moc_boards=moc_boards, at=at)
-    enrollment.refresh_from_db()
-    return enrollment
-
-
-def issue(enrollment, capture) -> Certificate:
-    """Issue the certificate and run what it dispatches after commit (the email, sent eagerly)."""
-    with capture(execute=True):
-        certificate = certificates.issue_certificate(enrollment=enrollment)
-    return certificate
-
-
-def page_text(response) -> str:
-    """The page's text with tags removed and entities decoded, whitespace collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
+from learners.models import OutboxMessage
+from learners.services import dispatch
+from tests.factories import ActivityFactory
+from tests.helpers import complete, issue
 
 
 @pytest.fixture
@@ -104,28 +41,9 @@ def seed_activity(provider_a):
 
 
 @pytest.fixture
-def physician_a(learner_a):
-    """Learner A: an MD with an NPI, birth date and ABIM board ID, consenting to MOC reporting."""
-    return make_learner(
-        learner_a,
-        first_name="Ada",
-        last_name="Lovelace",
-        npi=NPI,
-        birth_month=BIRTH_MONTH,
-        birth_day=BIRTH_DAY,
-        board_ids=[("ABIM", BOARD_ID)],
-    )
-
-
-@pytest.fixture
-def physician_b(learner_b):
-    return make_learner(learner_b, first_name="Bea", last_name="Outsider")
-
-
-@pytest.fixture
-def completed_enrollment(physician_a, seed_activity):
+def completed_enrollment(physician, seed_activity):
     """Learner A completed the seed-like activity (claimed everything, MOC with ABIM); no certificate yet."""
-    return complete(physician_a, seed_activity, moc_boards=["ABIM"])
+    return complete(physician, seed_activity, moc_boards=["ABIM"])
 
 
 @pytest.fixture

@@ -3,15 +3,14 @@ resend actions that preview first and act only on confirmation."""
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from learners.models import Certificate, CertificateVersion, OutboxMessage
 from learners.services import certificates, outbox
-from tests.certificates.conftest import complete, issue, make_learner, page_text
 from tests.factories import ActivityFactory, UserFactory
+from tests.helpers import complete, issue, make_learner, messages_of, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +20,6 @@ OUTBOX = reverse("admin:learners_outboxmessage_changelist")
 
 def change_url(obj) -> str:
     return reverse(f"admin:learners_{obj._meta.model_name}_change", args=[obj.pk])
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def preview(client, action, certs):
@@ -45,18 +40,6 @@ def another_certificate(seed_activity, django_capture_on_commit_callbacks):
     """A second learner's certificate for provider A's activity, emailed."""
     learner = make_learner(UserFactory(email="grace@example.com"), first_name="Grace", last_name="Hopper")
     return issue(complete(learner, seed_activity), django_capture_on_commit_callbacks)
-
-
-@pytest.fixture
-def as_staff_a(client, staff_a):
-    client.force_login(staff_a)
-    return client
-
-
-@pytest.fixture
-def as_staff_b(client, staff_b):
-    client.force_login(staff_b)
-    return client
 
 
 # --- scoping -------------------------------------------------------------------------------------------------
@@ -185,10 +168,10 @@ def test_filter_by_delivery(
 
 
 def test_filter_by_activity(
-    as_staff_a, certificate, physician_a, provider_a, django_capture_on_commit_callbacks
+    as_staff_a, certificate, physician, provider_a, django_capture_on_commit_callbacks
 ):
     other_activity = ActivityFactory(provider=provider_a, title="Airway management")
-    other = issue(complete(physician_a, other_activity), django_capture_on_commit_callbacks)
+    other = issue(complete(physician, other_activity), django_capture_on_commit_callbacks)
     response = as_staff_a.get(CHANGELIST)
     assert "Airway management" in response.text  # offered as a filter choice
     text = as_staff_a.get(CHANGELIST, {"enrollment__activity__id__exact": other_activity.pk}).text
@@ -264,10 +247,10 @@ def test_revoke_preview_lists_what_is_already_revoked(as_staff_a, staff_a, certi
 
 
 def test_reissue_creates_version_2_and_emails_it(
-    as_staff_a, staff_a, certificate, physician_a, django_capture_on_commit_callbacks, mailoutbox
+    as_staff_a, staff_a, certificate, physician, django_capture_on_commit_callbacks, mailoutbox
 ):
-    physician_a.last_name = "King-Lovelace"
-    physician_a.save()
+    physician.last_name = "King-Lovelace"
+    physician.save()
     text = page_text(preview(as_staff_a, "reissue", [certificate]))
     assert "1 certificate would be affected, 0 not." in text
     assert certificate.versions.count() == 1

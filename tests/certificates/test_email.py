@@ -14,15 +14,9 @@ from learners import services, tasks
 from learners.models import Certificate, OutboxMessage
 from learners.pdf.certificate import render_certificate
 from learners.services import certificates, dispatch, outbox
-from tests.certificates.conftest import (
-    GREYLISTED,
-    REFUSED,
-    complete,
-    free_port,
-    issue,
-    make_learner,
-)
+from tests.certificates.conftest import GREYLISTED, REFUSED, free_port
 from tests.factories import ActivityFactory, UserFactory
+from tests.helpers import complete, issue, make_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -40,10 +34,10 @@ def pending_for(address: str, activity) -> OutboxMessage:
     return OutboxMessage.objects.get(version__certificate=certificate)
 
 
-def test_issuing_queues_exactly_one_message(pending, physician_a):
+def test_issuing_queues_exactly_one_message(pending, physician):
     assert OutboxMessage.objects.count() == 1
     assert pending.state == OutboxMessage.State.PENDING
-    assert pending.recipient == physician_a.email
+    assert pending.recipient == physician.email
     assert pending.subject == "Your certificate: Intrathecal drug delivery"
     assert pending.attempts == 0
     assert pending.next_attempt_at is not None
@@ -284,9 +278,9 @@ def test_backoff_doubles_up_to_half_an_hour():
     assert [outbox.backoff_seconds(n) for n in range(1, 9)] == [30, 60, 120, 240, 480, 960, 1800, 1800]
 
 
-def test_html_body_escapes_and_text_body_does_not(provider_a, physician_a, mailoutbox):
+def test_html_body_escapes_and_text_body_does_not(provider_a, physician, mailoutbox):
     activity = ActivityFactory(provider=provider_a, title="Pain <management> & opioids")
-    certificate = certificates.issue_certificate(enrollment=complete(physician_a, activity))
+    certificate = certificates.issue_certificate(enrollment=complete(physician, activity))
     outbox.send_message(message_id=OutboxMessage.objects.get(version__certificate=certificate).pk)
     [sent] = mailoutbox
     assert sent.subject == "Your certificate: Pain <management> & opioids"
@@ -297,10 +291,10 @@ def test_html_body_escapes_and_text_body_does_not(provider_a, physician_a, mailo
 
 
 def test_claiming_on_the_claim_page_emails_the_certificate(
-    client, physician_a, seed_activity, django_capture_on_commit_callbacks, mailoutbox
+    client, physician, seed_activity, django_capture_on_commit_callbacks, mailoutbox
 ):
-    enrollment, _ = services.enroll(learner=physician_a, activity=seed_activity)
-    client.force_login(physician_a)
+    enrollment, _ = services.enroll(learner=physician, activity=seed_activity)
+    client.force_login(physician)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("learners:claim", kwargs={"public_id": enrollment.public_id}),
@@ -317,10 +311,10 @@ def test_claiming_on_the_claim_page_emails_the_certificate(
 
 
 def test_claiming_while_the_mail_server_is_down_still_issues_the_certificate(
-    client, physician_a, seed_activity, smtp_down, django_capture_on_commit_callbacks
+    client, physician, seed_activity, smtp_down, django_capture_on_commit_callbacks
 ):
-    enrollment, _ = services.enroll(learner=physician_a, activity=seed_activity)
-    client.force_login(physician_a)
+    enrollment, _ = services.enroll(learner=physician, activity=seed_activity)
+    client.force_login(physician)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("learners:claim", kwargs={"public_id": enrollment.public_id}),
@@ -330,7 +324,7 @@ def test_claiming_while_the_mail_server_is_down_still_issues_the_certificate(
     message = OutboxMessage.objects.get(version__certificate__enrollment=enrollment)
     assert message.state == OutboxMessage.State.PENDING  # kept for the retry and the sweep
     assert message.last_error
-    client.force_login(physician_a)
+    client.force_login(physician)
     assert "Email on its way" in client.get(reverse("learners:dashboard")).text
 
 

@@ -15,8 +15,8 @@ from learners import services
 from learners.models import Certificate, CertificateVersion, OutboxMessage
 from learners.services import certificates, outbox
 from portal.models import AuditEntry
-from tests.certificates.conftest import complete, issue, make_learner
 from tests.factories import ActivityFactory, UserFactory
+from tests.helpers import complete, issue, make_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -35,9 +35,9 @@ def credit_lines(snapshot) -> dict[str, str]:
 
 
 def test_claim_issues_the_certificate_and_emails_it_after_commit(
-    physician_a, seed_activity, django_capture_on_commit_callbacks, mailoutbox
+    physician, seed_activity, django_capture_on_commit_callbacks, mailoutbox
 ):
-    enrollment, _ = services.enroll(learner=physician_a, activity=seed_activity)
+    enrollment, _ = services.enroll(learner=physician, activity=seed_activity)
     with django_capture_on_commit_callbacks(execute=True):
         services.claim_credit(
             enrollment=enrollment,
@@ -48,7 +48,7 @@ def test_claim_issues_the_certificate_and_emails_it_after_commit(
     assert certificate.versions.count() == 1
     message = OutboxMessage.objects.get(version__certificate=certificate)
     assert message.state == OutboxMessage.State.SENT
-    assert [m.to for m in mailoutbox] == [[physician_a.email]]
+    assert [m.to for m in mailoutbox] == [[physician.email]]
 
 
 def test_issuing_again_returns_the_same_certificate_one_version_one_email(
@@ -70,8 +70,8 @@ def test_the_database_refuses_a_second_certificate_for_an_enrollment(certificate
         Certificate.objects.create(enrollment=certificate.enrollment)
 
 
-def test_an_enrollment_without_a_claim_gets_no_certificate(physician_a, seed_activity):
-    enrollment, _ = services.enroll(learner=physician_a, activity=seed_activity)
+def test_an_enrollment_without_a_claim_gets_no_certificate(physician, seed_activity):
+    enrollment, _ = services.enroll(learner=physician, activity=seed_activity)
     with pytest.raises(certificates.CertificateError, match="no claim"):
         certificates.issue_certificate(enrollment=enrollment)
     assert not Certificate.objects.exists()
@@ -134,10 +134,10 @@ def test_physician_snapshot_states_credit_claimed_with_statements(certificate, p
 
 
 def test_snapshot_states_the_amount_claimed_not_the_maximum(
-    physician_a, seed_activity, django_capture_on_commit_callbacks
+    physician, seed_activity, django_capture_on_commit_callbacks
 ):
     enrollment = complete(
-        physician_a, seed_activity, amounts={"ama_pra_1": Decimal("0.75"), "ipce": Decimal("1.25")}
+        physician, seed_activity, amounts={"ama_pra_1": Decimal("0.75"), "ipce": Decimal("1.25")}
     )
     snapshot = issue(enrollment, django_capture_on_commit_callbacks).versions.get().snapshot
     assert credit_lines(snapshot) == {"ama_pra_1": "0.75", "ipce": "1.25"}
@@ -190,7 +190,7 @@ def test_participation_without_ama_designation_states_none(provider_a, django_ca
 
 
 def test_jointly_provided_activity_states_the_joint_providership(
-    provider_a, physician_a, django_capture_on_commit_callbacks
+    provider_a, physician, django_capture_on_commit_callbacks
 ):
     activity = ActivityFactory(
         provider=provider_a,
@@ -198,7 +198,7 @@ def test_jointly_provided_activity_states_the_joint_providership(
         joint_provider="Society of Intrathecal Medicine",
     )
     snapshot = (
-        issue(complete(physician_a, activity), django_capture_on_commit_callbacks).versions.get().snapshot
+        issue(complete(physician, activity), django_capture_on_commit_callbacks).versions.get().snapshot
     )
     assert (
         "joint providership of Provider A and Society of Intrathecal Medicine"
@@ -208,7 +208,7 @@ def test_jointly_provided_activity_states_the_joint_providership(
 
 
 @time_machine.travel(datetime(2026, 3, 10, 12, 0, tzinfo=UTC), tick=False)
-def test_live_course_states_location_and_its_day(provider_a, physician_a, django_capture_on_commit_callbacks):
+def test_live_course_states_location_and_its_day(provider_a, physician, django_capture_on_commit_callbacks):
     activity = ActivityFactory(
         provider=provider_a,
         activity_type="course",
@@ -219,7 +219,7 @@ def test_live_course_states_location_and_its_day(provider_a, physician_a, django
         credits={"ama_pra_1": "7.00"},
     )
     snapshot = (
-        issue(complete(physician_a, activity), django_capture_on_commit_callbacks).versions.get().snapshot
+        issue(complete(physician, activity), django_capture_on_commit_callbacks).versions.get().snapshot
     )
     assert snapshot["activity_type"] == "Course"
     assert snapshot["format"] == "In Person"
@@ -231,35 +231,31 @@ def test_live_course_states_location_and_its_day(provider_a, physician_a, django
     assert "this live activity" in snapshot["credits"][0]["statement"]
 
 
-def test_enduring_material_never_states_a_location(
-    provider_a, physician_a, django_capture_on_commit_callbacks
-):
+def test_enduring_material_never_states_a_location(provider_a, physician, django_capture_on_commit_callbacks):
     activity = ActivityFactory(provider=provider_a, location="Somewhere stale")
     snapshot = (
-        issue(complete(physician_a, activity), django_capture_on_commit_callbacks).versions.get().snapshot
+        issue(complete(physician, activity), django_capture_on_commit_callbacks).versions.get().snapshot
     )
     assert snapshot["location"] == ""
 
 
-def test_other_blended_activity_states_its_label(provider_a, physician_a, django_capture_on_commit_callbacks):
+def test_other_blended_activity_states_its_label(provider_a, physician, django_capture_on_commit_callbacks):
     activity = ActivityFactory(provider=provider_a, activity_type="other_blended", format="blended")
     snapshot = (
-        issue(complete(physician_a, activity), django_capture_on_commit_callbacks).versions.get().snapshot
+        issue(complete(physician, activity), django_capture_on_commit_callbacks).versions.get().snapshot
     )
     assert snapshot["activity_type"] == "Other/Blended Learning"
     assert snapshot["format"] == "Blended"
 
 
-def test_snapshot_dates_completion_claim_and_issue(
-    provider_a, physician_a, django_capture_on_commit_callbacks
-):
+def test_snapshot_dates_completion_claim_and_issue(provider_a, physician, django_capture_on_commit_callbacks):
     activity = ActivityFactory(
         provider=provider_a,
         start=datetime(2026, 1, 5, tzinfo=UTC),
         end=datetime(2027, 1, 5, tzinfo=UTC),
     )
     with time_machine.travel(datetime(2026, 3, 10, 15, 0, tzinfo=UTC), tick=False):
-        enrollment = complete(physician_a, activity)
+        enrollment = complete(physician, activity)
     with time_machine.travel(datetime(2026, 3, 12, 8, 0, tzinfo=UTC), tick=False):
         version = issue(enrollment, django_capture_on_commit_callbacks).versions.get()
     snapshot = version.snapshot
@@ -270,9 +266,9 @@ def test_snapshot_dates_completion_claim_and_issue(
     assert version.issued_at == datetime(2026, 3, 12, 8, 0, tzinfo=UTC)
 
 
-def test_snapshot_is_frozen_when_the_learner_or_activity_changes(certificate, physician_a, seed_activity):
+def test_snapshot_is_frozen_when_the_learner_or_activity_changes(certificate, physician, seed_activity):
     before = certificate.versions.get().snapshot
-    profile = physician_a.profile
+    profile = physician.profile
     services.update_profile(
         profile=profile, first_name="Augusta", last_name="King", fields={}, consent=True, licenses=[],
         board_ids=list(profile.board_ids.values_list("board", "board_id")),
@@ -282,9 +278,9 @@ def test_snapshot_is_frozen_when_the_learner_or_activity_changes(certificate, ph
     assert before["learner_name"] == "Ada Lovelace, MD"
 
 
-def test_snapshot_holds_no_personal_data_beyond_the_name(certificate, physician_a):
+def test_snapshot_holds_no_personal_data_beyond_the_name(certificate, physician):
     text = repr(certificate.versions.get().snapshot)
-    for private in (physician_a.email, "1234567893", "ABIM-448812", "0714", "07/14"):
+    for private in (physician.email, "1234567893", "ABIM-448812", "0714", "07/14"):
         assert private not in text
 
 
@@ -292,9 +288,9 @@ def test_snapshot_holds_no_personal_data_beyond_the_name(certificate, physician_
 
 
 def test_reissue_after_name_correction_adds_a_version_and_keeps_ids(
-    certificate, physician_a, staff_a, django_capture_on_commit_callbacks, mailoutbox
+    certificate, physician, staff_a, django_capture_on_commit_callbacks, mailoutbox
 ):
-    profile = physician_a.profile
+    profile = physician.profile
     services.update_profile(
         profile=profile, first_name="Ada", last_name="King-Lovelace", fields={}, consent=True, licenses=[],
         board_ids=list(profile.board_ids.values_list("board", "board_id")),
@@ -391,47 +387,46 @@ def test_the_database_refuses_a_revocation_without_a_reason(certificate):
 
 
 def test_resend_queues_one_new_email_of_the_current_version(
-    certificate, physician_a, django_capture_on_commit_callbacks, mailoutbox
+    certificate, physician, django_capture_on_commit_callbacks, mailoutbox
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        message = certificates.resend_certificate(certificate=certificate, by=physician_a)
+        message = certificates.resend_certificate(certificate=certificate, by=physician)
     assert message.version == certificate.versions.get()
-    assert message.requested_by == physician_a
+    assert message.requested_by == physician
     assert OutboxMessage.objects.count() == 2
     assert len(mailoutbox) == 2
-    assert AuditEntry.objects.filter(action="certificate.resent", actor=physician_a).count() == 1
+    assert AuditEntry.objects.filter(action="certificate.resent", actor=physician).count() == 1
 
 
-def test_resend_is_refused_while_an_email_is_on_its_way(completed_enrollment, physician_a):
+def test_resend_is_refused_while_an_email_is_on_its_way(completed_enrollment, physician):
     certificate = certificates.issue_certificate(enrollment=completed_enrollment)  # its email still pending
     assert certificates.resend_refusal(certificate) == "An email with this certificate is already on its way."
     with pytest.raises(certificates.CertificateError, match="already on its way"):
-        certificates.resend_certificate(certificate=certificate, by=physician_a)
+        certificates.resend_certificate(certificate=certificate, by=physician)
     OutboxMessage.objects.update(
         state=OutboxMessage.State.SENDING, lease_token=uuid.uuid4(), lease_expires_at=timezone.now()
     )
     with pytest.raises(certificates.CertificateError):
-        certificates.resend_certificate(certificate=certificate, by=physician_a)
+        certificates.resend_certificate(certificate=certificate, by=physician)
     assert OutboxMessage.objects.count() == 1
 
 
-def test_resend_of_a_revoked_certificate_is_refused(certificate, physician_a, staff_a):
+def test_resend_of_a_revoked_certificate_is_refused(certificate, physician, staff_a):
     certificates.revoke_certificate(certificate=certificate, reason="Claimed in error", by=staff_a)
     with pytest.raises(certificates.CertificateError, match="revoked"):
-        certificates.resend_certificate(certificate=certificate, by=physician_a)
+        certificates.resend_certificate(certificate=certificate, by=physician)
     assert OutboxMessage.objects.count() == 1
 
 
-def test_delivery_status_is_the_latest_email(certificate, physician_a, django_capture_on_commit_callbacks):
+def test_delivery_status_is_the_latest_email(certificate, physician, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        message = certificates.resend_certificate(certificate=certificate, by=physician_a)
+        message = certificates.resend_certificate(certificate=certificate, by=physician)
     assert outbox.delivery_status(certificate) == message
 
 
 def test_an_issuing_task_takes_a_backlog_of_waiting_claims_in_one_batch(seed_activity, mailoutbox):
     """Claims that queued up are issued and emailed by the first task to run; the others find them done."""
     from learners import tasks
-    from tests.certificates.conftest import complete, make_learner
 
     waiting = [complete(make_learner(), seed_activity) for _ in range(5)]
     unclaimed, _ = services.enroll(learner=make_learner(), activity=seed_activity)

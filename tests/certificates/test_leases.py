@@ -14,8 +14,8 @@ from django.utils import timezone
 from learners import tasks
 from learners.models import Certificate, OutboxMessage
 from learners.services import certificates, outbox
-from tests.certificates.conftest import complete, make_learner
 from tests.factories import UserFactory
+from tests.helpers import complete, make_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -167,7 +167,7 @@ class SlowServer(locmem.EmailBackend):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the renewing thread: its own connection
 def test_a_send_slower_than_its_lease_keeps_the_email_while_it_runs(
-    completed_enrollment, physician_a, settings, mailoutbox
+    completed_enrollment, physician, settings, mailoutbox
 ):
     # Committed for real here: the claim has already issued the certificate and sent its first email.
     certificate = Certificate.objects.get(enrollment=completed_enrollment)
@@ -176,7 +176,7 @@ def test_a_send_slower_than_its_lease_keeps_the_email_while_it_runs(
     settings.CERTIFICATE_EMAIL_LEASE_SECONDS = 0.8  # renewed every 0.2 s
     SlowServer.seconds, SlowServer.released, SlowServer.leases = 3.0, [], []
 
-    message = certificates.resend_certificate(certificate=certificate, by=physician_a)  # sent after commit
+    message = certificates.resend_certificate(certificate=certificate, by=physician)  # sent after commit
     assert set(SlowServer.released) == {0}  # never handed on, though the send took almost four leases
     assert len(set(SlowServer.leases)) > 5  # renewed over and over
     assert [m.to for m in mailoutbox] == [["learner-a@example.com"]] * 2

@@ -20,8 +20,9 @@ from django.utils import timezone
 from learners import tasks
 from learners.models import OutboxMessage
 from learners.services import outbox
-from tests.certificates.conftest import GREYLISTED, REFUSED, complete, make_learner
+from tests.certificates.conftest import GREYLISTED, REFUSED
 from tests.factories import ActivityFactory, UserFactory
+from tests.helpers import complete, make_learner
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from learners import services
 from learners.models import CertificateVersion
 from learners.pdf.certificate import render_certificate, render_snapshot
 from learners.services import certificates
-from tests.certificates.conftest import complete, issue, make_learner
 from tests.factories import ActivityFactory, UserFactory
+from tests.helpers import complete, issue, make_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -59,11 +59,11 @@ def test_same_version_gives_the_same_bytes(certificate):
     assert render_certificate(CertificateVersion.objects.get(pk=version.pk)) == first
 
 
-def test_bytes_do_not_depend_on_when_or_on_live_data(certificate, physician_a, seed_activity):
+def test_bytes_do_not_depend_on_when_or_on_live_data(certificate, physician, seed_activity):
     version = certificate.versions.get()
     first = render_certificate(version)
-    physician_a.first_name = "Changed"
-    physician_a.save()
+    physician.first_name = "Changed"
+    physician.save()
     seed_activity.title = "Changed too"
     seed_activity.save()
     with time_machine.travel(datetime(2031, 1, 1, tzinfo=UTC), tick=False):
@@ -132,7 +132,7 @@ def test_participation_certificate_states_ama_designation_and_activity_number(
 
 
 def test_live_jointly_provided_certificate_states_location_and_joint_providership(
-    provider_a, physician_a, django_capture_on_commit_callbacks
+    provider_a, physician, django_capture_on_commit_callbacks
 ):
     with time_machine.travel(datetime(2026, 3, 10, 12, 0, tzinfo=UTC), tick=False):
         activity = ActivityFactory(
@@ -145,7 +145,7 @@ def test_live_jointly_provided_certificate_states_location_and_joint_providershi
             providership="joint",
             joint_provider="Society of Intrathecal Medicine",
         )
-        version = issue(complete(physician_a, activity), django_capture_on_commit_callbacks).versions.get()
+        version = issue(complete(physician, activity), django_capture_on_commit_callbacks).versions.get()
     text = text_of(render_certificate(version))
     assert "Course · In Person · Boston Convention Center, Boston, MA · Mar 10, 2026, 09:00–17:00 UTC" in text
     assert "joint providership of Provider A and Society of Intrathecal Medicine" in text
@@ -213,17 +213,17 @@ def test_the_learners_own_name_reaches_the_pdf(
 
 
 def test_cjk_in_an_activity_title_uses_the_fallback_font_only_there(
-    provider_a, physician_a, django_capture_on_commit_callbacks
+    provider_a, physician, django_capture_on_commit_callbacks
 ):
     activity = ActivityFactory(provider=provider_a, title="疼痛管理 update for clinicians")
-    version = issue(complete(physician_a, activity), django_capture_on_commit_callbacks).versions.get()
+    version = issue(complete(physician, activity), django_capture_on_commit_callbacks).versions.get()
     pdf = render_certificate(version)
     assert "疼痛管理 update for clinicians" in read(pdf).pages[0].extract_text()
     assert CJK_FONT in fonts_of(pdf)
 
 
-def test_profile_name_change_needs_a_reissue_to_reach_the_pdf(certificate, physician_a, staff_a):
-    profile = physician_a.profile
+def test_profile_name_change_needs_a_reissue_to_reach_the_pdf(certificate, physician, staff_a):
+    profile = physician.profile
     services.update_profile(
         profile=profile, first_name="Łukasz", last_name="Żółć", fields={}, consent=True, licenses=[],
         board_ids=list(profile.board_ids.values_list("board", "board_id")),
@@ -289,6 +289,7 @@ def test_a_full_certificate_fits_inside_its_border(
         last_name="von Hohenzollern-Sigmaringen",
         profession=profession,
         board_ids=[(board, f"{board}-12345") for board in BOARDS] if profession == "physician" else [],
+        consent=profession == "physician",
     )
     moc = BOARDS if profession == "physician" else []
     version = issue(

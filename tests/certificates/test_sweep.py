@@ -9,8 +9,8 @@ import time_machine
 from learners import tasks
 from learners.models import Certificate, OutboxMessage
 from learners.services import certificates, dispatch, outbox
-from tests.certificates.conftest import complete, make_learner
 from tests.factories import UserFactory
+from tests.helpers import complete, make_learner
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from learners import services
 from learners.services import certificates
-from tests.certificates.conftest import BOARD_ID, NPI, complete, issue, make_learner, page_text
 from tests.factories import UserFactory
+from tests.helpers import ABIM_ID, NPI, complete, issue, make_learner, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -68,15 +68,15 @@ def test_participation_certificate_page_lists_the_credit_claimed(
     assert "1.50 AMA PRA Category 1 Credit™" not in text
 
 
-def test_the_page_shows_nothing_private_beyond_the_name(client, certificate, physician_a):
-    physician_a.profile.licenses.create(state="MA", number="MD-778899")
+def test_the_page_shows_nothing_private_beyond_the_name(client, certificate, physician):
+    physician.profile.licenses.create(state="MA", number="MD-778899")
     for url in (verify_url(certificate), verify_url(certificate, 1)):
         body = client.get(url).content.decode()
         for private in (
-            physician_a.email,
+            physician.email,
             "learner-a",
             NPI,
-            BOARD_ID,
+            ABIM_ID,
             "MD-778899",
             "0714",
             "07/14",
@@ -147,8 +147,8 @@ def test_revoked_certificate_says_so_with_the_reason(client, certificate, staff_
     assert staff_a.email not in text  # who revoked it is for the admin, not the public
 
 
-def test_reissue_supersedes_the_old_version(client, certificate, physician_a, staff_a):
-    rename(physician_a, "Ada", "King-Lovelace")
+def test_reissue_supersedes_the_old_version(client, certificate, physician, staff_a):
+    rename(physician, "Ada", "King-Lovelace")
     certificates.reissue_certificate(certificate=certificate, by=staff_a, reason="Surname corrected")
 
     current = page_text(client.get(verify_url(certificate)))
@@ -182,7 +182,7 @@ def test_revoked_after_reissue_every_version_says_revoked(client, certificate, s
         assert "Valid" not in text
 
 
-def test_verification_page_renders_any_script(client, certificate, staff_a, physician_a):
-    rename(physician_a, "小明", "王")
+def test_verification_page_renders_any_script(client, certificate, staff_a, physician):
+    rename(physician, "小明", "王")
     certificates.reissue_certificate(certificate=certificate, by=staff_a, reason="Name in Chinese")
     assert "Awarded to 小明 王, MD" in page_text(client.get(verify_url(certificate)))

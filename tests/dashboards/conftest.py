@@ -44,8 +44,8 @@ from activities.models import Activity
 from learners import services
 from learners.models import Enrollment
 from learners.services import certificates, outbox
-from tests.certificates.conftest import make_learner
 from tests.factories import ActivityFactory, UserFactory, utc
+from tests.helpers import make_learner
 
 YEAR_A, YEAR_B = 2023, 2024
 

@@ -17,9 +17,9 @@ from django.urls import reverse
 
 from activities.vocabulary import CREDIT_TYPE_BY_CODE
 from portal.lib import svg_chart
-from tests.certificates.conftest import make_learner
 from tests.dashboards.conftest import YEAR_A, YEAR_B, certify_at, claim_at, enroll_at
 from tests.factories import ActivityFactory, MembershipFactory, UserFactory, utc
+from tests.helpers import make_learner
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from learners.models import LearnerProfile
 from portal.models import User
 from tests.factories import PASSWORD, UserFactory
-from tests.learners.conftest import text
+from tests.helpers import page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_sign_up_records_the_legal_name_and_the_profession(client):
 def test_sign_up_page_asks_for_the_name_as_on_certificates_and_the_profession(client):
     response = client.get(reverse("account_signup"))
 
-    page = text(response)
+    page = page_text(response)
     assert 'name="first_name"' in response.content.decode()
     assert 'name="last_name"' in response.content.decode()
     assert 'name="profession"' in response.content.decode()
@@ -170,7 +170,7 @@ def test_repeated_failed_logins_for_one_email_are_eventually_refused(verified_le
     response = log_in(client, verified_learner.email, PASSWORD)
 
     assert not is_logged_in(client)
-    assert "Too many failed login attempts" in text(response)
+    assert "Too many failed login attempts" in page_text(response)
 
 
 def test_failed_logins_for_another_email_do_not_lock_this_one(verified_learner, client):
@@ -208,7 +208,7 @@ def test_signed_in_allauth_pages_render_in_the_site_layout(client, verified_lear
 
     assert response.status_code == 200
     assert in_site_layout(response)
-    assert "My learning" in text(response)
+    assert "My learning" in page_text(response)
 
 
 def in_site_layout(response) -> bool:
@@ -217,7 +217,7 @@ def in_site_layout(response) -> bool:
         'class="skip-link"' in content
         and 'class="site-header"' in content
         and "site.css" in content
-        and "Find activities" in text(response)
+        and "Find activities" in page_text(response)
     )
 
 

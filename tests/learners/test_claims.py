@@ -13,7 +13,8 @@ from learners import services
 from learners.models import ClaimedCredit, ClaimedMoc, CreditClaim, Enrollment
 from portal.models import AuditEntry
 from tests.factories import ActivityFactory, UserFactory
-from tests.learners.conftest import ABIM_ID, field_error, inputs, make_profile, text
+from tests.helpers import ABIM_ID, make_learner, page_text
+from tests.learners.conftest import field_error, inputs
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +89,7 @@ def test_a_nurse_is_offered_nursing_not_ama_and_told_of_the_certificate_of_parti
     assert "credit_nursing" in found and "credit_ipce" in found
     assert "credit_ama_pra_1" not in found and "credit_pharmacy" not in found
     assert found["credit_nursing"]["value"] == "1.50"
-    page = text(response)
+    page = page_text(response)
     assert "certificate of participation" in page
     assert "1.50 AMA PRA Category 1 Credit™" in page
 
@@ -99,19 +100,19 @@ def test_a_physician_with_the_board_id_and_consent_may_opt_in_to_moc(client, phy
     found = inputs(response)
     assert "moc_ABIM" in found
     assert "checked" in found["moc_ABIM"]
-    assert f"board ID {ABIM_ID}" in text(response)
+    assert f"board ID {ABIM_ID}" in page_text(response)
     assert "moc_ABS" not in found  # no ABS board ID on the profile
-    assert "ABS: Add your board ID to your profile" in text(response)
+    assert "ABS: Add your board ID to your profile" in page_text(response)
 
 
 def test_a_physician_without_consent_is_told_why_moc_is_not_offered(client, learner_a, seed_like_activity):
-    make_profile(learner_a, boards={"ABIM": ABIM_ID}, consent=False)
+    make_learner(learner_a, board_ids=[("ABIM", ABIM_ID)], consent=False)
     client.force_login(learner_a)
 
     response = client.get(claim_url(enrolled(learner_a, seed_like_activity)))
 
     assert not [name for name in inputs(response) if name.startswith("moc_")]
-    assert "ABIM: Give your consent to reporting in your profile" in text(response)
+    assert "ABIM: Give your consent to reporting in your profile" in page_text(response)
 
 
 def test_a_nurse_is_not_offered_moc(client, nurse, seed_like_activity):
@@ -120,7 +121,7 @@ def test_a_nurse_is_not_offered_moc(client, nurse, seed_like_activity):
     response = client.get(claim_url(enrolled(nurse, seed_like_activity)))
 
     assert not [name for name in inputs(response) if name.startswith("moc_")]
-    assert "ABIM: MOC is reported for physicians." in text(response)
+    assert "ABIM: MOC is reported for physicians." in page_text(response)
 
 
 def test_an_activity_without_moc_shows_no_moc_section(client, physician, activity_a):
@@ -128,7 +129,7 @@ def test_an_activity_without_moc_shows_no_moc_section(client, physician, activit
 
     response = client.get(claim_url(enrolled(physician, activity_a)))
 
-    assert "Maintenance of Certification" not in text(response)
+    assert "Maintenance of Certification" not in page_text(response)
 
 
 def test_a_learner_without_a_profile_is_asked_for_their_profession(client, learner_b, activity_a):
@@ -138,7 +139,7 @@ def test_a_learner_without_a_profile_is_asked_for_their_profession(client, learn
     page = client.get(claim_url(enrollment))
     post_claim(client, enrollment, ama_pra_1="1.50")
 
-    assert "complete your profile" in text(page)
+    assert "complete your profile" in page_text(page)
     assert not [name for name in inputs(page) if name.startswith("credit_")]
     assert nothing_written(enrollment)
     with pytest.raises(services.ClaimError, match="profession"):
@@ -149,15 +150,15 @@ def test_another_profession_with_only_ama_gets_participation_and_claims_with_the
     client, provider_a, recorded
 ):
     learner = UserFactory()
-    make_profile(learner, profession="other")
+    make_learner(learner, profession="other")
     activity = ActivityFactory(provider=provider_a, credits={"ama_pra_1": "2.00"})
     enrollment = enrolled(learner, activity)
     client.force_login(learner)
 
     page = client.get(claim_url(enrollment))
     assert not [name for name in inputs(page) if name.startswith("credit_")]
-    assert "certificate of participation" in text(page)
-    assert "2 AMA PRA Category 1 Credit™" in text(page)
+    assert "certificate of participation" in page_text(page)
+    assert "2 AMA PRA Category 1 Credit™" in page_text(page)
 
     response = post_claim(client, enrollment)
 
@@ -171,7 +172,7 @@ def test_another_profession_with_only_ama_gets_participation_and_claims_with_the
 
 def test_participation_still_needs_the_attestation(client, provider_a):
     learner = UserFactory()
-    make_profile(learner, profession="other")
+    make_learner(learner, profession="other")
     enrollment = enrolled(learner, ActivityFactory(provider=provider_a))
     client.force_login(learner)
 
@@ -349,10 +350,10 @@ def test_a_live_activity_cannot_be_claimed_before_it_starts(client, physician, p
         page = client.get(claim_url(enrollment))
         response = post_claim(client, enrollment, ama_pra_1="1.50")
 
-    assert "Credit can be claimed from Dec 10, 2026." in text(page)
+    assert "Credit can be claimed from Dec 10, 2026." in page_text(page)
     assert not [name for name in inputs(page) if name.startswith("credit_")]
     assert response.status_code == 400
-    assert "Credit can be claimed from" in text(response)
+    assert "Credit can be claimed from" in page_text(response)
     assert nothing_written(enrollment)
 
 
@@ -383,9 +384,9 @@ def test_an_enduring_material_cannot_be_claimed_after_its_expiry(client, physici
         page = client.get(claim_url(physician_enrollment))
         response = post_claim(client, physician_enrollment, ama_pra_1="1.50", ipce="1.50")
 
-    assert "The time to claim credit for this activity ended on" in text(page)
+    assert "The time to claim credit for this activity ended on" in page_text(page)
     assert response.status_code == 400
-    assert "The time to claim credit for this activity ended on" in text(response)
+    assert "The time to claim credit for this activity ended on" in page_text(response)
     assert nothing_written(physician_enrollment)
 
 
@@ -439,8 +440,8 @@ def test_without_an_enrollment_there_is_nothing_to_claim(client, physician, seed
     assert not CreditClaim.objects.exists()
 
 
-def test_another_learners_enrollment_is_not_found(client, physician, other_physician, seed_like_activity):
-    theirs = enrolled(other_physician, seed_like_activity)
+def test_another_learners_enrollment_is_not_found(client, physician, physician_b, seed_like_activity):
+    theirs = enrolled(physician_b, seed_like_activity)
     client.force_login(physician)
 
     assert client.get(claim_url(theirs)).status_code == 404
@@ -462,7 +463,7 @@ def test_claiming_twice_is_refused_with_a_message(client, physician_enrollment):
 
     response = post_claim(client, physician_enrollment, ama_pra_1="1.00", ipce="1.00")
 
-    assert "You claimed your credit on" in text(response)
+    assert "You claimed your credit on" in page_text(response)
     assert CreditClaim.objects.filter(enrollment=physician_enrollment).count() == 1
     assert sorted(ClaimedCredit.objects.values_list("amount", flat=True)) == [D("1.50"), D("1.50")]
     with pytest.raises(services.ClaimError, match="already claimed"):
@@ -477,7 +478,7 @@ def test_the_claimed_page_shows_what_was_claimed(client, physician_enrollment):
 
     response = client.get(claim_url(physician_enrollment))
 
-    assert "0.75 AMA PRA Category 1 Credit™" in text(response)
+    assert "0.75 AMA PRA Category 1 Credit™" in page_text(response)
     assert "credit_ama_pra_1" not in inputs(response)
 
 

@@ -4,7 +4,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.contrib.messages import get_messages
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -13,16 +12,13 @@ from learners import services
 from learners.models import Enrollment
 from portal.models import AuditEntry
 from tests.factories import ActivityFactory, UserFactory
+from tests.helpers import messages_of
 
 pytestmark = pytest.mark.django_db
 
 
 def enroll_url(activity) -> str:
     return reverse("learners:enroll", kwargs={"slug": activity.slug})
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 @pytest.fixture

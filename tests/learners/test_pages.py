@@ -11,9 +11,8 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from learners import services
-from tests.certificates.conftest import complete, issue, make_learner
 from tests.factories import ActivityFactory
-from tests.learners.conftest import make_profile, text
+from tests.helpers import complete, issue, make_learner, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +43,7 @@ def course(provider, title, **credits):
 
 
 @pytest.fixture
-def history(physician, other_physician, provider_a, provider_b):
+def history(physician, physician_b, provider_a, provider_b):
     """Learner A's three claims in March, May and July 2026; learner B's one claim beside them."""
     march = course(provider_a, "Sepsis bundles", ama_pra_1="1.50", ipce="1.00")
     may = course(provider_a, "Opioid stewardship", ama_pra_1="1.00")
@@ -53,7 +52,7 @@ def history(physician, other_physician, provider_a, provider_b):
     claim(physician, may, datetime(2026, 5, 20, 10, tzinfo=UTC), ama_pra_1="0.75")
     claim(physician, july, datetime(2026, 7, 1, 23, 30, tzinfo=UTC), ama_pra_1="1.00", ipce="2.00")
     theirs = course(provider_b, "Someone else's course", ama_pra_1="1.00", ipce="1.00")
-    claim(other_physician, theirs, datetime(2026, 5, 2, tzinfo=UTC), ama_pra_1="0.25", ipce="0.50")
+    claim(physician_b, theirs, datetime(2026, 5, 2, tzinfo=UTC), ama_pra_1="0.25", ipce="0.50")
     return physician
 
 
@@ -91,7 +90,7 @@ def test_the_dashboard_lists_enrollments_in_progress_and_completed_with_claimed_
 
     response = client.get(reverse("learners:dashboard"))
 
-    page = text(response)
+    page = page_text(response)
     progress, completed = page.split("In progress", 1)[1].split("Completed", 1)
     assert "Still going" in progress and "All done" not in progress
     assert reverse("learners:claim", kwargs={"public_id": in_progress.public_id}) in response.content.decode()
@@ -100,19 +99,19 @@ def test_the_dashboard_lists_enrollments_in_progress_and_completed_with_claimed_
     assert "1 ABIM MOC (Medical Knowledge)" in completed
 
 
-def test_the_dashboard_shows_only_the_learners_own_enrollments(client, history, other_physician):
+def test_the_dashboard_shows_only_the_learners_own_enrollments(client, history, physician_b):
     client.force_login(history)
 
-    page = text(client.get(reverse("learners:dashboard")))
+    page = page_text(client.get(reverse("learners:dashboard")))
 
     assert "Sepsis bundles" in page
     assert "Someone else's course" not in page
 
 
-def test_the_other_learner_sees_only_theirs(client, history, other_physician):
-    client.force_login(other_physician)
+def test_the_other_learner_sees_only_theirs(client, history, physician_b):
+    client.force_login(physician_b)
 
-    page = text(client.get(reverse("learners:dashboard")))
+    page = page_text(client.get(reverse("learners:dashboard")))
 
     assert "Someone else's course" in page
     assert "Sepsis bundles" not in page
@@ -121,7 +120,7 @@ def test_the_other_learner_sees_only_theirs(client, history, other_physician):
 def test_the_dashboard_asks_a_learner_without_a_profile_for_one(client, learner_b):
     client.force_login(learner_b)
 
-    assert "complete your profile" in text(client.get(reverse("learners:dashboard")))
+    assert "complete your profile" in page_text(client.get(reverse("learners:dashboard")))
 
 
 # Transcript
@@ -141,7 +140,7 @@ def test_the_transcript_lists_every_claimed_credit_with_totals_per_type(client, 
         ("2026-07-01", "Airway management", "AMA PRA Category 1 Credit™", "1"),
         ("2026-07-01", "Airway management", "IPCE Credit", "2"),
     ]
-    assert "Someone else's course" not in text(response)
+    assert "Someone else's course" not in page_text(response)
 
 
 def test_the_transcript_covers_a_date_range_including_both_ends(client, history):
@@ -184,7 +183,7 @@ def test_an_empty_period_says_so(client, history):
 
     response = client.get(TRANSCRIPT, {"start": "2025-01-01", "end": "2025-12-31"})
 
-    assert "No credit claimed in this period." in text(response)
+    assert "No credit claimed in this period." in page_text(response)
     assert totals(response) == {}
 
 
@@ -225,8 +224,8 @@ def test_the_csv_has_a_header_and_a_row_per_claimed_credit(client, history):
     ]  # fmt: skip
 
 
-def test_the_csv_holds_only_the_learners_own_credit(client, history, other_physician):
-    client.force_login(other_physician)
+def test_the_csv_holds_only_the_learners_own_credit(client, history, physician_b):
+    client.force_login(physician_b)
 
     lines = list(csv.reader(io.StringIO(client.get(TRANSCRIPT_CSV).content.decode("utf-8"))))
 
@@ -283,9 +282,9 @@ def test_every_learner_page_requires_login(client, url):
     assert response.url.startswith(reverse("account_login"))
 
 
-def test_another_learners_claim_page_is_not_found(client, history, other_physician):
+def test_another_learners_claim_page_is_not_found(client, history, physician_b):
     enrollment = history.enrollments.first()
-    client.force_login(other_physician)
+    client.force_login(physician_b)
 
     assert (
         client.get(reverse("learners:claim", kwargs={"public_id": enrollment.public_id})).status_code == 404
@@ -422,11 +421,11 @@ def test_the_activity_page_shows_a_learners_enrollment_only_to_them(client, lear
 
 
 def test_the_activity_page_tells_a_learner_who_completed_it(client, learner_a, activity_a):
-    make_profile(learner_a)
+    make_learner(learner_a)
     enrollment, _ = services.enroll(learner=learner_a, activity=activity_a)
     services.claim_credit(enrollment=enrollment, amounts={"ama_pra_1": D("1.50")}, attested=True)
     client.force_login(learner_a)
 
-    page = text(client.get(activity_a.get_absolute_url()))
+    page = page_text(client.get(activity_a.get_absolute_url()))
 
     assert "You completed this activity and claimed your credit." in page

@@ -13,7 +13,8 @@ from learners.services import reporting
 from learners.tasks import send_deadline_digests_task
 from portal.celery import app
 from tests.factories import MembershipFactory, UserFactory
-from tests.ledger.conftest import ABIM_ID, BIRTH, EPROFILE_ID, complete, make_activity, make_learner
+from tests.helpers import ABIM_ID, BIRTH, EPROFILE_ID, complete, make_learner
+from tests.ledger.conftest import make_activity
 
 pytestmark = pytest.mark.django_db
 

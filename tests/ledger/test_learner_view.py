@@ -12,16 +12,8 @@ from django.urls import reverse
 from learners.models import ReportingEntry
 from learners.services import reporting
 from tests.factories import UserFactory
-from tests.ledger.conftest import (
-    ABIM_ID,
-    BIRTH,
-    EPROFILE_ID,
-    change_profile,
-    complete,
-    make_activity,
-    make_learner,
-    page_text,
-)
+from tests.helpers import ABIM_ID, BIRTH, EPROFILE_ID, change_profile, complete, make_learner, page_text
+from tests.ledger.conftest import make_activity
 
 pytestmark = pytest.mark.django_db
 

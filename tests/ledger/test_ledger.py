@@ -11,17 +11,8 @@ from django.urls import reverse
 from learners.models import LearnerProfile, ReportingEntry, StateLicense
 from learners.services import reporting
 from tests.factories import UserFactory
-from tests.ledger.conftest import (
-    ABIM_ID,
-    ABPATH_ID,
-    BIRTH,
-    EPROFILE_ID,
-    change_profile,
-    complete,
-    ledger,
-    make_activity,
-    make_learner,
-)
+from tests.helpers import ABIM_ID, BIRTH, EPROFILE_ID, change_profile, complete, make_learner
+from tests.ledger.conftest import ABPATH_ID, ledger, make_activity
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,6 @@ the mixed-role user (editor at A, viewer at B), and staff of A with no role at B
 site's registry, so a model admin or an action added later is covered, or fails here until it is.
 """
 
-import html
-import re
-
 import pytest
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
@@ -31,14 +28,10 @@ from learners.models import (
 from learners.services import certificates, reporting
 from portal.admin import ProviderScopedAdmin, provider_path
 from portal.models import AuditEntry
-from tests.certificates.conftest import complete, make_learner
 from tests.factories import ActivityFactory, MembershipFactory, UserFactory
+from tests.helpers import complete, make_learner, page_text
 
 pytestmark = pytest.mark.django_db
-
-
-def page_text(response) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
 
 
 class World:
@@ -60,6 +53,7 @@ class World:
                 birth_month=7,
                 birth_day=14,
                 board_ids=[("ABIM", f"ABIM-{provider.pk}{index}")],
+                consent=True,
             )
             for index, name in enumerate(["Exported", "Rejected", "Ready"])
         ]

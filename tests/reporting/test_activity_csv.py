@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from learners import services
 from learners.services import certificates
 from tests.factories import UserFactory
-from tests.reporting.conftest import ACTIVITY_CSV, OCT_3, complete, make_learner
+from tests.helpers import complete, make_learner
+from tests.reporting.conftest import ACTIVITY_CSV, OCT_3
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,11 @@ def records(october, activity, staff_a, django_capture_on_commit_callbacks, mail
     paul = certificates.issue_certificate(enrollment=october["paul"])
     certificates.revoke_certificate(certificate=paul, reason="Claimed twice", by=staff_a)
     ivy = make_learner(
-        UserFactory(email="=cmd@example.com"), first_name="Ivy", last_name="=HYPERLINK(1)", profession="nurse"
+        UserFactory(email="=cmd@example.com"),
+        first_name="Ivy",
+        last_name="=HYPERLINK(1)",
+        profession="nurse",
+        consent=True,
     )
     services.enroll(learner=ivy, activity=activity)
     october["ada"].refresh_from_db()
@@ -93,6 +98,7 @@ def test_activity_csv_queries_do_not_grow_with_the_enrollments(
                 birth_month=1,
                 birth_day=1,
                 board_ids=[("ABIM", f"ABIM-{n}")],
+                consent=True,
             )
             enrollment = complete(person, activity, at=OCT_3, moc_boards=["ABIM"])
             if n % 2:

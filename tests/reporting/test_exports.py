@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from learners.models import ExportBatch, ReportingEntry
 from tests.factories import UserFactory
+from tests.helpers import change_profile, complete, make_learner, messages_of, page_text
 from tests.reporting.conftest import (
     ACTIVITY_CSV,
     BATCHES,
@@ -22,13 +23,8 @@ from tests.reporting.conftest import (
     PARS_ID,
     SEP_28,
     UAN,
-    complete,
-    make_learner,
-    messages_of,
     moc_activity,
-    page_text,
     rows_of,
-    set_profile,
 )
 
 pytestmark = pytest.mark.django_db
@@ -152,6 +148,7 @@ def around_october(provider_a, activity):
             birth_month=2,
             birth_day=3,
             board_ids=[("ABIM", f"ABIM-{key}")],
+            consent=True,
         )
         complete(person, act, at=at, moc_boards=["ABIM"])
         people[key] = person
@@ -246,7 +243,7 @@ def test_waiting_rows_never_appear_in_a_file(as_staff_a, october, waiting):
     assert any("2 rows are still waiting" in m for m in messages_of(response))  # Nora's, Bob's ABS
 
     # Once the learner gives what was missing, the row goes in the next file, alone.
-    set_profile(waiting["no_eprofile"], nabp_eprofile_id="7654321")
+    change_profile(waiting["no_eprofile"], nabp_eprofile_id="7654321")
     later = parse(as_staff_a.post(EXPORT, custom(destination="cpe_monitor")))
     assert [(r["learner_last_name"], r["eprofile_id"]) for r in later] == [("Noprofile", "7654321")]
     assert ExportBatch.objects.count() == 3

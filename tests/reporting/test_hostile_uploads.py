@@ -5,7 +5,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from learners.models import ReportingEntry
-from tests.reporting.conftest import ACTIVITY_CSV, RETURNED, page_text
+from tests.helpers import page_text
+from tests.reporting.conftest import ACTIVITY_CSV, RETURNED
 
 pytestmark = pytest.mark.django_db
 

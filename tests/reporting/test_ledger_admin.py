@@ -12,18 +12,8 @@ from django.urls import reverse
 from learners.models import ExportBatch, ReportingEntry
 from portal.models import AuditEntry
 from tests.factories import UserFactory
-from tests.reporting.conftest import (
-    EXPORT,
-    LEDGER,
-    OCT_3,
-    OCT_20,
-    RETURNED,
-    complete,
-    make_learner,
-    messages_of,
-    page_text,
-    rows_of,
-)
+from tests.helpers import complete, make_learner, messages_of, page_text
+from tests.reporting.conftest import EXPORT, LEDGER, OCT_3, OCT_20, RETURNED, rows_of
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +101,7 @@ def test_deadline_filter(as_staff_a, october, activity):
         birth_month=4,
         birth_day=4,
         board_ids=[("ABIM", "ABIM-4")],
+        consent=True,
     )
     complete(late, activity, at=OCT_20, moc_boards=["ABIM"])
 
@@ -237,12 +228,12 @@ def test_requeue_puts_rejected_rows_back_and_they_go_out_again(as_staff_a, octob
 
 
 def test_requeue_of_a_row_whose_learner_withdrew_consent_makes_it_wait(as_staff_a, october, physician):
-    from tests.reporting.conftest import set_profile
+    from tests.helpers import change_profile
 
     export(as_staff_a)
     abim = rows_of(physician).first()
     act(as_staff_a, "mark_rejected", [abim], confirm="yes", reason="No consent on file")
-    set_profile(physician, consent=False)
+    change_profile(physician, consent=False)
     act(as_staff_a, "requeue", [abim])
     assert states([abim]) == [("waiting", "Waiting for: consent to reporting.")]
 
@@ -418,6 +409,7 @@ def _learners_completing(activity, count: int, offset: int = 0):
             birth_day=1 + n % 28,
             licenses=[("CA", f"C{n}")],
             board_ids=[("ABIM", f"ABIM-{n}")],
+            consent=True,
         )
         complete(person, activity, at=OCT_3, moc_boards=["ABIM"])
 

@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from learners.models import Certificate
 from learners.services import certificates
-from tests.reporting.conftest import EXPORT, LEDGER, page_text, set_profile
+from tests.helpers import change_profile, page_text
+from tests.reporting.conftest import EXPORT, LEDGER
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def rename(user, *, last_name):
     get_user_model().objects.filter(pk=user.pk).update(last_name=last_name)  # as the profile service saves it
     user.refresh_from_db()
-    set_profile(user)
+    change_profile(user)
 
 
 @pytest.fixture

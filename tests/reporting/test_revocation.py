@@ -11,17 +11,8 @@ from django.urls import reverse
 from learners.models import ReportingEntry
 from learners.services import certificates, reporting
 from portal.models import AuditEntry
-from tests.reporting.conftest import (
-    EXPORT,
-    LEDGER,
-    OCT_20,
-    complete,
-    make_learner,
-    messages_of,
-    page_text,
-    rows_of,
-    set_profile,
-)
+from tests.helpers import change_profile, complete, make_learner, messages_of, page_text
+from tests.reporting.conftest import EXPORT, LEDGER, OCT_20, rows_of
 
 pytestmark = pytest.mark.django_db
 
@@ -58,16 +49,16 @@ def test_revoking_withdraws_rows_not_yet_sent(as_staff_a, october, staff_a):
 
 
 def test_withdrawn_rows_have_no_deadline_and_stay_withdrawn_through_profile_changes(as_staff_a, activity):
-    late = make_learner(first_name="Lou", last_name="Late", board_ids=[("ABIM", "ABIM-1")])  # no birth date
+    late = make_learner(first_name="Lou", last_name="Late", board_ids=[("ABIM", "ABIM-1")], consent=True)
     enrollment = complete(late, activity, at=OCT_20, moc_boards=["ABIM"])
-    assert {s for s, _ in states(late)} == {"waiting"}
+    assert {s for s, _ in states(late)} == {"waiting"}  # no birth date
     overdue, _soon = reporting.unreported(ReportingEntry.objects.all())
     assert overdue.filter(learner=late).exists() is False  # 20 Oct + 30 days: due 19 Nov
     _overdue, soon = reporting.unreported(ReportingEntry.objects.all())
     assert soon.filter(learner=late).count() == 1
 
     revoke(as_staff_a, enrollment)
-    set_profile(late, birth_month=3, birth_day=4, licenses=[("NY", "N-1")])
+    change_profile(late, birth_month=3, birth_day=4, licenses=[("NY", "N-1")])
 
     assert states(late) == {("withdrawn", WITHDRAWN_TEXT)}  # no new state-board row either
     overdue, soon = reporting.unreported(ReportingEntry.objects.all())

@@ -10,7 +10,8 @@ from django.urls import reverse
 from activities.models import Activity
 from learners.models import ExportBatch
 from portal.models import User
-from tests.reporting.conftest import ACTIVITY_CSV, EXPORT, page_text
+from tests.helpers import page_text
+from tests.reporting.conftest import ACTIVITY_CSV, EXPORT
 
 pytestmark = pytest.mark.django_db
 

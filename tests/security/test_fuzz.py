@@ -65,8 +65,8 @@ from learners.forms import BoardIdFormSet, LicenseFormSet, TranscriptForm
 from learners.models import Certificate, Destination, Enrollment, ExportBatch, ReportingEntry
 from learners.services import certificates, reporting
 from portal.admin import PortalFormFields, ProviderScopedAdmin
-from tests.certificates.conftest import complete, make_learner
 from tests.factories import ActivityFactory, SpecialtyFactory
+from tests.helpers import complete, make_learner
 
 pytestmark = pytest.mark.django_db
 
