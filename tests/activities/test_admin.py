@@ -1,6 +1,8 @@
 """The admin seen from the outside: provider staff reach only their providers' data, however they ask."""
 
+import html
 import json
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,6 +13,16 @@ from portal.models import AuditEntry
 from tests.factories import ActivityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+CHANGELIST = reverse("admin:activities_activity_changelist")
+
+
+def listed(response) -> list[str]:
+    """The titles in the activity changelist's rows, as the page shows them."""
+    assert response.status_code == 200
+    cells = re.findall(r'<th class="field-title"><a [^>]*>(.*?)</a></th>', response.content.decode())
+    return [html.unescape(cell) for cell in cells]
 
 
 def change_url(obj):
@@ -110,11 +122,24 @@ def test_provider_choices_and_filters_offer_only_own_provider(as_staff_a, activi
     assert [item["text"] for item in autocomplete.json()["results"]] == ["Provider A"]
 
 
-def test_filtering_by_the_other_provider_shows_nothing(as_staff_a, activity_a, activity_b):
-    response = as_staff_a.get(
-        reverse("admin:activities_activity_changelist"), {"provider__id__exact": activity_b.provider_id}
-    )
-    assert activity_b.title not in response.text
+def test_filtering_by_the_other_provider_lists_only_own_rows_unfiltered(as_staff_a, activity_a, activity_b):
+    """Staff of one provider have no provider filter (a filter with one choice is not shown), and Django drops
+    the parameter of a filter it does not show: the list stays their own, and claims no filter."""
+    response = as_staff_a.get(CHANGELIST, {"provider__id__exact": activity_b.provider_id})
+    assert listed(response) == [activity_a.title] == listed(as_staff_a.get(CHANGELIST))
+    assert "1 activity" in response.text
+    assert "By provider" not in response.text and "Clear all filters" not in response.text
+
+
+def test_the_provider_filter_lists_that_providers_rows_for_staff_of_both(
+    client, mixed_role, activity_a, activity_b
+):
+    """The control for the test above: where the filter is shown, the same parameter does filter."""
+    client.force_login(mixed_role)
+    assert sorted(listed(client.get(CHANGELIST))) == [activity_a.title, activity_b.title]
+    response = client.get(CHANGELIST, {"provider__id__exact": activity_b.provider_id})
+    assert listed(response) == [activity_b.title]
+    assert "By provider" in response.text and "Clear all filters" in response.text
 
 
 def test_add_for_other_provider_is_refused(as_staff_a, provider_b, activity_a):
@@ -177,14 +202,17 @@ def test_off_increment_ama_credit_is_refused_in_the_admin(as_staff_a, activity_a
     assert CreditDesignation.objects.get(pk=designation.pk).max_amount == designation.max_amount
 
 
-def test_viewer_reads_but_cannot_change(client, viewer_a, activity_a):
+def test_viewer_reads_but_cannot_change(client, viewer_a, staff_a, activity_a):
     client.force_login(viewer_a)
     assert client.get(change_url(activity_a)).status_code == 200
     response = client.post(change_url(activity_a), activity_form(activity_a, title="Changed by viewer"))
     assert response.status_code == 403
-    changelist = client.get(reverse("admin:activities_activity_changelist"))
-    assert "unpublish" not in changelist.text
+    changelist = client.get(CHANGELIST)
+    assert listed(changelist) == [activity_a.title]  # the viewer reads the list...
+    assert "unpublish" not in changelist.text  # ...without the actions an editor has on it
     assert client.get(reverse("admin:activities_activity_import")).status_code == 403
+    client.force_login(staff_a)
+    assert '<option value="unpublish">' in client.get(CHANGELIST).text
 
 
 def test_staff_cannot_edit_providers_credit_types_or_memberships(as_staff_a, provider_a, provider_b, staff_a):

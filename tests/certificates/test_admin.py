@@ -73,11 +73,12 @@ def test_other_providers_staff_never_see_an_email(as_staff_b, certificate, certi
     assert as_staff_b.get(change_url(mine)).status_code == 200
 
 
-def test_other_providers_enrollments_and_claims_are_out_of_reach(as_staff_b, certificate):
+def test_other_providers_enrollments_and_claims_are_out_of_reach(as_staff_b, certificate, certificate_b):
     enrollment = certificate.enrollment
     for name, obj in (("enrollment", enrollment), ("creditclaim", enrollment.claim)):
         response = as_staff_b.get(reverse(f"admin:learners_{name}_changelist"))
         assert response.status_code == 200
+        assert certificate_b.enrollment.learner.email in response.text  # their own learner's row is listed
         assert enrollment.learner.email not in response.text
         assert "Intrathecal drug delivery" not in response.text
         assert as_staff_b.get(change_url(obj)).status_code == 404

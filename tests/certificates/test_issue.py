@@ -279,7 +279,11 @@ def test_snapshot_is_frozen_when_the_learner_or_activity_changes(certificate, ph
 
 
 def test_snapshot_holds_no_personal_data_beyond_the_name(certificate, physician):
+    profile = physician.profile
+    assert (profile.npi, profile.birth_mmdd) == ("1234567893", "0714")  # the learner did give them
+    assert list(profile.board_ids.values_list("board_id", flat=True)) == ["ABIM-448812"]
     text = repr(certificate.versions.get().snapshot)
+    assert "Ada Lovelace, MD" in text
     for private in (physician.email, "1234567893", "ABIM-448812", "0714", "07/14"):
         assert private not in text
 

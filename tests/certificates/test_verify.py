@@ -112,6 +112,7 @@ def test_unknown_code_is_a_404_with_a_message(client, certificate):
 def test_unknown_code_is_escaped(client):
     response = client.get("/verify/", {"code": "<script>x</script>"})
     assert response.status_code == 404
+    assert "No certificate has the code <SCRIPT>X</SCRIPT>." in page_text(response)  # shown, as text
     assert "<SCRIPT>" not in response.text and "<script>x" not in response.text
 
 

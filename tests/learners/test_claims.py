@@ -129,6 +129,7 @@ def test_an_activity_without_moc_shows_no_moc_section(client, physician, activit
 
     response = client.get(claim_url(enrolled(physician, activity_a)))
 
+    assert "credit_ama_pra_1" in inputs(response)  # the claim form itself
     assert "Maintenance of Certification" not in page_text(response)
 
 
