@@ -7,7 +7,7 @@ certificate names them (``certified_names``).
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -20,6 +20,7 @@ from learners.models import CertificateVersion, Destination, ExportBatch, Report
 from learners.services.reporting.ledger import STATE_BOARDS
 from portal import audit
 from portal.lib.csv import write_dicts
+from portal.models import User
 
 ACCREDITOR_COLUMNS = [
     "row_id", "activity_id", "activity_title", "completion_date", "learner_first_name", "learner_last_name",
@@ -119,7 +120,12 @@ def export_rows(entries: list[ReportingEntry], destination: str) -> list[dict]:
 
 
 def export_entries(
-    *, entries: QuerySet, destination: str, by, description: str, provider=None
+    *,
+    entries: QuerySet[ReportingEntry],
+    destination: str,
+    by: audit.Actor,
+    description: str,
+    provider: Provider | None = None,
 ) -> ExportBatch | None:
     """Write the ready rows of ``entries`` for ``destination`` into a new batch and mark them exported.
 
@@ -143,7 +149,7 @@ def export_entries(
         now = timezone.now()
         batch = ExportBatch.objects.create(
             destination=destination,
-            made_by=by if by is not None and by.is_authenticated else None,
+            made_by=by if isinstance(by, User) and by.is_authenticated else None,
             provider=provider,
             description=description[:300],
             filename=_filename(provider, destination, now),
@@ -242,7 +248,7 @@ def describe_export(
     return ", ".join(parts)
 
 
-def _filename(provider, destination: str, when) -> str:
+def _filename(provider: Provider | None, destination: str, when: datetime) -> str:
     """``statpearls-accreditor-20261101-093000.csv``: whose, for where, and when (local time)."""
     stamp = f"{timezone.localtime(when):%Y%m%d-%H%M%S}"
     return f"{provider.slug}-{destination}-{stamp}.csv" if provider else f"{destination}-{stamp}.csv"
