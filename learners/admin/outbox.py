@@ -28,14 +28,14 @@ class OverdueFilter(admin.SimpleListFilter):
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
     list_display = [
-        "subject", "recipient", "state", "attempts", "created", "sent_at", "alerted_at", "last_error_short",
+        "subject", "kind", "recipient", "state", "attempts", "created", "sent_at", "alerted_at", "last_error_short",
     ]  # fmt: skip
-    list_filter = [OverdueFilter, "state"]
+    list_filter = [OverdueFilter, "kind", "state"]
     search_fields = ["recipient", "subject", "version__certificate__code"]
     list_select_related = ["version__certificate"]
     readonly_fields = [
-        "version", "recipient", "subject", "state", "attempts", "last_error", "next_attempt_at", "sending_since",
-        "lease_expires_at", "sent_at", "alerted_at", "requested_by", "created",
+        "kind", "version", "digest", "recipient", "subject", "state", "attempts", "last_error", "next_attempt_at",
+        "sending_since", "lease_expires_at", "sent_at", "alerted_at", "requested_by", "created",
     ]  # fmt: skip
     fields = tuple(readonly_fields)
 

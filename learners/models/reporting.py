@@ -119,11 +119,14 @@ class ReportingEntry(TimestampedModel):
 
 
 class DeadlineDigest(models.Model):
-    """A staff member's daily digest of reporting deadlines, recorded so the job sends it once a day."""
+    """A staff member's daily digest of reporting deadlines: one a day (``sent_on`` is the day it is for),
+    recorded with its email in the outbox, which sends it once. ``snapshot`` holds what it lists as of that
+    day, so the email says the same whenever it goes out (``learners.services.reporting.digest``)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     sent_on = models.DateField(_("day"))
     rows = models.PositiveIntegerField(_("rows listed"), default=0)
+    snapshot = models.JSONField(_("what it lists"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("deadline digest")

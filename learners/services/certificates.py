@@ -397,6 +397,7 @@ def _email_for(version: CertificateVersion, *, learner, by=None, now=None) -> Ou
     now = now or timezone.now()
     subject = _("Your certificate: %(title)s") % {"title": version.snapshot["activity_title"]}
     return OutboxMessage(
+        kind=OutboxMessage.Kind.CERTIFICATE,
         version=version,
         recipient=learner.email,
         subject=subject[:200],

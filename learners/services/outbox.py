@@ -1,12 +1,13 @@
 """The email outbox: each email the portal owes someone, sent once, retried, leased.
 
-An email is a row queued in the transaction of the change it tells of (a certificate issued, reissued or
-sent again). Sending claims the row with a conditional update just before its send, taking a lease its
-sender renews while the send runs, so a repeated, duplicated or redelivered task sends nothing twice, and
-an email whose sender died is handed on by the sweep once the lease runs out. A temporary failure waits
-(``backoff_seconds``) and is retried for days; a permanent one fails at once. Staff are alerted once about
-an email the mail server has deferred for hours. The email task (``learners.tasks.send_email_task``)
-only calls ``send_message``.
+An email is a row queued in the transaction of the change it tells of: a certificate issued, reissued or sent
+again (``certificates``), a staff member's deadline digest recorded for the day (``reporting.digest``). The
+sender builds each kind's email from what its row points to (``_build_email``). Sending claims the row with a
+conditional update just before its send, taking a lease its sender renews while the send runs, so a repeated,
+duplicated or redelivered task sends nothing twice, and an email whose sender died is handed on by the sweep
+once the lease runs out. A temporary failure waits (``backoff_seconds``) and is retried for days; a permanent
+one fails at once. Staff are alerted once about an email the mail server has deferred for hours. The email
+task (``learners.tasks.send_email_task``) only calls ``send_message``.
 """
 
 import logging
@@ -120,8 +121,8 @@ def _claim_and_send(message_id: int, message: OutboxMessage | None = None) -> st
     if not claimed:
         return _state(message_id)
     if message is None:
-        message = OutboxMessage.objects.select_related("version__certificate").get(pk=message_id)
-        revoked = message.version.certificate.is_revoked
+        message = OutboxMessage.objects.select_related("version__certificate", "digest").get(pk=message_id)
+        revoked = message.version is not None and message.version.certificate.is_revoked
     else:  # as of now: the caller's copy predates the claim
         message.attempts, revoked_at = (
             OutboxMessage.objects.filter(pk=message_id)
@@ -146,9 +147,7 @@ def _send_held(message: OutboxMessage, token: uuid.UUID) -> str:
     try:
         email = _build_email(message)
         if not _renew(message_id, token):  # handed on while the PDF was made: the new holder sends it
-            logger.warning(
-                "certificate email %s: lease lost before sending; not sent by this worker", message_id
-            )
+            logger.warning("email %s: lease lost before sending; not sent by this worker", message_id)
             return _state(message_id)
         _deliver(email)
     except Exception as exc:
@@ -160,11 +159,11 @@ def _send_held(message: OutboxMessage, token: uuid.UUID) -> str:
                 "reason": reason,
             }
             _finish(message_id, token, state=OutboxMessage.State.FAILED, last_error=reason)
-            logger.error("certificate email %s failed for good: %s", message_id, reason)
+            logger.error("email %s failed for good: %s", message_id, reason)
             return _state(message_id)
         if permanent:
             _finish(message_id, token, state=OutboxMessage.State.FAILED, last_error=reason)
-            logger.warning("certificate email %s failed: %s", message_id, reason)
+            logger.warning("email %s failed: %s", message_id, reason)
             return _state(message_id)
         retry_in = backoff_seconds(message.attempts)
         retried = _finish(
@@ -246,9 +245,7 @@ class _LeaseKeeper:
                 pk__in=due.values(), lease_token__in=due.keys(), state=OutboxMessage.State.SENDING
             ).update(lease_expires_at=timezone.now() + lease_length())
         except Exception:  # the database may be back by the next round, well within the lease
-            logger.warning(
-                "could not renew the leases of certificate emails %s", list(due.values()), exc_info=True
-            )
+            logger.warning("could not renew the leases of emails %s", list(due.values()), exc_info=True)
         finally:
             connection.close()  # this thread's own connection: none left open between rounds
 
@@ -278,7 +275,7 @@ def _finish(message_id: int, token: uuid.UUID, **fields) -> bool:
     ).update(sending_since=None, lease_token=None, lease_expires_at=None, modified=timezone.now(), **fields)
     if not done:
         logger.warning(
-            "certificate email %s: lease lost before its outcome (%s) was recorded; another sender has it",
+            "email %s: lease lost before its outcome (%s) was recorded; another sender has it",
             message_id,
             fields.get("state"),
         )
@@ -371,6 +368,14 @@ def classify_smtp_error(exc: Exception) -> tuple[bool, str]:
 
 
 def _build_email(message: OutboxMessage) -> EmailMultiAlternatives:
+    """The email of an outbox row, as its kind makes it."""
+    if message.kind == OutboxMessage.Kind.DEADLINE_DIGEST:
+        return _digest_email(message)
+    return _certificate_email(message)
+
+
+def _certificate_email(message: OutboxMessage) -> EmailMultiAlternatives:
+    """The certificate version's email to its learner, with the PDF attached."""
     version = message.version
     certificate = version.certificate
     context = {
@@ -388,6 +393,23 @@ def _build_email(message: OutboxMessage) -> EmailMultiAlternatives:
     )
     email.attach_alternative(render_to_string("learners/email/certificate.html", context), "text/html")
     email.attach(f"certificate-{certificate.code}.pdf", render_certificate(version), "application/pdf")
+    return email
+
+
+def _digest_email(message: OutboxMessage) -> EmailMultiAlternatives:
+    """The staff member's deadline digest, as its snapshot lists it."""
+    context = {
+        **message.digest.snapshot,
+        "ledger_url": settings.SITE_URL + reverse("admin:learners_reportingentry_changelist"),
+    }
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=render_to_string("emails/deadline_digest.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.recipient],
+        headers={"X-CME-Message": str(message.pk)},
+    )
+    email.attach_alternative(render_to_string("emails/deadline_digest.html", context), "text/html")
     return email
 
 
@@ -425,7 +447,7 @@ def sweep(*, now: datetime | None = None, limit: int = 500) -> Swept:
 
 
 def overdue_emails(*, now: datetime | None = None):
-    """Certificate emails still undelivered ``alert_after()`` after they were queued."""
+    """Emails (of either kind) still undelivered ``alert_after()`` after they were queued."""
     return OutboxMessage.objects.filter(
         state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.SENDING],
         created__lte=(now or timezone.now()) - alert_after(),
@@ -443,7 +465,8 @@ def alert_undelivered_emails(*, now: datetime | None = None, limit: int = 200) -
     it reports are still being retried and the logged error stands. Nothing is dispatched.
     """
     now = now or timezone.now()
-    undelivered = overdue_emails(now=now).filter(alerted_at__isnull=True)
+    # A digest is staff's own email, and tomorrow's follows it: staff are alerted about learners' emails.
+    undelivered = overdue_emails(now=now).filter(kind=OutboxMessage.Kind.CERTIFICATE, alerted_at__isnull=True)
     with transaction.atomic():
         ids = list(
             undelivered.select_for_update(skip_locked=True)
