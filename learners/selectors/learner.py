@@ -38,7 +38,8 @@ def attach_delivery(enrollments: list[Enrollment]) -> None:
         .select_related("version")
         .order_by("created")
     ):
-        latest[message.version.certificate_id] = message
+        if message.version is not None:  # always: the filter takes certificate emails only
+            latest[message.version.certificate_id] = message
     reporting: dict[int, list[ReportingEntry]] = {}
     for entry in ReportingEntry.objects.filter(claim__enrollment__in=[e.pk for e in enrollments]).order_by(
         "destination", "board", "credit_type"
