@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from learners.models import ReportingEntry
-from learners.services import reporting
+from learners.services.reporting import exports, ledger
 from tests.factories import UserFactory
 from tests.helpers import ABIM_ID, BIRTH, EPROFILE_ID, change_profile, complete, make_learner, page_text
 from tests.ledger.conftest import make_activity
@@ -81,7 +81,7 @@ def test_exported_accepted_and_rejected_rows_show_their_state(
 ):
     change_profile(physician, licenses=[("CA", "A123")])
     complete(physician, activity, moc_boards=["ABIM"])
-    reporting.export_entries(
+    exports.export_entries(
         entries=ReportingEntry.objects.filter(learner=physician),
         destination="accreditor",
         by=staff_a,
@@ -89,8 +89,8 @@ def test_exported_accepted_and_rejected_rows_show_their_state(
         provider=provider_a,
     )
     mk, ps, _state_boards = ReportingEntry.objects.filter(learner=physician).order_by("board", "credit_type")
-    reporting.settle_entries(entries=[mk], accepted=True, by=staff_a)
-    reporting.settle_entries(entries=[ps], accepted=False, reason="Board ID not found", by=staff_a)
+    ledger.settle_entries(entries=[mk], accepted=True, by=staff_a)
+    ledger.settle_entries(entries=[ps], accepted=False, reason="Board ID not found", by=staff_a)
 
     client.force_login(physician)
     response = client.get(URL)

@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from learners.models import LearnerProfile, ReportingEntry, StateLicense
-from learners.services import reporting
+from learners.services.reporting import exports
+from learners.services.reporting import ledger as ledger_service
 from tests.factories import UserFactory
 from tests.helpers import ABIM_ID, BIRTH, EPROFILE_ID, change_profile, complete, make_learner
 from tests.ledger.conftest import ABPATH_ID, ledger, make_activity
@@ -34,7 +35,7 @@ def waiting(line, reason: str) -> tuple:
 
 
 def export(user, destination, by, provider):
-    return reporting.export_entries(
+    return exports.export_entries(
         entries=ReportingEntry.objects.filter(learner=user),
         destination=destination,
         by=by,
@@ -258,7 +259,7 @@ def test_a_nurses_nursing_credit_makes_no_rows(activity):
 
     assert {c.credit_type_id for c in enrollment.claim.credits.all()} == {"ipce", "nursing"}
     assert ledger(nurse) == []
-    assert reporting.refresh_learner(learner=nurse) == 0
+    assert ledger_service.refresh_learner(learner=nurse) == 0
     assert ledger(nurse) == []
 
 
@@ -267,7 +268,7 @@ def test_a_physician_without_moc_opt_in_or_licenses_makes_no_rows(physician, act
 
     assert enrollment.claim.credits.filter(credit_type_id="ama_pra_1").exists()
     assert ledger(physician) == []
-    assert reporting.refresh_learner(learner=physician) == 0
+    assert ledger_service.refresh_learner(learner=physician) == 0
 
 
 def test_a_licensed_physicians_claim_without_ama_credit_makes_no_state_row(provider_a):
@@ -307,8 +308,8 @@ def test_accepted_and_rejected_rows_do_not_move_when_the_profile_changes(
     complete(physician, activity, moc_boards=["ABIM"])
     export(physician, ACCREDITOR, staff_a, provider_a)
     mk, ps = ReportingEntry.objects.filter(learner=physician).order_by("credit_type")
-    reporting.settle_entries(entries=[mk], accepted=True, by=staff_a)
-    reporting.settle_entries(entries=[ps], accepted=False, reason="Board ID not found", by=staff_a)
+    ledger_service.settle_entries(entries=[mk], accepted=True, by=staff_a)
+    ledger_service.settle_entries(entries=[ps], accepted=False, reason="Board ID not found", by=staff_a)
 
     change_profile(physician, consent=False)
     change_profile(physician, consent=True, board_ids=[("ABIM", "ABIM-000002")])
@@ -351,10 +352,10 @@ def test_a_requeued_row_records_when_it_was_requeued(physician, activity, provid
     complete(physician, activity, moc_boards=["ABIM"])
     export(physician, ACCREDITOR, staff_a, provider_a)
     entries = list(ReportingEntry.objects.filter(learner=physician))
-    reporting.settle_entries(entries=entries, accepted=False, reason="Board ID not found", by=staff_a)
+    ledger_service.settle_entries(entries=entries, accepted=False, reason="Board ID not found", by=staff_a)
     time_machine.move_to(datetime(2025, 5, 9, 9, tzinfo=UTC), tick=False)
 
-    assert len(reporting.requeue_entries(entries=entries, by=staff_a).changed) == 2
+    assert len(ledger_service.requeue_entries(entries=entries, by=staff_a).changed) == 2
 
     assert ledger(physician) == [ready(ABIM_MK), ready(ABIM_PS)]
     assert {(e.batch_id, e.modified) for e in ReportingEntry.objects.filter(learner=physician)} == {
@@ -407,7 +408,7 @@ def test_recording_a_claim_twice_is_refused_by_the_database(physician, activity)
     enrollment = complete(physician, activity, moc_boards=["ABIM"])
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        reporting.record_claim(claim=enrollment.claim)
+        ledger_service.record_claim(claim=enrollment.claim)
 
     assert ReportingEntry.objects.filter(learner=physician).count() == 2
 
@@ -428,9 +429,9 @@ def test_refreshing_twice_adds_nothing_the_second_time(physician, activity, othe
     # a license written without update_profile, so the ledger does not know of it yet
     StateLicense.objects.create(profile=LearnerProfile.objects.get(user=physician), state="CA", number="A1")
 
-    assert reporting.refresh_learner(learner=physician) == 2
+    assert ledger_service.refresh_learner(learner=physician) == 2
     after_first = ledger(physician)
-    assert reporting.refresh_learner(learner=physician) == 0
+    assert ledger_service.refresh_learner(learner=physician) == 0
 
     assert ledger(physician) == after_first
     assert len(after_first) == 4
@@ -454,5 +455,5 @@ def test_refreshing_works_outside_a_transaction(activity):
     complete(user, activity)
     StateLicense.objects.create(profile=LearnerProfile.objects.get(user=user), state="CA", number="A1")
 
-    assert reporting.refresh_learner(learner=user) == 1
+    assert ledger_service.refresh_learner(learner=user) == 1
     assert ledger(user) == [ready(STATE_AMA)]

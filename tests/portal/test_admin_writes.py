@@ -25,7 +25,8 @@ from learners.models import (
     OutboxMessage,
     ReportingEntry,
 )
-from learners.services import certificates, reporting
+from learners.services import certificates
+from learners.services.reporting import exports, ledger
 from portal.admin import ProviderScopedAdmin, provider_path
 from portal.models import AuditEntry
 from tests.factories import ActivityFactory, MembershipFactory, UserFactory
@@ -61,14 +62,14 @@ class World:
         with capture(execute=True):
             self.certificates = [certificates.issue_certificate(enrollment=e) for e in enrollments]
         for learner in learners[:2]:
-            reporting.export_entries(
+            exports.export_entries(
                 entries=ReportingEntry.objects.filter(learner=learner),
                 destination=Destination.ACCREDITOR,
                 by=accreditor,
                 description="earlier export",
                 provider=provider,
             )
-        reporting.settle_entries(
+        ledger.settle_entries(
             entries=ReportingEntry.objects.filter(learner=learners[1]),
             accepted=False,
             reason="Board ID unknown",

@@ -9,7 +9,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from learners.models import ReportingEntry
-from learners.services import certificates, reporting
+from learners.services import certificates
+from learners.services.reporting import ledger
 from portal.models import AuditEntry
 from tests.helpers import change_profile, complete, make_learner, messages_of, page_text
 from tests.reporting.conftest import EXPORT, LEDGER, OCT_20, rows_of
@@ -52,16 +53,16 @@ def test_withdrawn_rows_have_no_deadline_and_stay_withdrawn_through_profile_chan
     late = make_learner(first_name="Lou", last_name="Late", board_ids=[("ABIM", "ABIM-1")], consent=True)
     enrollment = complete(late, activity, at=OCT_20, moc_boards=["ABIM"])
     assert {s for s, _ in states(late)} == {"waiting"}  # no birth date
-    overdue, _soon = reporting.unreported(ReportingEntry.objects.all())
+    overdue, _soon = ledger.unreported(ReportingEntry.objects.all())
     assert overdue.filter(learner=late).exists() is False  # 20 Oct + 30 days: due 19 Nov
-    _overdue, soon = reporting.unreported(ReportingEntry.objects.all())
+    _overdue, soon = ledger.unreported(ReportingEntry.objects.all())
     assert soon.filter(learner=late).count() == 1
 
     revoke(as_staff_a, enrollment)
     change_profile(late, birth_month=3, birth_day=4, licenses=[("NY", "N-1")])
 
     assert states(late) == {("withdrawn", WITHDRAWN_TEXT)}  # no new state-board row either
-    overdue, soon = reporting.unreported(ReportingEntry.objects.all())
+    overdue, soon = ledger.unreported(ReportingEntry.objects.all())
     assert not overdue.filter(learner=late).exists() and not soon.filter(learner=late).exists()
     assert "Lou" not in page_text(as_staff_a.get(LEDGER, {"deadline": "soon"}))
 
@@ -70,12 +71,12 @@ def test_a_rejected_row_is_withdrawn_and_cannot_be_requeued(as_staff_a, october,
     ada = october["ada"]
     as_staff_a.post(EXPORT, {"preset": "accreditor_last_month"})
     abim = rows_of(ada.learner, board="ABIM").get()
-    reporting.settle_entries(entries=[abim], accepted=False, reason="Board ID not found", by=staff_a)
+    ledger.settle_entries(entries=[abim], accepted=False, reason="Board ID not found", by=staff_a)
 
     revoke(as_staff_a, ada)
     abim.refresh_from_db()
     assert (abim.state, abim.reason) == ("withdrawn", WITHDRAWN_TEXT)
-    result = reporting.requeue_entries(entries=[abim], by=staff_a)
+    result = ledger.requeue_entries(entries=[abim], by=staff_a)
     assert (result.changed, result.skipped) == ((), ((abim, "not rejected (Withdrawn)"),))
     abim.refresh_from_db()
     assert abim.state == "withdrawn"

@@ -63,7 +63,8 @@ from activities.models import Activity, CreditType, Membership
 from learners import services
 from learners.forms import BoardIdFormSet, LicenseFormSet, TranscriptForm
 from learners.models import Certificate, Destination, Enrollment, ExportBatch, ReportingEntry
-from learners.services import certificates, reporting
+from learners.services import certificates
+from learners.services.reporting import exports
 from portal.admin import PortalFormFields, ProviderScopedAdmin
 from tests.factories import ActivityFactory, SpecialtyFactory
 from tests.helpers import complete, make_learner
@@ -282,7 +283,7 @@ def world(
     with django_capture_on_commit_callbacks(execute=True):
         certificate = certificates.issue_certificate(enrollment=done)
     open_enrollment, _ = services.enroll(learner=learner_a, activity=other)
-    batch = reporting.export_entries(
+    batch = exports.export_entries(
         entries=ReportingEntry.objects.all(),
         destination=Destination.ACCREDITOR,
         by=accreditor,
