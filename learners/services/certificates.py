@@ -32,6 +32,7 @@ from learners.models import (
 from learners.services import dispatch
 from learners.services.reporting import ledger
 from portal import audit
+from portal.models import User
 
 
 class CertificateError(Exception):
@@ -155,7 +156,7 @@ def issue_certificates(
     return found
 
 
-def reissue_certificate(*, certificate: Certificate, by, reason: str) -> CertificateVersion:
+def reissue_certificate(*, certificate: Certificate, by: User | None, reason: str) -> CertificateVersion:
     """A new version from the learner's and activity's current details (after a name correction, say),
     emailed to the learner. Earlier versions stay and are shown as superseded."""
     reason = reason.strip()
@@ -186,7 +187,7 @@ def reissue_certificate(*, certificate: Certificate, by, reason: str) -> Certifi
     return version
 
 
-def revoke_certificate(*, certificate: Certificate, reason: str, by) -> Certificate:
+def revoke_certificate(*, certificate: Certificate, reason: str, by: User | None) -> Certificate:
     """Revoke, keeping the row: the verification page then says revoked, and why."""
     reason = reason.strip()
     if not reason:
@@ -208,7 +209,7 @@ def revoke_certificate(*, certificate: Certificate, reason: str, by) -> Certific
     return certificate
 
 
-def resend_certificate(*, certificate: Certificate, by) -> OutboxMessage:
+def resend_certificate(*, certificate: Certificate, by: User | None) -> OutboxMessage:
     """Email the current version again (learner's button or staff action). Refused while one is on its way."""
     with transaction.atomic():
         certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
@@ -216,6 +217,7 @@ def resend_certificate(*, certificate: Certificate, by) -> OutboxMessage:
         if why_not:
             raise CertificateError(why_not)
         version = certificate.versions.order_by("-number").first()
+        assert version is not None  # a certificate is issued with its first version
         message = _queue_email(version, by=by)
         audit.record(
             actor=by,
@@ -240,7 +242,7 @@ def resend_refusal(certificate: Certificate) -> str | None:
     return None
 
 
-def _new_version(certificate: Certificate, *, reason: str, by) -> CertificateVersion:
+def _new_version(certificate: Certificate, *, reason: str, by: User | None) -> CertificateVersion:
     enrollment = Enrollment.objects.select_related("activity__provider", "learner__profile", "claim").get(
         pk=certificate.enrollment_id
     )
@@ -259,12 +261,19 @@ def _new_version(certificate: Certificate, *, reason: str, by) -> CertificateVer
 class _SnapshotDetails:
     """The designations, claimed credit and claimed MOC of several enrollments, read in three queries."""
 
-    def __init__(self, designations, credits, moc):
+    def __init__(
+        self,
+        designations: dict[int, dict[str, CreditDesignation]],
+        credits: dict[int, list[ClaimedCredit]],
+        moc: dict[int, list[ClaimedMoc]],
+    ) -> None:
         self.designations, self.credits, self.moc = designations, credits, moc
 
     @classmethod
     def load(cls, enrollments: list[Enrollment]) -> "_SnapshotDetails":
-        designations, credits, moc = {}, {}, {}
+        designations: dict[int, dict[str, CreditDesignation]] = {}
+        credits: dict[int, list[ClaimedCredit]] = {}
+        moc: dict[int, list[ClaimedMoc]] = {}
         activity_ids = {e.activity_id for e in enrollments}
         for d in CreditDesignation.objects.filter(activity_id__in=activity_ids).select_related("credit_type"):
             designations.setdefault(d.activity_id, {})[d.credit_type_id] = d
@@ -276,7 +285,7 @@ class _SnapshotDetails:
         return cls(designations, credits, moc)
 
 
-def certificate_name(learner, profile: LearnerProfile | None) -> str:
+def certificate_name(learner: User, profile: LearnerProfile | None) -> str:
     """The learner's name as a certificate prints it: the legal name (or the email), and the degree."""
     name = learner.get_full_name().strip() or learner.email
     if profile and profile.degree and profile.degree != LearnerProfile.Degree.OTHER:
@@ -284,20 +293,20 @@ def certificate_name(learner, profile: LearnerProfile | None) -> str:
     return name
 
 
-def name_changed_since_issue(*, certified_name: str | None, learner) -> bool:
+def name_changed_since_issue(*, certified_name: str | None, learner: User) -> bool:
     """Whether ``learner``'s name (or degree) now differs from what their certificate was issued to; the
     certificate and the registry rows keep the certified name until it is reissued."""
     return certified_name is not None and certified_name != certificate_name(learner, _profile_of(learner))
 
 
-def _profile_of(learner) -> LearnerProfile | None:
+def _profile_of(learner: User) -> LearnerProfile | None:
     try:
         return learner.profile  # usually already loaded with the enrollment
     except LearnerProfile.DoesNotExist:
         return None
 
 
-def certified_name_of(certificate: str = "pk"):
+def certified_name_of(certificate: str = "pk") -> Subquery:
     """An expression for the learner's name on the latest issue of the certificate at ``certificate`` (a
     path from the queried model to a certificate), for annotating admin lists."""
     latest = (
@@ -324,7 +333,7 @@ def certificate_snapshot(
     designations = details.designations.get(activity.pk, {})
     noun = activity.designation_noun
 
-    def statement(designation) -> str:
+    def statement(designation: CreditDesignation) -> str:
         return designation.credit_type.statement(
             provider=provider.name, amount=designation.max_amount, format=noun
         )
@@ -392,7 +401,9 @@ def certificate_snapshot(
 # --- email -------------------------------------------------------------------------------------------------
 
 
-def _email_for(version: CertificateVersion, *, learner, by=None, now=None) -> OutboxMessage:
+def _email_for(
+    version: CertificateVersion, *, learner: User, by: User | None = None, now: datetime | None = None
+) -> OutboxMessage:
     """The (unsaved) outbox row of the email that carries ``version`` to ``learner``."""
     now = now or timezone.now()
     subject = _("Your certificate: %(title)s") % {"title": version.snapshot["activity_title"]}
@@ -406,7 +417,7 @@ def _email_for(version: CertificateVersion, *, learner, by=None, now=None) -> Ou
     )
 
 
-def _queue_email(version: CertificateVersion, *, by) -> OutboxMessage:
+def _queue_email(version: CertificateVersion, *, by: User | None) -> OutboxMessage:
     message = _email_for(version, learner=version.certificate.enrollment.learner, by=by)
     message.save()
     return message
