@@ -16,6 +16,7 @@ import smtplib
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,14 +24,15 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from learners.models import Certificate, OutboxMessage
+from learners.models import Certificate, CertificateVersion, OutboxMessage
 from learners.pdf.certificate import render_certificate
 from learners.services import dispatch
 from portal.scoping import ACCREDITATION_STAFF_GROUP
@@ -189,7 +191,7 @@ class _LeaseKeeper:
     while nothing is held; a send shorter than a quarter of a lease costs it nothing.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._reset()
         os.register_at_fork(after_in_child=self._reset)  # a forked child holds nothing and has no thread
 
@@ -200,7 +202,7 @@ class _LeaseKeeper:
         self._thread: threading.Thread | None = None
 
     @contextmanager
-    def holding(self, message_id: int, token: uuid.UUID):
+    def holding(self, message_id: int, token: uuid.UUID) -> Iterator[None]:
         self._start()
         with self._lock:
             self._held[token] = (message_id, time.monotonic() + self._every())
@@ -267,7 +269,7 @@ def _renew(message_id: int, token: uuid.UUID) -> bool:
     )
 
 
-def _finish(message_id: int, token: uuid.UUID, **fields) -> bool:
+def _finish(message_id: int, token: uuid.UUID, **fields: object) -> bool:
     """Record the outcome of a send if this token still holds the lease; False (and nothing written) if
     the email was handed to another sender meanwhile."""
     done = OutboxMessage.objects.filter(
@@ -285,7 +287,7 @@ def _finish(message_id: int, token: uuid.UUID, **fields) -> bool:
 class _OpenConnection(threading.local):
     """This thread's connection to the mail server, with the settings it was opened for."""
 
-    connection = None  # (settings, connection)
+    connection: tuple[tuple, BaseEmailBackend] | None = None  # (the settings it was opened for, it)
 
 
 _smtp = _OpenConnection()
@@ -304,12 +306,14 @@ def _deliver(email: EmailMultiAlternatives) -> None:
     )
     cached = _smtp.connection
     reused = cached is not None and cached[0] == key
-    if not reused:
+    if cached is not None and reused:
+        connection = cached[1]
+    else:
         if cached is not None:
             cached[1].close()
-        _smtp.connection = (key, get_connection())
-        _smtp.connection[1].open()
-    connection = _smtp.connection[1]
+        connection = get_connection()
+        _smtp.connection = (key, connection)
+        connection.open()
     email.connection = connection
     try:
         email.send()
@@ -374,9 +378,15 @@ def _build_email(message: OutboxMessage) -> EmailMultiAlternatives:
     return _certificate_email(message)
 
 
+def _version_of(message: OutboxMessage) -> CertificateVersion:
+    """The certificate version a certificate email carries (the database holds it to one)."""
+    assert message.version is not None, f"outbox message {message.pk} is not a certificate's email"
+    return message.version
+
+
 def _certificate_email(message: OutboxMessage) -> EmailMultiAlternatives:
     """The certificate version's email to its learner, with the PDF attached."""
-    version = message.version
+    version = _version_of(message)
     certificate = version.certificate
     context = {
         "snapshot": version.snapshot,
@@ -398,6 +408,7 @@ def _certificate_email(message: OutboxMessage) -> EmailMultiAlternatives:
 
 def _digest_email(message: OutboxMessage) -> EmailMultiAlternatives:
     """The staff member's deadline digest, as its snapshot lists it."""
+    assert message.digest is not None, f"outbox message {message.pk} is not a digest's email"
     context = {
         **message.digest.snapshot,
         "ledger_url": settings.SITE_URL + reverse("admin:learners_reportingentry_changelist"),
@@ -446,7 +457,7 @@ def sweep(*, now: datetime | None = None, limit: int = 500) -> Swept:
     return Swept(released=released, queued=len(due))
 
 
-def overdue_emails(*, now: datetime | None = None):
+def overdue_emails(*, now: datetime | None = None) -> QuerySet[OutboxMessage]:
     """Emails (of either kind) still undelivered ``alert_after()`` after they were queued."""
     return OutboxMessage.objects.filter(
         state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.SENDING],
@@ -488,7 +499,7 @@ def alert_undelivered_emails(*, now: datetime | None = None, limit: int = 200) -
         alert_after().total_seconds() // 3600,
         give_up_after().total_seconds() // 3600,
         "; ".join(
-            f"#{m.pk} {m.version.certificate.code} queued {m.created:%Y-%m-%d %H:%M} UTC, {m.attempts} "
+            f"#{m.pk} {_version_of(m).certificate.code} queued {m.created:%Y-%m-%d %H:%M} UTC, {m.attempts} "
             f"attempts, last error: {m.last_error or '-'}"
             for m in messages
         ),
