@@ -33,10 +33,13 @@ run: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py demo --host $(HOST) --port $(PORT)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# The whole suite. DATABASE_URL and CELERY_BROKER_URL switch on the PostgreSQL, Redis and Celery tests;
-# the browser test also needs /usr/bin/chromium and node_modules/axe-core.
+# Lint, formatting, types and migrations, then the whole suite. DATABASE_URL and CELERY_BROKER_URL switch on
+# the PostgreSQL, Redis and Celery tests; the browser test also needs /usr/bin/chromium and
+# node_modules/axe-core.
 test: install node_modules/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run > /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -46,6 +49,7 @@ bench: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -57,4 +61,4 @@ lock: install
 	$(BIN)/pip-compile --quiet --strip-extras --extra dev --no-emit-index-url --no-emit-find-links -o requirements-dev.txt pyproject.toml
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache
