@@ -138,7 +138,7 @@ def issue_certificates(
             actor=None,
             entries=[
                 (
-                    "certificate.issued",
+                    audit.AuditAction.CERTIFICATE_ISSUED,
                     certificate,
                     enrollment.activity.provider_id,
                     {"version": 1, "code": certificate.code},
@@ -178,7 +178,7 @@ def reissue_certificate(*, certificate: Certificate, by: User | None, reason: st
         message = _queue_email(version, by=by)
         audit.record(
             actor=by,
-            action="certificate.reissued",
+            action=audit.AuditAction.CERTIFICATE_REISSUED,
             obj=certificate,
             provider_id=certificate.enrollment.activity.provider_id,
             data={"version": version.number, "reason": reason},
@@ -201,7 +201,7 @@ def revoke_certificate(*, certificate: Certificate, reason: str, by: User | None
         ledger.withdraw_for_revocation(enrollment=certificate.enrollment, reason=reason, by=by)
         audit.record(
             actor=by,
-            action="certificate.revoked",
+            action=audit.AuditAction.CERTIFICATE_REVOKED,
             obj=certificate,
             provider_id=certificate.enrollment.activity.provider_id,
             data={"reason": reason},
@@ -221,7 +221,7 @@ def resend_certificate(*, certificate: Certificate, by: User | None) -> OutboxMe
         message = _queue_email(version, by=by)
         audit.record(
             actor=by,
-            action="certificate.resent",
+            action=audit.AuditAction.CERTIFICATE_RESENT,
             obj=certificate,
             provider_id=certificate.enrollment.activity.provider_id,
             data={"message": message.pk},
@@ -343,7 +343,7 @@ def certificate_snapshot(
         designation = designations.get(credit.credit_type_id)
         credits.append(
             {
-                "type": credit.credit_type.name,
+                "type": credit.credit_type.label,
                 "code": credit.credit_type_id,
                 "amount": f"{credit.amount:.2f}",
                 "unit": credit.credit_type.unit,
@@ -387,8 +387,8 @@ def certificate_snapshot(
         "ama_designation": statement(ama) if (participation and ama) else "",
         "moc": [
             {
-                "board": moc.get_board_display(),
-                "credit_type": moc.get_credit_type_display(),
+                "board": vocabulary.board_abbreviation(moc.board),
+                "credit_type": vocabulary.moc_credit_type_label(moc.credit_type),
                 "points": f"{moc.points:.2f}",
             }
             for moc in sorted(details.moc.get(claim.pk, []), key=lambda m: (m.board, m.credit_type))
