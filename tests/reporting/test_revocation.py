@@ -50,7 +50,7 @@ def test_revoking_withdraws_rows_not_yet_sent(as_staff_a, october, staff_a):
 
 
 def test_withdrawn_rows_have_no_deadline_and_stay_withdrawn_through_profile_changes(as_staff_a, activity):
-    late = make_learner(first_name="Lou", last_name="Late", board_ids=[("ABIM", "ABIM-1")], consent=True)
+    late = make_learner(first_name="Lou", last_name="Latecomb", board_ids=[("ABIM", "ABIM-1")], consent=True)
     enrollment = complete(late, activity, at=OCT_20, moc_boards=["ABIM"])
     assert {s for s, _ in states(late)} == {"waiting"}  # no birth date
     overdue, _soon = ledger.unreported(ReportingEntry.objects.all())
@@ -64,7 +64,7 @@ def test_withdrawn_rows_have_no_deadline_and_stay_withdrawn_through_profile_chan
     assert states(late) == {("withdrawn", WITHDRAWN_TEXT)}  # no new state-board row either
     overdue, soon = ledger.unreported(ReportingEntry.objects.all())
     assert not overdue.filter(learner=late).exists() and not soon.filter(learner=late).exists()
-    assert "Lou" not in page_text(as_staff_a.get(LEDGER, {"deadline": "soon"}))
+    assert "Latecomb" not in page_text(as_staff_a.get(LEDGER, {"deadline": "soon"}))
 
 
 def test_a_rejected_row_is_withdrawn_and_cannot_be_requeued(as_staff_a, october, staff_a):
