@@ -317,7 +317,7 @@ def test_a_full_certificate_fits_inside_its_border(
 @pytest.mark.xfail(
     strict=True,
     reason="Known gap: Droid Sans Fallback has 3 of the 11,172 Hangul syllables, so a Korean name prints "
-    "blank; it needs a font with Hangul (portal/pdf.py names the gap).",
+    "blank; it needs a font with Hangul (portal/lib/pdf_text.py names the gap).",
 )
 def test_a_korean_name_prints(certificate):
     version = certificate.versions.get()
