@@ -11,7 +11,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from learners.models import Enrollment
-from learners.services import certificates, outbox
+from learners.services import certificates, outbox, outbox_alerts
 from learners.services.reporting import digest
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def sweep_certificates_task() -> dict[str, int]:
         "certificates": issued,
         "released": swept.released,
         "emails": swept.queued,
-        "alerted": outbox.alert_undelivered_emails(),
+        "alerted": outbox_alerts.alert_undelivered_emails(),
     }
 
 

@@ -14,7 +14,7 @@ from learners.models import (
     OutboxMessage,
     ReportingEntry,
 )
-from learners.services import certificates
+from learners.services import certificates, snapshots
 from portal import audit
 from portal.admin import PortalFormFields, ProviderScopedAdmin, ReadOnlyAdmin
 
@@ -93,7 +93,7 @@ class CertificateAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
             .get_queryset(request)
             .annotate(
                 latest_delivery=Subquery(latest.values("state")[:1]),
-                certified_name=certificates.certified_name_of("pk"),
+                certified_name=snapshots.certified_name_of("pk"),
             )
         )
 
@@ -102,7 +102,7 @@ class CertificateAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
         """The name as certified, flagged when the learner's name has changed since: the registry rows keep
         the certified one until the certificate is reissued."""
         learner = obj.enrollment.learner
-        if not certificates.name_changed_since_issue(certified_name=obj.certified_name, learner=learner):
+        if not snapshots.name_changed_since_issue(certified_name=obj.certified_name, learner=learner):
             return obj.certified_name or "—"
         return format_html(
             '<strong class="name-changed">{}</strong> {}',
@@ -110,7 +110,7 @@ class CertificateAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
             _("certified as “%(old)s”, now “%(new)s”. Reissue to certify the new name.")
             % {
                 "old": obj.certified_name,
-                "new": certificates.certificate_name(learner, getattr(learner, "profile", None)),
+                "new": snapshots.certificate_name(learner, getattr(learner, "profile", None)),
             },
         )
 
@@ -149,7 +149,7 @@ class CertificateAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
             action="revoke",
             title=_("Revoke certificates"),
             form_class=ReasonForm,
-            refusal=lambda certificate: _("already revoked") if certificate.is_revoked else None,
+            refusal=certificates.revoke_refusal,
             act=act,
         )
 
@@ -176,11 +176,15 @@ class CertificateAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
     @admin.action(description=_("Reissue selected certificates from current details"), permissions=["change"])
     def reissue(self, request, queryset):
         def act(will, data):
+            count = 0
             for certificate in will:
-                certificates.reissue_certificate(
-                    certificate=certificate, by=audit.actor_of(request), reason=data["reason"]
-                )
-            count = len(will)
+                try:
+                    certificates.reissue_certificate(
+                        certificate=certificate, by=audit.actor_of(request), reason=data["reason"]
+                    )
+                    count += 1
+                except certificates.CertificateError as exc:  # revoked since the preview
+                    self.message_user(request, f"{certificate.code}: {exc}", messages.WARNING)
             self.message_user(
                 request,
                 ngettext(
@@ -195,7 +199,7 @@ class CertificateAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
             action="reissue",
             title=_("Reissue certificates"),
             form_class=ReasonForm,
-            refusal=lambda certificate: _("revoked") if certificate.is_revoked else None,
+            refusal=certificates.reissue_refusal,
             act=act,
         )
 

@@ -7,7 +7,7 @@ from django.utils.translation import ngettext
 from learners.models import (
     OutboxMessage,
 )
-from learners.services import outbox
+from learners.services import outbox_alerts
 from portal.admin import ProviderScopedAdmin, ReadOnlyAdmin
 
 
@@ -16,12 +16,12 @@ class OverdueFilter(admin.SimpleListFilter):
     parameter_name = "overdue"
 
     def lookups(self, request, model_admin):
-        hours = int(outbox.alert_after().total_seconds() // 3600)
+        hours = int(outbox_alerts.alert_after().total_seconds() // 3600)
         return [("yes", ngettext("Undelivered after %d hour", "Undelivered after %d hours", hours) % hours)]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(pk__in=outbox.overdue_emails().values("pk"))
+            return queryset.filter(pk__in=outbox_alerts.overdue_emails().values("pk"))
         return queryset
 
 

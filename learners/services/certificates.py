@@ -9,27 +9,19 @@ duplicated or redelivered task changes nothing. ``issue_missing`` finishes what 
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, OuterRef, Subquery
-from django.db.models.fields.json import KT
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from activities import vocabulary
-from activities.models import CreditDesignation
-from activities.text import activity_dates_text
 from learners.models import (
     Certificate,
     CertificateVersion,
-    ClaimedCredit,
-    ClaimedMoc,
     CreditClaim,
     Enrollment,
-    LearnerProfile,
     OutboxMessage,
 )
-from learners.services import dispatch
+from learners.services import dispatch, snapshots
 from learners.services.reporting import ledger
 from portal import audit
 from portal.models import User
@@ -110,7 +102,7 @@ def issue_certificates(
         # Under the locks no one else inserts these; were a lock ever bypassed, the unique constraint
         # refuses the second and this transaction fails whole (a repeat then finds the first).
         issued = Certificate.objects.bulk_create([Certificate(enrollment=e) for e in todo])
-        details = _SnapshotDetails.load(todo)
+        details = snapshots.SnapshotDetails.load(todo)
         now = timezone.now()
         versions = CertificateVersion.objects.bulk_create(
             [
@@ -118,7 +110,7 @@ def issue_certificates(
                     certificate=certificate,
                     number=1,
                     issued_at=now,
-                    snapshot=certificate_snapshot(
+                    snapshot=snapshots.certificate_snapshot(
                         enrollment=enrollment, certificate=certificate, issued_at=now, details=details
                     ),
                 )
@@ -164,8 +156,9 @@ def reissue_certificate(*, certificate: Certificate, by: User | None, reason: st
         raise CertificateError(_("Say why the certificate is reissued."))
     with transaction.atomic():
         certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
-        if certificate.is_revoked:
-            raise CertificateError(_("A revoked certificate cannot be reissued."))
+        why_not = reissue_refusal(certificate)
+        if why_not:
+            raise CertificateError(why_not)
         version = _new_version(certificate, reason=reason, by=by)
         # An email of an earlier version still waiting would send the learner a superseded certificate.
         OutboxMessage.objects.filter(
@@ -187,8 +180,23 @@ def reissue_certificate(*, certificate: Certificate, by: User | None, reason: st
     return version
 
 
+def reissue_refusal(certificate: Certificate) -> str | None:
+    """Why the certificate cannot be reissued, or None."""
+    if certificate.is_revoked:
+        return _("A revoked certificate cannot be reissued.")
+    return None
+
+
+def revoke_refusal(certificate: Certificate) -> str | None:
+    """Why the certificate cannot be revoked (again), or None."""
+    if certificate.is_revoked:
+        return _("This certificate is already revoked.")
+    return None
+
+
 def revoke_certificate(*, certificate: Certificate, reason: str, by: User | None) -> Certificate:
-    """Revoke, keeping the row: the verification page then says revoked, and why."""
+    """Revoke, keeping the row: the verification page then says revoked, and why. Revoking a revoked
+    certificate changes nothing (``revoke_refusal`` says so beforehand)."""
     reason = reason.strip()
     if not reason:
         raise CertificateError(_("A reason is required to revoke a certificate."))
@@ -252,150 +260,12 @@ def _new_version(certificate: Certificate, *, reason: str, by: User | None) -> C
         certificate=certificate,
         number=number,
         issued_at=issued_at,
-        snapshot=certificate_snapshot(enrollment=enrollment, certificate=certificate, issued_at=issued_at),
+        snapshot=snapshots.certificate_snapshot(
+            enrollment=enrollment, certificate=certificate, issued_at=issued_at
+        ),
         reason=reason,
         issued_by=by if by is not None and by.is_authenticated else None,
     )
-
-
-class _SnapshotDetails:
-    """The designations, claimed credit and claimed MOC of several enrollments, read in three queries."""
-
-    def __init__(
-        self,
-        designations: dict[int, dict[str, CreditDesignation]],
-        credits: dict[int, list[ClaimedCredit]],
-        moc: dict[int, list[ClaimedMoc]],
-    ) -> None:
-        self.designations, self.credits, self.moc = designations, credits, moc
-
-    @classmethod
-    def load(cls, enrollments: list[Enrollment]) -> "_SnapshotDetails":
-        designations: dict[int, dict[str, CreditDesignation]] = {}
-        credits: dict[int, list[ClaimedCredit]] = {}
-        moc: dict[int, list[ClaimedMoc]] = {}
-        activity_ids = {e.activity_id for e in enrollments}
-        for d in CreditDesignation.objects.filter(activity_id__in=activity_ids).select_related("credit_type"):
-            designations.setdefault(d.activity_id, {})[d.credit_type_id] = d
-        claim_ids = [e.claim.pk for e in enrollments]
-        for credit in ClaimedCredit.objects.filter(claim_id__in=claim_ids).select_related("credit_type"):
-            credits.setdefault(credit.claim_id, []).append(credit)
-        for row in ClaimedMoc.objects.filter(claim_id__in=claim_ids):
-            moc.setdefault(row.claim_id, []).append(row)
-        return cls(designations, credits, moc)
-
-
-def certificate_name(learner: User, profile: LearnerProfile | None) -> str:
-    """The learner's name as a certificate prints it: the legal name (or the email), and the degree."""
-    name = learner.get_full_name().strip() or learner.email
-    if profile and profile.degree and profile.degree != LearnerProfile.Degree.OTHER:
-        name = f"{name}, {profile.degree}"
-    return name
-
-
-def name_changed_since_issue(*, certified_name: str | None, learner: User) -> bool:
-    """Whether ``learner``'s name (or degree) now differs from what their certificate was issued to; the
-    certificate and the registry rows keep the certified name until it is reissued."""
-    return certified_name is not None and certified_name != certificate_name(learner, _profile_of(learner))
-
-
-def _profile_of(learner: User) -> LearnerProfile | None:
-    try:
-        return learner.profile  # usually already loaded with the enrollment
-    except LearnerProfile.DoesNotExist:
-        return None
-
-
-def certified_name_of(certificate: str = "pk") -> Subquery:
-    """An expression for the learner's name on the latest issue of the certificate at ``certificate`` (a
-    path from the queried model to a certificate), for annotating admin lists."""
-    latest = (
-        CertificateVersion.objects.filter(certificate=OuterRef(certificate))
-        .order_by("-number")
-        .annotate(name=KT("snapshot__learner_name"))
-        .values("name")[:1]
-    )
-    return Subquery(latest)
-
-
-def certificate_snapshot(
-    *,
-    enrollment: Enrollment,
-    certificate: Certificate,
-    issued_at: datetime,
-    details: _SnapshotDetails | None = None,
-) -> dict:
-    """Everything the certificate states, frozen at issue: the PDF and the verification page read only this."""
-    activity, learner, claim = enrollment.activity, enrollment.learner, enrollment.claim
-    provider = activity.provider
-    profile = _profile_of(learner)
-    details = details or _SnapshotDetails.load([enrollment])
-    designations = details.designations.get(activity.pk, {})
-    noun = activity.designation_noun
-
-    def statement(designation: CreditDesignation) -> str:
-        return designation.credit_type.statement(
-            provider=provider.name, amount=designation.max_amount, format=noun
-        )
-
-    credits = []
-    for credit in sorted(details.credits.get(claim.pk, []), key=lambda c: c.credit_type.position):
-        designation = designations.get(credit.credit_type_id)
-        credits.append(
-            {
-                "type": credit.credit_type.label,
-                "code": credit.credit_type_id,
-                "amount": f"{credit.amount:.2f}",
-                "unit": credit.credit_type.unit,
-                "statement": statement(designation) if designation else "",
-                "activity_number": designation.activity_number if designation else "",
-            }
-        )
-    ama = designations.get(vocabulary.AMA_PRA_1)
-    participation = claim.profession != vocabulary.Profession.PHYSICIAN
-    name = certificate_name(learner, profile)
-    joint = ""
-    if activity.providership == activity.Providership.JOINT:
-        partner = activity.joint_provider or _("its joint provider")
-        joint = _(
-            "This activity has been planned and implemented in accordance with the accreditation requirements "
-            "and policies of the Accreditation Council for Continuing Medical Education (ACCME) through the "
-            "joint providership of %(provider)s and %(partner)s."
-        ) % {"provider": provider.name, "partner": partner}
-    return {
-        "kind": "participation" if participation else "credit",
-        "title": _("Certificate of Participation") if participation else _("Certificate of Credit"),
-        "learner_name": name,
-        # As certified, for the registry files (which name the learner in two fields).
-        "learner_first_name": learner.first_name,
-        "learner_last_name": learner.last_name,
-        "profession": claim.get_profession_display(),
-        "provider": provider.name,
-        "accreditation_statement": provider.accreditation_statement,
-        "joint_providership": joint,
-        "activity_title": activity.title,
-        "activity_type": activity.get_activity_type_display(),
-        "format": activity.get_format_display(),
-        "location": activity.location if activity.is_live else "",
-        "activity_dates": activity_dates_text(activity),
-        "start": activity.start.isoformat(),
-        "end": activity.end.isoformat(),
-        "completed_on": timezone.localdate(enrollment.completed_at).isoformat(),
-        "claimed_on": timezone.localdate(claim.claimed_at).isoformat(),
-        "issued_on": timezone.localdate(issued_at).isoformat(),
-        "credits": credits,
-        "ama_designation": statement(ama) if (participation and ama) else "",
-        "moc": [
-            {
-                "board": vocabulary.board_abbreviation(moc.board),
-                "credit_type": vocabulary.moc_credit_type_label(moc.credit_type),
-                "points": f"{moc.points:.2f}",
-            }
-            for moc in sorted(details.moc.get(claim.pk, []), key=lambda m: (m.board, m.credit_type))
-        ],
-        "code": certificate.code,
-        "verification_url": settings.SITE_URL + certificate.get_absolute_url(),
-    }
 
 
 # --- email -------------------------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 An email is a row queued in the transaction of the change it tells of: a certificate issued, reissued or sent
 again (``certificates``), a staff member's deadline digest recorded for the day (``reporting.digest``). The
-sender builds each kind's email from what its row points to (``_build_email``). Sending claims the row with a
+sender builds each kind's email from what its row points to (``emails.build_email``). Sending claims the row with a
 conditional update just before its send, taking a lease its sender renews while the send runs, so a repeated,
 duplicated or redelivered task sends nothing twice, and an email whose sender died is handed on by the sweep
 once the lease runs out. A temporary failure waits (``backoff_seconds``) and is retried for days; a permanent
-one fails at once. Staff are alerted once about an email the mail server has deferred for hours. The email
+one fails at once. Staff are alerted once about an email the mail server has deferred for hours
+(``outbox_alerts``). The email
 task (``learners.tasks.send_email_task``) only calls ``send_message``.
 """
 
@@ -22,20 +23,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
-from django.template.loader import render_to_string
-from django.urls import reverse
+from django.db import connection
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from learners.models import Certificate, CertificateVersion, OutboxMessage
-from learners.pdf.certificate import render_certificate
-from learners.services import dispatch
-from portal.scoping import ACCREDITATION_STAFF_GROUP
+from learners.models import Certificate, OutboxMessage
+from learners.services import dispatch, emails
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +143,7 @@ def _claim_and_send(message_id: int, message: OutboxMessage | None = None) -> st
 def _send_held(message: OutboxMessage, token: uuid.UUID) -> str:
     message_id = message.pk
     try:
-        email = _build_email(message)
+        email = emails.build_email(message)
         if not _renew(message_id, token):  # handed on while the PDF was made: the new holder sends it
             logger.warning("email %s: lease lost before sending; not sent by this worker", message_id)
             return _state(message_id)
@@ -337,11 +333,6 @@ def give_up_after() -> timedelta:
     return timedelta(hours=settings.CERTIFICATE_EMAIL_GIVE_UP_AFTER_HOURS)
 
 
-def alert_after() -> timedelta:
-    """How long after it was queued an email still undelivered is reported to staff (four hours)."""
-    return timedelta(hours=settings.CERTIFICATE_EMAIL_ALERT_AFTER_HOURS)
-
-
 def backoff_seconds(attempts: int) -> int:
     """``CERTIFICATE_EMAIL_BACKOFF_SECONDS`` (30 s), then doubling: 1 min, 2 min, ... at most
     ``CERTIFICATE_EMAIL_BACKOFF_MAX_SECONDS`` (30 min), so an email goes out within half an hour of the
@@ -369,59 +360,6 @@ def classify_smtp_error(exc: Exception) -> tuple[bool, str]:
         )
         return exc.smtp_code >= 500, f"{exc.smtp_code} {text}"
     return False, f"{exc.__class__.__name__}: {exc}"
-
-
-def _build_email(message: OutboxMessage) -> EmailMultiAlternatives:
-    """The email of an outbox row, as its kind makes it."""
-    if message.kind == OutboxMessage.Kind.DEADLINE_DIGEST:
-        return _digest_email(message)
-    return _certificate_email(message)
-
-
-def _version_of(message: OutboxMessage) -> CertificateVersion:
-    """The certificate version a certificate email carries (the database holds it to one)."""
-    assert message.version is not None, f"outbox message {message.pk} is not a certificate's email"
-    return message.version
-
-
-def _certificate_email(message: OutboxMessage) -> EmailMultiAlternatives:
-    """The certificate version's email to its learner, with the PDF attached."""
-    version = _version_of(message)
-    certificate = version.certificate
-    context = {
-        "snapshot": version.snapshot,
-        "version": version,
-        "dashboard_url": settings.SITE_URL + "/me/",
-        "verification_url": version.snapshot["verification_url"],
-    }
-    email = EmailMultiAlternatives(
-        subject=message.subject,
-        body=render_to_string("learners/email/certificate.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[message.recipient],
-        headers={"X-CME-Certificate": certificate.code, "X-CME-Message": str(message.pk)},
-    )
-    email.attach_alternative(render_to_string("learners/email/certificate.html", context), "text/html")
-    email.attach(f"certificate-{certificate.code}.pdf", render_certificate(version), "application/pdf")
-    return email
-
-
-def _digest_email(message: OutboxMessage) -> EmailMultiAlternatives:
-    """The staff member's deadline digest, as its snapshot lists it."""
-    assert message.digest is not None, f"outbox message {message.pk} is not a digest's email"
-    context = {
-        **message.digest.snapshot,
-        "ledger_url": settings.SITE_URL + reverse("admin:learners_reportingentry_changelist"),
-    }
-    email = EmailMultiAlternatives(
-        subject=message.subject,
-        body=render_to_string("emails/deadline_digest.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[message.recipient],
-        headers={"X-CME-Message": str(message.pk)},
-    )
-    email.attach_alternative(render_to_string("emails/deadline_digest.html", context), "text/html")
-    return email
 
 
 # --- the sweep ---------------------------------------------------------------------------------------------
@@ -455,92 +393,6 @@ def sweep(*, now: datetime | None = None, limit: int = 500) -> Swept:
     for message_id in due:
         dispatch.send_email(message_id)
     return Swept(released=released, queued=len(due))
-
-
-def overdue_emails(*, now: datetime | None = None) -> QuerySet[OutboxMessage]:
-    """Emails (of either kind) still undelivered ``alert_after()`` after they were queued."""
-    return OutboxMessage.objects.filter(
-        state__in=[OutboxMessage.State.PENDING, OutboxMessage.State.SENDING],
-        created__lte=(now or timezone.now()) - alert_after(),
-    )
-
-
-def alert_undelivered_emails(*, now: datetime | None = None, limit: int = 200) -> int:
-    """Tell staff, once per email, about certificate emails still undelivered ``alert_after()`` (4 hours)
-    after they were queued; returns how many this call reported.
-
-    Each is marked (``alerted_at``) in a short transaction that skips rows another run holds, so running
-    this twice, or concurrently, reports each email once. The marked ones are then reported in one logged
-    error (for whoever watches the logs; it gets out even when the mail server is down) and one email to
-    the accreditation staff, sent best-effort: a failed alert email is logged, not retried, as the emails
-    it reports are still being retried and the logged error stands. Nothing is dispatched.
-    """
-    now = now or timezone.now()
-    # A digest is staff's own email, and tomorrow's follows it: staff are alerted about learners' emails.
-    undelivered = overdue_emails(now=now).filter(kind=OutboxMessage.Kind.CERTIFICATE, alerted_at__isnull=True)
-    with transaction.atomic():
-        ids = list(
-            undelivered.select_for_update(skip_locked=True)
-            .order_by("created")
-            .values_list("pk", flat=True)[:limit]
-        )
-        OutboxMessage.objects.filter(pk__in=ids).update(alerted_at=now)
-    if not ids:
-        return 0
-    messages = list(
-        OutboxMessage.objects.filter(pk__in=ids)
-        .select_related("version__certificate__enrollment__activity__provider")
-        .order_by("created")
-    )
-    logger.error(
-        "%d certificate email(s) undelivered %d hours or more after they were queued, still retrying until "
-        "%d hours: %s",
-        len(messages),
-        alert_after().total_seconds() // 3600,
-        give_up_after().total_seconds() // 3600,
-        "; ".join(
-            f"#{m.pk} {_version_of(m).certificate.code} queued {m.created:%Y-%m-%d %H:%M} UTC, {m.attempts} "
-            f"attempts, last error: {m.last_error or '-'}"
-            for m in messages
-        ),
-    )
-    _email_alert(messages, now=now)
-    return len(messages)
-
-
-def _email_alert(messages: list[OutboxMessage], *, now: datetime) -> None:
-    recipients = list(
-        get_user_model()
-        .objects.filter(is_active=True, is_staff=True, groups__name=ACCREDITATION_STAFF_GROUP)
-        .order_by("email")
-        .values_list("email", flat=True)
-        .distinct()
-    )
-    if not recipients:
-        return
-    context = {
-        "messages": messages,
-        "hours": int(alert_after().total_seconds() // 3600),
-        "give_up_hours": int(give_up_after().total_seconds() // 3600),
-        "outbox_url": settings.SITE_URL + reverse("admin:learners_outboxmessage_changelist") + "?overdue=yes",
-        "now": now,
-    }
-    email = EmailMultiAlternatives(
-        subject=_("Certificate emails undelivered for %(hours)d hours: %(n)d")
-        % {"hours": context["hours"], "n": len(messages)},
-        body=render_to_string("emails/undelivered_certificates.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=recipients,
-    )
-    email.attach_alternative(render_to_string("emails/undelivered_certificates.html", context), "text/html")
-    try:
-        email.send()
-    except Exception:  # the mail server that defers the certificates may well refuse this too
-        logger.error(
-            "could not email staff about undelivered certificate emails %s",
-            [m.pk for m in messages],
-            exc_info=True,
-        )
 
 
 def delivery_status(certificate: Certificate) -> OutboxMessage | None:

@@ -238,7 +238,7 @@ def test_revoke_preview_lists_what_is_already_revoked(as_staff_a, staff_a, certi
     certificates.revoke_certificate(certificate=another_certificate, reason="Earlier", by=staff_a)
     text = page_text(preview(as_staff_a, "revoke", [certificate, another_certificate]))
     assert "1 certificate would be affected, 1 not." in text
-    assert f"{another_certificate.code}: already revoked" in text
+    assert f"{another_certificate.code}: This certificate is already revoked." in text
     confirm(as_staff_a, "revoke", [certificate, another_certificate], reason="Later")
     another_certificate.refresh_from_db()
     assert another_certificate.revoke_reason == "Earlier"
@@ -265,6 +265,18 @@ def test_reissue_creates_version_2_and_emails_it(
     assert "Ada King-Lovelace, MD" in mailoutbox[-1].body
     assert OutboxMessage.objects.get(version=version).state == "sent"
     assert as_staff_a.get(change_url(certificate)).status_code == 200
+
+
+def test_reissue_leaves_a_revoked_certificate_as_it_was_and_says_why(
+    as_staff_a, staff_a, certificate, another_certificate
+):
+    certificates.revoke_certificate(certificate=another_certificate, reason="Withdrawn", by=staff_a)
+    text = page_text(preview(as_staff_a, "reissue", [certificate, another_certificate]))
+    assert f"{another_certificate.code}: A revoked certificate cannot be reissued." in text
+    response = confirm(as_staff_a, "reissue", [certificate, another_certificate], reason="Surname corrected")
+    assert messages_of(response) == ["1 certificate reissued and emailed."]
+    assert another_certificate.versions.count() == 1
+    assert certificate.versions.count() == 2
 
 
 def test_reissue_without_a_reason_does_nothing(as_staff_a, certificate):

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from learners import tasks
 from learners.models import Certificate, OutboxMessage
-from learners.services import certificates, outbox
+from learners.services import certificates, emails, outbox
 from tests.factories import UserFactory
 from tests.helpers import complete, make_learner
 
@@ -55,7 +55,7 @@ def test_an_email_of_the_batch_taken_by_another_worker_is_skipped(seed_activity,
     """While the batch is busy (a slow server), another worker's task takes an email the batch has not
     reached yet; the batch then finds it claimed and goes on."""
     first, second, third = learners_completed(seed_activity, 3)
-    build = outbox._build_email
+    build = emails.build_email
     taken = []
     calls = []
 
@@ -66,7 +66,7 @@ def test_an_email_of_the_batch_taken_by_another_worker_is_skipped(seed_activity,
             taken.append(outbox.send_message(message_id=third_message.pk))
         return build(message)
 
-    monkeypatch.setattr(outbox, "_build_email", slow_build)
+    monkeypatch.setattr(emails, "build_email", slow_build)
     tasks.issue_certificate_task(first.pk)
     assert taken == ["sent"]
     assert sorted(m.to[0] for m in mailoutbox) == sorted(e.learner.email for e in (first, second, third))
@@ -80,7 +80,7 @@ def test_an_email_handed_on_while_its_pdf_was_made_is_not_sent_by_the_old_owner(
     the sweep hands the email on and the new owner sends it. The old owner then sends nothing."""
     certificate = certificates.issue_certificate(enrollment=completed_enrollment)
     message = OutboxMessage.objects.get(version__certificate=certificate)
-    build = outbox._build_email
+    build = emails.build_email
     later = now + outbox.lease_length()
     swept = []
     calls = []
@@ -92,7 +92,7 @@ def test_an_email_handed_on_while_its_pdf_was_made_is_not_sent_by_the_old_owner(
                 swept.append(outbox.sweep())  # dispatches the email again: sent at once (eager)
         return build(outbox_message)
 
-    monkeypatch.setattr(outbox, "_build_email", stalled_build)
+    monkeypatch.setattr(emails, "build_email", stalled_build)
     assert outbox.send_message(message_id=message.pk) == "sent"
     assert swept == [outbox.Swept(released=1, queued=1)]
     assert [recipients for recipients, _ in smtp_server.received] == [["learner-a@example.com"]]

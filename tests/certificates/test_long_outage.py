@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from learners import tasks
 from learners.models import OutboxMessage
-from learners.services import outbox
+from learners.services import outbox_alerts
 from tests.certificates.conftest import GREYLISTED, REFUSED
 from tests.factories import ActivityFactory, UserFactory
 from tests.helpers import complete, make_learner
@@ -108,9 +108,9 @@ def test_staff_get_one_alert_per_email_still_deferred_after_four_hours(
         assert "until 120 hours after each was queued" in text
     assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"pending"}
 
-    assert outbox.alert_undelivered_emails() == 0  # safe to run again
+    assert outbox_alerts.alert_undelivered_emails() == 0  # safe to run again
     with time_machine.travel(now + timedelta(days=2), tick=False):
-        assert outbox.alert_undelivered_emails() == 0
+        assert outbox_alerts.alert_undelivered_emails() == 0
     assert len(alerts_received(smtp_server)) == 2
 
 
@@ -128,7 +128,7 @@ def test_nothing_to_alert_about_costs_no_email(completed_enrollment, accreditor,
     tasks.issue_certificate_task(completed_enrollment.pk)  # sent at once
     mailoutbox.clear()
     with time_machine.travel(now + timedelta(days=1), tick=False):
-        assert outbox.alert_undelivered_emails() == 0
+        assert outbox_alerts.alert_undelivered_emails() == 0
     assert mailoutbox == []
 
 
@@ -148,7 +148,7 @@ def test_concurrent_alert_runs_report_each_email_once(seed_activity, accreditor,
     def run():
         try:
             start.wait(timeout=30)
-            reported.append(outbox.alert_undelivered_emails(limit=5))
+            reported.append(outbox_alerts.alert_undelivered_emails(limit=5))
         finally:
             connection.close()
 
@@ -157,7 +157,7 @@ def test_concurrent_alert_runs_report_each_email_once(seed_activity, accreditor,
         thread.start()
     for thread in threads:
         thread.join(60)
-    reported.append(outbox.alert_undelivered_emails())  # whatever the limit left
+    reported.append(outbox_alerts.alert_undelivered_emails())  # whatever the limit left
 
     assert sum(reported) == 12
     assert not OutboxMessage.objects.filter(alerted_at__isnull=True).exists()
@@ -179,7 +179,7 @@ def test_the_alert_links_to_the_outbox_filtered_to_the_overdue_emails(
         created=now - timedelta(hours=5)
     )
     mailoutbox.clear()
-    assert outbox.alert_undelivered_emails() == 1
+    assert outbox_alerts.alert_undelivered_emails() == 1
 
     link = re.search(r"The outbox: (\S+)", mailoutbox[0].body)[1]
     client.force_login(accreditor)

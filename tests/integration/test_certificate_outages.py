@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from learners import tasks
 from learners.models import Certificate, CreditClaim, OutboxMessage
-from learners.services import certificates, dispatch, outbox
+from learners.services import certificates, dispatch, outbox, outbox_alerts
 from tests.factories import ActivityFactory
 from tests.integration.conftest import claim, enrolled_learners, wait_for, wait_for_task
 
@@ -242,9 +242,9 @@ def test_an_outage_longer_than_ten_attempts_is_outlasted(
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", smtp_sink.port, 5
     caplog.set_level(logging.ERROR, logger="learners.services.outbox")
-    four_hours_on = timezone.now() + outbox.alert_after()
-    assert outbox.alert_undelivered_emails(now=four_hours_on) == 1
-    assert outbox.alert_undelivered_emails(now=four_hours_on) == 0
+    four_hours_on = timezone.now() + outbox_alerts.alert_after()
+    assert outbox_alerts.alert_undelivered_emails(now=four_hours_on) == 1
+    assert outbox_alerts.alert_undelivered_emails(now=four_hours_on) == 0
     assert [r.getMessage()[:40] for r in caplog.records if r.levelno >= logging.ERROR] == [
         "1 certificate email(s) undelivered 4 hou",
         "could not email staff about undelivered ",

@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from learners.models import DeadlineDigest, OutboxMessage, ReportingEntry
-from learners.services import dispatch, outbox
+from learners.services import dispatch, outbox, outbox_alerts
 from learners.services.reporting import digest, exports, ledger
 from learners.tasks import send_deadline_digests_task, send_email_task
 from portal.celery import app
@@ -459,7 +459,7 @@ def test_staff_are_not_alerted_about_a_digest_still_waiting(boundary_rows, staff
     mail_server_down(settings)
     send_deadline_digests_task()
     assert digest_emails().get().state == "pending"
-    assert outbox.alert_undelivered_emails(now=timezone.now() + EVENING) == 0
+    assert outbox_alerts.alert_undelivered_emails(now=timezone.now() + EVENING) == 0
 
 
 @pytest.mark.postgres
