@@ -90,6 +90,9 @@ class AuditAction(models.TextChoices):
     PROFILE_CHANGED = "profile.changed", _("Learner profile changed")
     ENROLLMENT_CREATED = "enrollment.created", _("Learner enrolled")
     CLAIM_CREATED = "claim.created", _("Credit claimed")
+    # Assessments: learners' attempts at pre-tests, post-tests and evaluations; staff copying templates.
+    ATTEMPT_SUBMITTED = "attempt.submitted", _("Assessment attempt submitted")
+    ASSESSMENT_COPIED = "assessment.copied", _("Assessment copied from a template")
     # Certificates.
     CERTIFICATE_ISSUED = "certificate.issued", _("Certificate issued")
     CERTIFICATE_REISSUED = "certificate.reissued", _("Certificate reissued")
@@ -112,6 +115,9 @@ class AuditAction(models.TextChoices):
     ACTIVITY_CHANGED = "activity.changed", _("Activity changed in the admin")
     ACTIVITY_DELETED = "activity.deleted", _("Activity deleted in the admin")
     CERTIFICATE_CHANGED = "certificate.changed", _("Certificate saved in the admin")
+    ASSESSMENT_ADDED = "assessment.added", _("Assessment added in the admin")
+    ASSESSMENT_CHANGED = "assessment.changed", _("Assessment changed in the admin")
+    ASSESSMENT_DELETED = "assessment.deleted", _("Assessment deleted in the admin")
 
     @classmethod
     def of_admin(cls, obj: models.Model | type[models.Model], verb: str) -> "AuditAction":

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "portal.apps.PortalConfig",
     "activities.apps.ActivitiesConfig",
     "learners.apps.LearnersConfig",
+    "assessments.apps.AssessmentsConfig",
     "portal.apps.PortalAdminConfig",  # django.contrib.admin with the portal's site (portal/sites.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -100,3 +100,52 @@ class ActivityFactory(factory.django.DjangoModelFactory):
 
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+def make_assessment(
+    activity,
+    kind: str = "post_test",
+    *,
+    questions: int = 4,
+    passing_score: int | None = 70,
+    max_attempts: int | None = 2,
+    required_for: str | None = None,
+    moc_boards=(),
+    shuffle: bool = False,
+    show_feedback: bool = True,
+    title: str | None = None,
+):
+    """An assessment of ``activity`` (``kind``: pre_test, post_test, evaluation) with ``questions``
+    questions: for a pre- or post-test single-choice questions of four answers, the first correct ("Right
+    answer N"); for an evaluation Likert items. Keys are shared by position, so a pre-test and a post-test
+    made with this ask the same questions."""
+    from assessments.models import Assessment, Choice, Question
+
+    scored = kind != "evaluation"
+    assessment = Assessment.objects.create(
+        provider=activity.provider,
+        activity=activity,
+        kind=kind,
+        title=title or str(dict(Assessment.Kind.choices)[kind]),
+        passing_score=passing_score if kind == "post_test" else None,
+        max_attempts=max_attempts if kind == "post_test" else None,
+        required_for=required_for or ("nothing" if kind == "pre_test" else "credit"),
+        moc_boards=list(moc_boards),
+        shuffle_questions=shuffle,
+        show_feedback=show_feedback,
+    )
+    for n in range(1, questions + 1):
+        question = Question.objects.create(
+            assessment=assessment,
+            key=f"00000000-0000-4000-8000-{n:012d}",
+            position=n,
+            kind="single" if scored else "likert",
+            text=f"Question {n}?" if scored else f"Statement {n}.",
+            explanation=f"Because of reason {n}." if scored else "",
+        )
+        if scored:
+            for position, text in enumerate([f"Right answer {n}", "Wrong A", "Wrong B", "Wrong C"], start=1):
+                Choice.objects.create(
+                    question=question, position=position, text=text, is_correct=position == 1
+                )
+    return assessment

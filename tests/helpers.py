@@ -140,3 +140,38 @@ def page_text(response) -> str:
 def messages_of(response) -> list[str]:
     """The messages (``django.contrib.messages``) the request left for the user to see."""
     return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def answers(version, *, right: int | None = None, likert: int = 4) -> dict[str, list[str]]:
+    """A submission to ``version``: the first ``right`` scored questions answered correctly (all if None)
+    and the rest wrongly; Likert items ``likert``; free text "Noted."."""
+    from assessments.services.attempts import field_name
+
+    responses, scored = {}, 0
+    for question in version.content["questions"]:
+        field = field_name(question)
+        if question["kind"] in ("single", "true_false", "multiple"):
+            good = right is None or scored < right
+            scored += 1
+            picks = [c["id"] for c in question["choices"] if c["correct"] == good]
+            responses[field] = [str(p) for p in (picks if good else picks[:1])]
+        elif question["kind"] == "likert":
+            responses[field] = [str(likert)]
+        else:
+            responses[field] = ["Noted."]
+    return responses
+
+
+def attempt(enrollment, assessment, *, right: int | None = None, at: datetime | None = None, **kwargs):
+    """The learner of ``enrollment`` submits an attempt at ``assessment``'s current version, through the
+    service, with ``right`` scored questions correct (all if None)."""
+    from assessments.services import attempts, versions
+
+    version = versions.current_version(assessment)
+    return attempts.submit_attempt(
+        enrollment=enrollment,
+        assessment=assessment,
+        version=version,
+        responses=answers(version, right=right, **kwargs),
+        at=at,
+    )

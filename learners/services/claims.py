@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from activities import rules, vocabulary
 from activities.models import Activity, CreditDesignation, CreditType
+from assessments.services import requirements
 from learners.models import ClaimedCredit, ClaimedMoc, CreditClaim, Enrollment, LearnerProfile
 from learners.services import dispatch
 from learners.services.reporting import ledger
@@ -70,10 +71,14 @@ class ClaimOptions:
         return not self.claimable
 
 
-def claim_options(*, enrollment: Enrollment, profile: LearnerProfile | None) -> ClaimOptions:
+def claim_options(
+    *, enrollment: Enrollment, profile: LearnerProfile | None, progress: requirements.Progress | None = None
+) -> ClaimOptions:
     """What the claim form offers: each designated credit type (claimable by the learner's profession or
-    not) and each MOC board, with whether the learner can opt in (board ID and consent given)."""
+    not) and each MOC board, with whether the learner can opt in (board ID and consent given, and the
+    board's post-test or evaluation requirement met)."""
     activity = enrollment.activity
+    progress = progress or requirements.progress(enrollment)
     profession = profile.profession if profile else None
     credits = [
         CreditOption(
@@ -94,6 +99,11 @@ def claim_options(*, enrollment: Enrollment, profile: LearnerProfile | None) -> 
             reason = _("Add your board ID to your profile to have MOC points reported.")
         elif profile is None or not profile.has_reporting_consent:
             reason = _("Give your consent to reporting in your profile to have MOC points reported.")
+        elif unmet := progress.unmet_for_moc(board):
+            reason = _("%(board)s MOC points are reported once you have met its requirements: %(what)s") % {
+                "board": vocabulary.board_abbreviation(board),
+                "what": " ".join(standing.unmet_message() for standing in unmet),
+            }
         moc.append(MocOption(board, rows, board_ids.get(board), reason))
     return ClaimOptions(credits, moc)
 
@@ -111,8 +121,11 @@ def claim_credit(
     ``amounts`` maps credit type codes to the amount claimed, for every type the learner's profession may
     claim (a learner who may claim none gets a certificate of participation). Each amount must be above
     zero, at most the designated maximum, in the credit type's steps, and the claim attested, inside the
-    claim window. The enrollment row is locked, so concurrent submissions make one claim; a repeat raises
-    ``ClaimError``. After commit, the issuing of its certificate is queued.
+    claim window, once the activity's post-test and evaluation requirements are met (each unmet one is
+    named). MOC points are recorded only for boards whose requirements are met. The completion date is
+    when the last requirement the claim depends on was met, or the claim's time when there is none. The
+    enrollment row is locked (the lock attempts take), so concurrent submissions make one claim; a repeat
+    raises ``ClaimError``. After commit, the issuing of its certificate is queued.
     """
     at = at or timezone.now()
     with transaction.atomic():
@@ -129,7 +142,11 @@ def claim_credit(
             raise ClaimError(
                 {NON_FIELD: _("Complete your profile (your profession) before claiming credit.")}
             )
-        options = claim_options(enrollment=enrollment, profile=profile)
+        progress = requirements.progress(enrollment)
+        unmet = progress.unmet_for_credit()
+        if unmet:
+            raise ClaimError({NON_FIELD: " ".join(standing.unmet_message() for standing in unmet)})
+        options = claim_options(enrollment=enrollment, profile=profile, progress=progress)
 
         errors: dict[str, str] = {}
         if not attested:
@@ -154,7 +171,8 @@ def claim_credit(
             ClaimedMoc(claim=claim, board=board, credit_type=kind, points=points, board_id=board_id)
             for board, kind, points, board_id in moc_rows
         )
-        enrollment.status, enrollment.completed_at = Enrollment.Status.COMPLETED, at
+        completed_at = progress.completed_at(moc_boards={row[0] for row in moc_rows}) or at
+        enrollment.status, enrollment.completed_at = Enrollment.Status.COMPLETED, completed_at
         enrollment.save(update_fields=["status", "completed_at", "modified"])
         ledger.record_claim(claim=claim)
         audit.record(

@@ -1,0 +1,327 @@
+"""Pre-tests, post-tests and evaluations: what a provider authors, the frozen versions learners take, and the
+attempts and answers learners give.
+
+An assessment belongs to a provider; with an activity it is that activity's pre-test, post-test or
+evaluation (one of each kind), without one it is a template in the provider's library, copied onto
+activities. Learners never take the editable questions: each attempt is scored on an ``AssessmentVersion``,
+a frozen copy of the questions, choices and correct answers made when they change, so editing a test after
+learners took it never changes their recorded attempts.
+
+Why they exist (sources in ``assessments/rules.py``): the AMA's core requirements include an evaluation
+mechanism, and enduring materials and journal CME an assessment with a passing standard; ACCME asks for
+the analysis of change in learners; ABIM MOC needs a comprehensive evaluation with a passing score and
+feedback, and ABMS boards' self-assessment credit a scored assessment; ACPE requires assessment of learning.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from activities.models import Activity, Provider
+from learners.models import Enrollment
+from portal.models import TimestampedModel
+
+
+class Assessment(TimestampedModel):
+    class Kind(models.TextChoices):
+        PRE_TEST = "pre_test", _("Pre-test")
+        POST_TEST = "post_test", _("Post-test")
+        EVALUATION = "evaluation", _("Evaluation")
+
+    class RequiredFor(models.TextChoices):
+        CREDIT = "credit", _("All credit and MOC points")
+        MOC = "moc", _("MOC points only")
+        NOTHING = "nothing", _("Nothing: optional")
+
+    provider = models.ForeignKey(
+        Provider, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="assessments"
+    )
+    activity = models.ForeignKey(
+        Activity,
+        verbose_name=_("activity"),
+        on_delete=models.PROTECT,
+        related_name="assessments",
+        null=True,
+        blank=True,
+        help_text=_(
+            "Leave empty to keep this in the provider's library, as a template to copy onto activities."
+        ),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    instructions = models.TextField(_("instructions"), blank=True)
+    passing_score = models.PositiveSmallIntegerField(
+        _("passing score (%)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("Post-tests: the share of scored questions a learner must answer correctly."),
+    )
+    max_attempts = models.PositiveSmallIntegerField(
+        _("attempts allowed"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("Post-tests: empty for unlimited attempts."),
+    )
+    shuffle_questions = models.BooleanField(
+        _("shuffle questions"),
+        default=False,
+        help_text=_("Each attempt shows the questions in its own order."),
+    )
+    show_feedback = models.BooleanField(
+        _("show feedback"),
+        default=True,
+        help_text=_(
+            "After each attempt, show which answers were right, the correct answers and explanations."
+        ),
+    )
+    required_for = models.CharField(
+        _("required for"),
+        max_length=16,
+        choices=RequiredFor.choices,
+        default=RequiredFor.CREDIT,
+        help_text=_(
+            "What the learner must complete this for. A board's MOC points can need the post-test where CME "
+            "credit does not (ABIM, ABS self-assessment). Pre-tests are never required."
+        ),
+    )
+    moc_boards = models.JSONField(
+        _("MOC boards"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "When required for MOC points only: the boards whose points need it (empty: every board)."
+        ),
+    )
+
+    provider_field = "provider"
+
+    class Meta:
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+        ordering = ["activity", "kind", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["activity", "kind"],
+                condition=Q(activity__isnull=False),
+                name="assessment_one_per_kind_per_activity",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="post_test") | Q(passing_score__isnull=False),
+                name="assessment_post_test_has_passing_score",
+            ),
+            models.CheckConstraint(
+                condition=Q(passing_score__isnull=True) | Q(passing_score__gte=1, passing_score__lte=100),
+                name="assessment_passing_score_1_to_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_attempts__isnull=True) | Q(max_attempts__gte=1),
+                name="assessment_max_attempts_at_least_1",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="pre_test") | Q(required_for="nothing"),
+                name="assessment_pre_test_never_required",
+            ),
+        ]
+
+    def __str__(self):
+        where = self.activity.title if self.activity_id and self.activity else _("library")
+        return f"{self.get_kind_display()}: {self.title} ({where})"
+
+    @property
+    def is_template(self) -> bool:
+        return self.activity_id is None
+
+    @property
+    def is_scored(self) -> bool:
+        return self.kind != self.Kind.EVALUATION
+
+    @property
+    def attempts_allowed(self) -> int | None:
+        """How many attempts a learner has: a pre-test and an evaluation are taken once."""
+        if self.kind == self.Kind.POST_TEST:
+            return self.max_attempts
+        return 1
+
+
+class Question(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single", _("Single choice")
+        MULTIPLE = "multiple", _("Multiple choice (all correct answers required)")
+        TRUE_FALSE = "true_false", _("True or false")
+        LIKERT = "likert", _("Likert scale 1–5")
+        FREE_TEXT = "free_text", _("Free text (evaluations only)")
+
+    SCORED_KINDS = (Kind.SINGLE, Kind.MULTIPLE, Kind.TRUE_FALSE)
+    CHOICE_KINDS = (Kind.SINGLE, Kind.MULTIPLE, Kind.TRUE_FALSE)
+
+    assessment = models.ForeignKey(
+        Assessment, verbose_name=_("assessment"), on_delete=models.CASCADE, related_name="questions"
+    )
+    # The same question across versions, copies and the pre- and post-test of one activity: what the
+    # knowledge change is matched on.
+    key = models.UUIDField(_("key"), default=uuid.uuid4, editable=False)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.SINGLE)
+    text = models.TextField(_("question"), max_length=2000)
+    explanation = models.TextField(
+        _("explanation"),
+        blank=True,
+        max_length=4000,
+        help_text=_("Shown after the attempt, when feedback is on."),
+    )
+    required = models.BooleanField(_("answer required"), default=True)
+
+    provider_field = "assessment__provider"
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "key"], name="question_key_once_per_assessment"),
+        ]
+
+    def __str__(self):
+        return self.text[:80]
+
+    @property
+    def is_scored(self) -> bool:
+        return self.kind in self.SCORED_KINDS
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(
+        Question, verbose_name=_("question"), on_delete=models.CASCADE, related_name="choices"
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    text = models.CharField(_("answer"), max_length=500)
+    is_correct = models.BooleanField(_("correct"), default=False)
+
+    provider_field = "question__assessment__provider"
+
+    class Meta:
+        verbose_name = _("choice")
+        verbose_name_plural = _("choices")
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.text[:80]
+
+
+class AssessmentVersion(models.Model):
+    """The questions, choices and correct answers of an assessment as learners took them, frozen.
+
+    ``content``: ``{"title", "kind", "passing_score", "instructions", "questions": [{"id", "key", "kind",
+    "text", "explanation", "required", "choices": [{"id", "text", "correct"}]}]}``; ``digest`` is its
+    SHA-256, so an unchanged assessment reuses its latest version."""
+
+    assessment = models.ForeignKey(
+        Assessment, verbose_name=_("assessment"), on_delete=models.PROTECT, related_name="versions"
+    )
+    number = models.PositiveIntegerField(_("version"))
+    content = models.JSONField(_("content"))
+    digest = models.CharField(_("digest"), max_length=64)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    provider_field = "assessment__provider"
+
+    class Meta:
+        verbose_name = _("assessment version")
+        verbose_name_plural = _("assessment versions")
+        ordering = ["assessment", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "number"], name="assessment_version_number_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.assessment} v{self.number}"
+
+
+class Attempt(models.Model):
+    """One submission of a pre-test, post-test or evaluation by an enrolled learner, scored on the version
+    they were shown. At most one passed attempt per post-test: a pass is final."""
+
+    enrollment = models.ForeignKey(
+        Enrollment, verbose_name=_("enrollment"), on_delete=models.PROTECT, related_name="attempts"
+    )
+    assessment = models.ForeignKey(
+        Assessment, verbose_name=_("assessment"), on_delete=models.PROTECT, related_name="attempts"
+    )
+    version = models.ForeignKey(
+        AssessmentVersion, verbose_name=_("version"), on_delete=models.PROTECT, related_name="attempts"
+    )
+    number = models.PositiveSmallIntegerField(_("attempt"))
+    submitted_at = models.DateTimeField(_("submitted at"))
+    score = models.DecimalField(
+        _("score (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Scored kinds only."),
+    )
+    correct = models.PositiveSmallIntegerField(_("correct answers"), null=True, blank=True)
+    scored = models.PositiveSmallIntegerField(_("scored questions"), null=True, blank=True)
+    passed = models.BooleanField(_("passed"), null=True, blank=True, help_text=_("Post-tests only."))
+
+    provider_field = "enrollment__activity__provider"
+
+    class Meta:
+        verbose_name = _("attempt")
+        verbose_name_plural = _("attempts")
+        ordering = ["enrollment", "assessment", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "assessment", "number"], name="attempt_number_once"
+            ),
+            models.UniqueConstraint(
+                fields=["enrollment", "assessment"], condition=Q(passed=True), name="attempt_one_pass"
+            ),
+            models.CheckConstraint(condition=Q(number__gte=1), name="attempt_number_at_least_1"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=Decimal(0), score__lte=Decimal(100)),
+                name="attempt_score_0_to_100",
+            ),
+        ]
+        indexes = [models.Index(fields=["assessment", "submitted_at"])]
+
+    def __str__(self):
+        return f"{self.assessment.get_kind_display()} attempt {self.number} of {self.enrollment}"
+
+
+class Answer(models.Model):
+    """A learner's answer to one question of an attempt, as given: the choices picked, the Likert value or
+    the text, and whether it was correct (scored questions)."""
+
+    attempt = models.ForeignKey(
+        Attempt, verbose_name=_("attempt"), on_delete=models.CASCADE, related_name="answers"
+    )
+    question_pk = models.PositiveIntegerField(_("question"))
+    question_key = models.UUIDField(_("question key"))
+    choice_ids = models.JSONField(_("choices picked"), default=list, blank=True)
+    value = models.PositiveSmallIntegerField(_("value"), null=True, blank=True)
+    text = models.TextField(_("text"), blank=True, max_length=5000)
+    correct = models.BooleanField(_("correct"), null=True, blank=True)
+
+    provider_field = "attempt__enrollment__activity__provider"
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        ordering = ["attempt", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "question_pk"], name="answer_once_per_question"),
+            models.CheckConstraint(
+                condition=Q(value__isnull=True) | Q(value__gte=1, value__lte=5), name="answer_likert_1_to_5"
+            ),
+        ]
+        indexes = [models.Index(fields=["question_key"])]
+
+    def __str__(self):
+        return f"Answer to {self.question_pk} in {self.attempt_id}"
