@@ -7,6 +7,7 @@ from portal import views as portal_views
 urlpatterns = [
     path("", activity_views.home, name="home"),
     path("", include("learners.urls")),
+    path("", include("assessments.urls")),
     path("accounts/", include("allauth.urls")),
     path("activities/", include("activities.urls")),
     path("api/", include("activities.api_urls")),

@@ -1,0 +1,1 @@
+"""Authoring pre-tests, post-tests and evaluations in the admin."""

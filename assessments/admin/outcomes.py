@@ -1,0 +1,1 @@
+"""The outcomes of an activity's assessments, and a provider's activities by measured outcome."""
