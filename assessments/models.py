@@ -7,10 +7,15 @@ activities. Learners never take the editable questions: each attempt is scored o
 a frozen copy of the questions, choices and correct answers made when they change, so editing a test after
 learners took it never changes their recorded attempts.
 
-Why they exist (sources in ``assessments/rules.py``): the AMA's core requirements include an evaluation
-mechanism, and enduring materials and journal CME an assessment with a passing standard; ACCME asks for
-the analysis of change in learners; ABIM MOC needs a comprehensive evaluation with a passing score and
-feedback, and ABMS boards' self-assessment credit a scored assessment; ACPE requires assessment of learning.
+Why they exist: the AMA's core requirements include an evaluation mechanism, and enduring materials and
+journal CME an assessment with a minimum performance level (AMA CME provider FAQ,
+http://www.ama-assn.org/ama/pub/category/16354.html; the 2010 PRA update,
+http://meetingsnet.com/print/cme-regs/ama-issues-updates-pra-credit-system); ACCME's criteria ask providers to
+analyse change in learners (http://accme.org/requirements/accreditation-requirements-cme-providers/criteria/
+criterion-3); ABIM MOC needs a comprehensive evaluation with a passing score and feedback
+(http://accme.org/faq/7922, https://www.acponline.org/cme-moc/moc/learn-more-about-moc/
+why-cant-i-earn-moc-points-for-all-cme-activities), and ABMS boards' self-assessment credit a scored
+assessment (https://www.continuingcertification.org/resources/); ACPE requires assessment of learning.
 """
 
 import uuid
