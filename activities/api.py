@@ -52,6 +52,23 @@ def activity_data(record: dict, *, request) -> dict:
             }
             for board, kind, points in record["moc"]
         ],
+        "assessments": assessments_data(record["assessments"]),
+    }
+
+
+def assessments_data(offered: dict[str, selectors.OfferedAssessment]) -> dict:
+    """What a learner must or may take besides the activity itself: ``{"pre_test": bool, "post_test":
+    {"passing_score", "attempts_allowed"} or null, "evaluation": bool}``. Only what learners are offered
+    counts (an assessment with questions); ``attempts_allowed`` is null for unlimited attempts."""
+    post_test = offered.get("post_test")
+    return {
+        "pre_test": "pre_test" in offered,
+        "post_test": (
+            None
+            if post_test is None
+            else {"passing_score": post_test.passing_score, "attempts_allowed": post_test.max_attempts}
+        ),
+        "evaluation": "evaluation" in offered,
     }
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -193,7 +193,7 @@ RECORD_FIELDS = (
 
 
 def activity_records(ids: list[int]) -> list[dict]:
-    """Everything the API shows for these published activities, in this order: four queries for any number."""
+    """Everything the API shows for these published activities, in this order: five queries for any number."""
     if not ids:
         return []
     records = {row[0]: dict(zip(RECORD_FIELDS, row, strict=True)) for row in (
@@ -220,7 +220,40 @@ def activity_records(ids: list[int]) -> list[dict]:
         .values_list("activity_id", "board", "credit_type", "points")
     ):
         records[activity_id]["moc"].append((board, moc_type, points))
+    for activity_id, requirements in offered_assessments(found).items():
+        records[activity_id]["assessments"] = requirements
     return [records[pk] for pk in ids if pk in records]
+
+
+@dataclass(frozen=True)
+class OfferedAssessment:
+    kind: str  # "pre_test" | "post_test" | "evaluation"
+    passing_score: int | None
+    max_attempts: int | None  # None: unlimited (post-tests); a pre-test and an evaluation are taken once
+
+
+def offered_assessments(activity_ids: list[int]) -> dict[int, dict[str, OfferedAssessment]]:
+    """The pre-tests, post-tests and evaluations learners are offered in these activities, by activity and
+    kind, in one query: those with at least one question, as ``assessments.services.requirements.offered``
+    counts them (one with no questions yet is not offered and gates nothing). Every id is in the result,
+    with ``{}`` for an activity that offers none.
+
+    Read through the activity's ``assessments`` relation: the assessments app builds on this one, which
+    does not import it.
+    """
+    found: dict[int, dict[str, OfferedAssessment]] = {pk: {} for pk in activity_ids}
+    if not activity_ids:
+        return found
+    rows = (
+        Activity.objects.filter(pk__in=activity_ids)
+        .values_list("pk", "assessments__kind", "assessments__passing_score", "assessments__max_attempts")
+        .annotate(questions=Count("assessments__questions"))
+        .filter(questions__gt=0)
+        .order_by()
+    )
+    for activity_id, kind, passing_score, max_attempts, _questions in rows:
+        found[activity_id][kind] = OfferedAssessment(kind, passing_score, max_attempts)
+    return found
 
 
 @dataclass
