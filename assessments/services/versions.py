@@ -51,7 +51,8 @@ def current_version(assessment: Assessment) -> AssessmentVersion:
     if latest is not None and latest.digest == digest:
         return latest
     with transaction.atomic():
-        Assessment.objects.select_for_update().filter(pk=assessment.pk).first()
+        # Ordered by pk alone: the default ordering joins the (nullable) activity, which FOR UPDATE refuses.
+        Assessment.objects.select_for_update().filter(pk=assessment.pk).order_by("pk").first()
         latest = assessment.versions.order_by("-number").first()
         if latest is not None and latest.digest == digest:
             return latest
