@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from activities.models import Activity
+from assessments.services import requirements
+from assessments.templatetags.assessment_steps import steps_for
 from learners import services
 from learners.forms import BoardIdFormSet, ClaimForm, LicenseFormSet, ProfileForm, TranscriptForm
 from learners.models import Certificate, Enrollment, LearnerProfile
@@ -27,11 +29,21 @@ TRANSCRIPT_COLUMNS = ["claimed_on", "activity", "provider", "activity_type", "cr
 def dashboard(request):
     enrollments = list(selectors.enrollments_for(user=request.user))
     selectors.attach_delivery(enrollments)
+    progress = requirements.progress_for_many(enrollments)
+    attempted = {e.pk for e in enrollments if any(s.attempts for s in progress[e.pk].standings)}
     response = render(
         request,
         "learners/dashboard.html",
         {
-            "in_progress": [e for e in enrollments if e.status == Enrollment.Status.ENROLLED],
+            "in_progress": [
+                {
+                    "enrollment": e,
+                    "steps": steps_for(enrollment=e, progress=progress[e.pk], certificate=e.certificate_obj),
+                }
+                for e in enrollments
+                if e.status == Enrollment.Status.ENROLLED
+            ],
+            "attempted": attempted,
             "completed": [e for e in enrollments if e.status == Enrollment.Status.COMPLETED],
             "profile": LearnerProfile.objects.filter(user=request.user).first(),
         },
@@ -64,7 +76,8 @@ def claim(request, public_id):
     except Enrollment.DoesNotExist:
         raise Http404 from None
     profile = LearnerProfile.objects.filter(user=request.user).first()
-    options = services.claim_options(enrollment=enrollment, profile=profile)
+    progress = requirements.progress(enrollment)
+    options = services.claim_options(enrollment=enrollment, profile=profile, progress=progress)
     # Bound on every POST: a participation-only claim may arrive with no fields at all.
     form = ClaimForm(request.POST if request.method == "POST" else None, options=options)
     already = getattr(enrollment, "claim", None)
@@ -83,6 +96,14 @@ def claim(request, public_id):
             messages.success(request, _("Your credit is recorded. Your certificate will follow by email."))
             return redirect("learners:dashboard")
     status = 400 if request.method == "POST" else 200
+    steps = steps_for(
+        enrollment=enrollment,
+        progress=progress,
+        certificate=Certificate.objects.filter(enrollment=enrollment).first(),
+    )
+    for step in steps:
+        if step.key == "claim":
+            step.url = ""  # the form is on this page
     context = {
         "enrollment": enrollment,
         "activity": enrollment.activity,
@@ -92,6 +113,8 @@ def claim(request, public_id):
         "claim": already,
         "window_open": enrollment.activity.is_open_for_claims(at=timezone.now()),
         "now": timezone.now(),
+        "unmet": [] if already else progress.unmet_for_credit(),
+        "steps": steps,
     }
     return private(render(request, "learners/claim.html", context, status=status))
 
