@@ -42,6 +42,7 @@ MEASURED_OUTCOME = "Measured Outcome"
 PROVIDERSHIP = "Provider Ship"
 REGISTRATION = "Registration"
 SPECIALTY = "Specialty"
+COMPLETION_REQUIREMENTS = "Completion Requirements"
 FILE = "File"
 
 FIELDS = (
@@ -60,6 +61,7 @@ FIELDS = (
     PROVIDERSHIP,
     REGISTRATION,
     SPECIALTY,
+    COMPLETION_REQUIREMENTS,
 )
 _FIELD_BY_KEY = {lookup_key(name): name for name in FIELDS}
 REQUIRED = (
@@ -128,6 +130,13 @@ _SPACES = re.compile(r"\s+")
 # and Decimal reads "1_5" as 15, "1e1" as 10, and "NaN".
 _DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+# "Post-test 70 %", "Post-test 70% (3 attempts)", "Post test 80 % (unlimited attempts)".
+_POST_TEST = re.compile(
+    r"post[- ]?test\s*(?P<score>[0-9]{1,6})\s*%(?:\s*\(\s*(?P<attempts>[0-9]{1,6}|unlimited)\s+attempts?\s*\))?",
+    re.IGNORECASE,
+)
+_POST_TEST_NAME = re.compile(r"post[- ]?test\b", re.IGNORECASE)
+MAX_ATTEMPTS = 100
 
 
 @dataclass(frozen=True)
@@ -161,6 +170,12 @@ class MocLine:
 
 
 @dataclass(frozen=True)
+class PostTestLine:
+    passing_score: int  # percent, 1 to 100
+    max_attempts: int | None  # None: unlimited
+
+
+@dataclass(frozen=True)
 class Listing:
     title: str
     title_derived: bool
@@ -184,6 +199,10 @@ class Listing:
     registration_text: str
     specialties: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
+    # Completion Requirements: what the activity asks of learners before they claim. The import adds what
+    # is named and missing; it never removes or changes what the activity has.
+    post_test: PostTestLine | None = None
+    evaluation: bool = False
 
 
 def parse_listing(data: str | bytes) -> Listing:
@@ -223,6 +242,7 @@ def parse_listing(data: str | bytes) -> Listing:
     providership = reader.read(PROVIDERSHIP, _parse_providership)
     registration = reader.read(REGISTRATION, _parse_registration)
     specialties = reader.read(SPECIALTY, _parse_specialties)
+    post_test, evaluation = reader.read(COMPLETION_REQUIREMENTS, _parse_requirements) or (None, False)
 
     end, end_defaulted = _check_schedule(start, end, activity_type, errors)
     title_derived = title is None
@@ -259,6 +279,8 @@ def parse_listing(data: str | bytes) -> Listing:
         registration_text=registration[1],
         specialties=specialties,
         warnings=tuple(warnings),
+        post_test=post_test,
+        evaluation=evaluation,
     )
 
 
@@ -571,6 +593,58 @@ def _parse_outcomes(value: str) -> tuple[str, ...]:
         if code not in outcomes:
             outcomes.append(code)
     return tuple(outcomes)
+
+
+def _parse_requirements(value: str) -> tuple[PostTestLine | None, bool]:
+    """``Post-test <passing score> % [(<N> attempts|unlimited attempts)]`` and ``Evaluation``, comma-separated,
+    or ``None``."""
+    items = _split_commas(value)
+    if [item.lower() for item in items] == ["none"]:
+        return None, False
+    post_test: PostTestLine | None = None
+    evaluation = False
+    problems = []
+    for item in items:
+        if item.lower() == "evaluation":
+            if evaluation:
+                problems.append("Evaluation appears more than once")
+            evaluation = True
+        elif _POST_TEST_NAME.match(item):
+            try:
+                line = _parse_post_test(item)
+            except ValueError as exc:
+                problems.append(str(exc))
+                continue
+            if post_test is not None:
+                problems.append("Post-test appears more than once")
+            post_test = line
+        else:
+            problems.append(
+                f"{_quote(item)} is not 'Post-test <passing score> %', 'Evaluation' or 'None'"
+                if item.lower() != "none"
+                else "None cannot be listed with other requirements"
+            )
+    if problems:
+        raise ValueError(_joined(problems))
+    return post_test, evaluation
+
+
+def _parse_post_test(item: str) -> PostTestLine:
+    match = _POST_TEST.fullmatch(item)
+    if match is None:
+        raise ValueError(
+            f"{_quote(item)} is not 'Post-test <passing score> %', optionally followed by "
+            "'(<N> attempts)' or '(unlimited attempts)'"
+        )
+    score = int(match.group("score"))
+    if not 1 <= score <= 100:
+        raise ValueError(f"the post-test's passing score, {score} %, is not between 1 and 100 %")
+    attempts = match.group("attempts")
+    if attempts is None or attempts.lower() == "unlimited":
+        return PostTestLine(score, None)
+    if not 1 <= int(attempts) <= MAX_ATTEMPTS:
+        raise ValueError(f"the post-test's attempts, {int(attempts)}, are not between 1 and {MAX_ATTEMPTS}")
+    return PostTestLine(score, int(attempts))
 
 
 def _parse_providership(value: str) -> tuple[str, str]:
