@@ -5,7 +5,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["import_listings.py", "listing_parser.py", "catalog.py", "certificates.py"]
+BENCHMARKS = [
+    "import_listings.py",
+    "listing_parser.py",
+    "catalog.py",
+    "certificates.py",
+    "assessments_take.py",
+]
 
 
 def main() -> int:
