@@ -1,0 +1,72 @@
+"""The outcomes report's query count does not grow with learners, attempts, answers or questions: the same
+number of queries for a small activity and for one with three times the questions and learners."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from assessments.selectors.outcomes import activity_outcomes
+from learners import services
+from tests.assessments.outcomes_world import evaluate, make_evaluation
+from tests.factories import ActivityFactory, UserFactory, make_assessment
+from tests.helpers import attempt, make_learner
+
+
+def activity_with(provider, *, questions: int, learners: int):
+    activity = ActivityFactory(provider=provider)
+    pre = make_assessment(activity, "pre_test", questions=questions)
+    post = make_assessment(activity, "post_test", questions=questions, max_attempts=3)
+    evaluation = make_evaluation(activity)
+    for n in range(learners):
+        learner = make_learner(UserFactory(), first_name=f"L{n}", last_name="Learner")
+        enrollment, _ = services.enroll(learner=learner, activity=activity)
+        attempt(enrollment, pre, right=n % (questions + 1))
+        attempt(enrollment, post, right=0)
+        attempt(enrollment, post, right=questions)
+        evaluate(enrollment, evaluation, likert=1 + n % 5, choice="Yes", text=f"Comment {n}")
+    return activity
+
+
+@pytest.fixture
+def small(provider_a):
+    return activity_with(provider_a, questions=2, learners=2)
+
+
+@pytest.fixture
+def large(provider_a):
+    return activity_with(provider_a, questions=6, learners=6)
+
+
+def count(action) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        action()
+    return len(queries)
+
+
+def test_the_report_takes_the_same_queries_at_both_sizes(small, large, django_assert_num_queries):
+    queries = count(lambda: activity_outcomes(activity=small))
+    assert queries <= 10
+    with django_assert_num_queries(queries):
+        report = activity_outcomes(activity=large)
+    assert report.knowledge.matched == 6 and len(report.questions) == 6
+
+
+@pytest.mark.parametrize(
+    "table", [None, "funnel", "scores", "questions", "knowledge", "evaluation", "free_text"]
+)
+def test_the_page_and_every_csv_take_the_same_queries_at_both_sizes(
+    client, viewer_a, small, large, table, django_assert_num_queries
+):
+    client.force_login(viewer_a)
+
+    def path(activity):
+        if table is None:
+            return reverse("admin:assessments_outcomes", args=[activity.pk])
+        return reverse("admin:assessments_outcomes_csv", args=[activity.pk]) + f"?table={table}"
+
+    client.get(path(small))  # the session and the user's memberships, as on any later page
+    queries = count(lambda: client.get(path(small)))
+    with django_assert_num_queries(queries):
+        response = client.get(path(large))
+    assert response.status_code == 200
