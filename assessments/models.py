@@ -21,12 +21,15 @@ assessment (https://www.continuingcertification.org/resources/); ACPE requires a
 import uuid
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity, Provider
+from activities.vocabulary import MOC_BOARD_NAMES
 from learners.models import Enrollment
 from portal.models import TimestampedModel
 
@@ -138,6 +141,60 @@ class Assessment(TimestampedModel):
         where = self.activity.title if self.activity_id and self.activity else _("library")
         return f"{self.get_kind_display()}: {self.title} ({where})"
 
+    def clean(self):
+        """The rules of the settings, each error on its field: a post-test's passing score, attempts only
+        for post-tests, a pre-test never required, MOC boards only for "MOC points only", the activity the
+        provider's and without another assessment of this kind."""
+        errors: dict[str, str | Promise] = {}
+        if self.kind == self.Kind.POST_TEST and self.passing_score is None:
+            errors["passing_score"] = _("A post-test needs a passing score, from 1 to 100 %.")
+        if self.kind != self.Kind.POST_TEST:
+            if self.passing_score is not None:
+                errors["passing_score"] = _("Only a post-test has a passing score: leave it empty.")
+            if self.max_attempts is not None:
+                errors["max_attempts"] = _("Only a post-test allows several attempts: leave it empty.")
+        if self.kind == self.Kind.PRE_TEST:
+            # A pre-test measures what learners knew before; it never gates credit.
+            self.required_for, self.moc_boards = self.RequiredFor.NOTHING, []
+        errors.update(self._moc_board_errors())
+        errors.update(self._activity_errors())
+        if errors:
+            raise ValidationError(errors)
+
+    def _moc_board_errors(self) -> dict[str, str | Promise]:
+        boards = self.moc_boards
+        if not isinstance(boards, list) or not all(isinstance(b, str) for b in boards):
+            return {"moc_boards": _('List the boards\' codes, such as ["ABIM", "ABS"].')}
+        unknown = [b for b in boards if b not in MOC_BOARD_NAMES]
+        if unknown:
+            return {"moc_boards": _("Not an MOC board's code: %(codes)s.") % {"codes": ", ".join(unknown)}}
+        if boards and self.required_for != self.RequiredFor.MOC:
+            return {"moc_boards": _("Name boards only when the assessment is required for MOC points only.")}
+        if len(set(boards)) != len(boards):
+            return {"moc_boards": _("Name each board once.")}
+        return {}
+
+    def _activity_errors(self) -> dict[str, str | Promise]:
+        if self.activity_id is None or self.activity is None:
+            return {}
+        if self.provider_id is not None and self.activity.provider_id != self.provider_id:
+            return {"activity": _("The activity must be one of the assessment's provider's.")}
+        if self.kind:
+            other = Assessment.objects.filter(activity_id=self.activity_id, kind=self.kind).exclude(
+                pk=self.pk
+            )
+            if other.exists():
+                return {
+                    "activity": _("This activity already has a %(kind)s; edit that one, or choose another.")
+                    % {"kind": str(self.get_kind_display()).lower()}
+                }
+        return {}
+
+    def validate_constraints(self, exclude=None):
+        # clean() checks every rule of the constraints naming the kind, and says which field is wrong; the
+        # constraints' own messages name none, so they are not repeated on the form.
+        super().validate_constraints(exclude={*(exclude or ()), "kind"})
+
     @property
     def is_template(self) -> bool:
         return self.activity_id is None
@@ -194,6 +251,17 @@ class Question(models.Model):
 
     def __str__(self):
         return self.text[:80]
+
+    def clean(self):
+        """Free text only in evaluations, Likert and free text never in a scored test."""
+        assessment = getattr(self, "assessment", None)  # an unsaved assessment's, on its add page
+        kind = assessment.kind if assessment is not None else None
+        if self.kind == self.Kind.FREE_TEXT and kind and kind != Assessment.Kind.EVALUATION:
+            raise ValidationError({"kind": _("Free-text questions belong in evaluations only.")})
+        if self.kind == self.Kind.LIKERT and kind and kind != Assessment.Kind.EVALUATION:
+            raise ValidationError(
+                {"kind": _("Likert items belong in evaluations; a test asks questions it scores.")}
+            )
 
     @property
     def is_scored(self) -> bool:
