@@ -33,9 +33,12 @@ from activities.listing import (
 )
 from activities.models import Activity, CreditDesignation, MocApproval, Provider, Specialty
 from activities.search import search_documents_deferred
+from assessments.services import listings as listed_requirements
+from assessments.services.listings import ActivityRequirements
 from portal import audit
 from portal.audit import Actor
 from portal.lib.csv import starts_like_formula
+from portal.models import User
 
 __all__ = [
     "ImportReport",
@@ -49,6 +52,8 @@ __all__ = [
 ]
 
 CREATED, UPDATED, UNCHANGED, FAILED = "created", "updated", "unchanged", "failed"
+# What an import's changes say of the assessments it adds (the listing's Completion Requirements).
+_ADDED = {"post_test": "post-test added", "evaluation": "evaluation added"}
 CHUNK_SIZE = 500
 MAX_FILE_BYTES = 1024 * 1024
 
@@ -61,6 +66,8 @@ class ImportResult:
     errors: list[FieldError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+    # The activity's post-test and evaluation after the import (see assessments.services.listings).
+    requirements: ActivityRequirements | None = None
 
 
 @dataclass
@@ -75,23 +82,34 @@ class ImportReport:
         return self.count(FAILED)
 
     def summary(self) -> str:
+        """Counts by status, then of the imported activities with a post-test (and of those whose post-test has
+        no questions yet) and with an evaluation."""
+        held = [r.requirements for r in self.results if r.requirements is not None]
+        empty = sum(1 for h in held if h.post_test is not None and not h.post_test.questions)
         return _(
-            "%(files)s: %(created)d created, %(updated)d updated, %(unchanged)d unchanged, %(failed)d failed"
+            "%(files)s: %(created)d created, %(updated)d updated, %(unchanged)d unchanged, %(failed)d failed; "
+            "%(post_tests)s%(empty)s, %(evaluations)s"
         ) % {
             "files": ngettext("%d file", "%d files", len(self.results)) % len(self.results),
             "created": self.count(CREATED),
             "updated": self.count(UPDATED),
             "unchanged": self.count(UNCHANGED),
             "failed": self.failed,
+            "post_tests": _("%d with a post-test") % sum(1 for h in held if h.post_test is not None),
+            "empty": _(" (%d with no questions yet)") % empty if empty else "",
+            "evaluations": _("%d with an evaluation") % sum(1 for h in held if h.evaluation is not None),
         }
 
     def lines(self) -> Iterator[str]:
-        """``path: Field: reason`` for each failure and ``path: warning: ...`` for each warning."""
+        """``path: Field: reason`` for each failure, ``path: warning: ...`` for each warning, and for each
+        imported activity ``path: post-test 70 %, 3 attempts (5 questions); evaluation (8 questions)``."""
         for result in self.results:
             for error in result.errors:
                 yield f"{result.source}: {error}"
             for warning in result.warnings:
                 yield f"{result.source}: warning: {warning}"
+            if result.requirements is not None:
+                yield f"{result.source}: {result.requirements.describe()}"
 
 
 def listing_sources(paths: Iterable[str | Path]) -> list[tuple[str, Callable[[], bytes]]]:
@@ -290,11 +308,22 @@ def _write_batch(
         children_changed = stored.sync(
             [(activity.pk, listing) for _, listing, activity, _ in rows], specialties=specialties
         )
+        requirements = listed_requirements.add_listed_requirements(
+            items=[(activity, listing) for _, listing, activity, _ in rows],
+            by=actor if isinstance(actor, User) and actor.is_authenticated else None,
+        )
 
         results, to_update, update_fields = [], [], {"modified"}
         for source, listing, activity, changed in rows:
+            held = requirements[activity.pk]
+            warnings = [*listing.warnings, *held.warnings]
+            added = [_ADDED[kind] for kind in held.added]
             if changed is None:
-                results.append(ImportResult(source, CREATED, activity, warnings=list(listing.warnings)))
+                results.append(
+                    ImportResult(
+                        source, CREATED, activity, warnings=warnings, changes=added, requirements=held
+                    )
+                )
                 continue
             changes = sorted(changed)
             if activity.pk in children_changed:
@@ -303,9 +332,10 @@ def _write_batch(
                 activity.modified = now
                 to_update.append(activity)
                 update_fields.update(changed)
+            changes += added
             status = UPDATED if changes else UNCHANGED
             results.append(
-                ImportResult(source, status, activity, warnings=list(listing.warnings), changes=changes)
+                ImportResult(source, status, activity, warnings=warnings, changes=changes, requirements=held)
             )
         _upsert(Activity, to_update, unique_fields=["activity_link"], update_fields=sorted(update_fields))
         written = [(r, r.activity) for r in results if r.status != UNCHANGED and r.activity is not None]
