@@ -141,4 +141,5 @@ class AttemptForm:
 def version_id_of(data: Mapping) -> int | None:
     """The version the page was built from, as the learner's browser sent it back; None when unusable."""
     raw = str(data.get(VERSION_FIELD, "")).strip()
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    # ASCII digits only: str.isdigit() also takes "²" and other scripts' digits, which int() refuses.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None

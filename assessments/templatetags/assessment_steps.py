@@ -177,9 +177,15 @@ def _describe(standing: Standing) -> str:
     if assessment.kind == Assessment.Kind.PRE_TEST:
         return _("Optional and not counted towards credit.")
     if assessment.kind == Assessment.Kind.POST_TEST:
+        allowed = assessment.attempts_allowed
+        attempts = (
+            _("unlimited attempts")
+            if allowed is None
+            else ngettext("%d attempt allowed", "%d attempts allowed", allowed) % allowed
+        )
         return _("%(needed)d %% needed to pass; %(attempts)s.") % {
             "needed": assessment.passing_score or 0,
-            "attempts": attempts_left_text(standing),
+            "attempts": attempts,
         }
     return _("A few questions about the activity; not scored.")
 

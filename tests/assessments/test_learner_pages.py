@@ -142,7 +142,7 @@ def test_the_activity_page_tells_a_visitor_what_earning_credit_takes(client, act
 
     assert steps(response) == [
         "Next : Enroll Free to start; your progress is saved.",
-        "To do : Post-test 70 % needed to pass; 2 attempts left.",
+        "To do : Post-test 70 % needed to pass; 2 attempts allowed.",
         "To do : Evaluation A few questions about the activity; not scored.",
         "To do : Claim credit Claim the credit your participation earned.",
         "To do : Certificate Emailed to you when you claim.",

@@ -351,6 +351,10 @@ def not_a_number(version, data):
     data[_first_field(version)] = ["first"]
 
 
+def another_scripts_digit(version, data):
+    data[_first_field(version)] = ["١"]
+
+
 def two_answers_to_a_single_choice(version, data):
     data[_first_field(version)] = [str(c["id"]) for c in version.content["questions"][0]["choices"][:2]]
 
@@ -364,6 +368,7 @@ def missing(version, data):
     [
         (unknown_choice, "Choose from the answers given."),
         (not_a_number, "Choose from the answers given."),
+        (another_scripts_digit, "Choose from the answers given."),
         (two_answers_to_a_single_choice, "Choose one answer."),
         (missing, "Answer this question."),
     ],
@@ -415,7 +420,7 @@ def test_a_huge_free_text_answer_is_refused_and_kept_on_the_page(signed_in, enro
     assert not Attempt.objects.exists() and not Answer.objects.exists()
 
 
-@pytest.mark.parametrize("version_value", ["other", "", "abc", "-1", "99999999999999999999"])
+@pytest.mark.parametrize("version_value", ["other", "", "abc", "-1", "99999999999999999999", "²", "١"])
 def test_a_version_of_another_assessment_or_none_is_refused(
     signed_in, enrollment, post_test, activity_b, version_value
 ):

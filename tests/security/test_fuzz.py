@@ -66,7 +66,7 @@ from learners.models import Certificate, Destination, Enrollment, ExportBatch, R
 from learners.services import certificates
 from learners.services.reporting import exports
 from portal.admin import PortalFormFields, ProviderScopedAdmin
-from tests.factories import ActivityFactory, SpecialtyFactory
+from tests.factories import ActivityFactory, SpecialtyFactory, make_assessment
 from tests.helpers import complete, make_learner
 
 pytestmark = pytest.mark.django_db
@@ -277,6 +277,8 @@ def world(
     )
     ActivityFactory(provider=provider_b, title="Provider B activity")
     other = ActivityFactory(provider=provider_a, title="Airway management")
+    # The open enrollment's post-test, for its take page; it gates nothing, so the claim form stays.
+    make_assessment(other, "post_test", required_for="nothing")
     make_learner(learner_a, board_ids=[("ABIM", "ABIM-448812")], birth_month=7, birth_day=4, consent=True)
     EmailAddress.objects.create(user=learner_a, email=learner_a.email, verified=True, primary=True)
     done = complete(learner_a, activity, moc_boards=["ABIM"])
@@ -304,6 +306,8 @@ def valid_path_values(endpoint: Endpoint, world: World) -> dict[str, str]:
         "public_id": str(world.open_enrollment.public_id),
         "verification_id": world.certificate.verification_id,
         "number": "1",
+        "kind": "post-test",
+        "activity_id": str(world.activity.pk),
         "content_type_id": str(ContentType.objects.get_for_model(Activity).pk),
         "object_id": str(world.activity.pk),
         "id": str(world.users["learner"].pk),
