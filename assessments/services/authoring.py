@@ -129,6 +129,25 @@ def _kind_label(kind: str) -> str:
     return str(dict(Assessment.Kind.choices).get(kind, kind)).lower()
 
 
+def _add_questions(assessment: Assessment, spec: _Spec) -> None:
+    """``spec``'s questions and choices, with their keys, after the assessment's own."""
+    last = assessment.questions.order_by("-position").values_list("position", flat=True).first() or 0
+    for position, q in enumerate(spec.questions, start=last + 1):
+        question = Question.objects.create(
+            assessment=assessment,
+            key=q.key,
+            position=position,
+            kind=q.kind,
+            text=q.text,
+            explanation=q.explanation,
+            required=q.required,
+        )
+        Choice.objects.bulk_create(
+            Choice(question=question, position=n, text=text, is_correct=correct)
+            for n, (text, correct) in enumerate(q.choices, start=1)
+        )
+
+
 def _create(
     spec: _Spec, *, activity: Activity | None, provider: Provider, by: User | None, **changes: Any
 ) -> Assessment:
@@ -148,20 +167,7 @@ def _create(
             if assessment.kind == Assessment.Kind.PRE_TEST:
                 assessment.required_for, assessment.moc_boards = Assessment.RequiredFor.NOTHING, []
             assessment.save()
-            for position, q in enumerate(spec.questions, start=1):
-                question = Question.objects.create(
-                    assessment=assessment,
-                    key=q.key,
-                    position=position,
-                    kind=q.kind,
-                    text=q.text,
-                    explanation=q.explanation,
-                    required=q.required,
-                )
-                Choice.objects.bulk_create(
-                    Choice(question=question, position=n, text=text, is_correct=correct)
-                    for n, (text, correct) in enumerate(q.choices, start=1)
-                )
+            _add_questions(assessment, spec)
             audit.record(
                 actor=by,
                 action=audit.AuditAction.ASSESSMENT_COPIED,
@@ -225,6 +231,36 @@ def create_pre_test_from_post_test(*, post_test: Assessment, by: User | None) ->
         required_for=Assessment.RequiredFor.NOTHING,
         moc_boards=[],
     )
+
+
+def source_settings(source: Assessment | None) -> dict[str, Any]:
+    """The kind, title and settings a new assessment started from ``source`` (the starter evaluation when
+    None) takes, for the add form to fill in before it checks them."""
+    spec = starter_spec() if source is None else _spec_of(source)
+    return {"kind": spec.kind, "title": spec.title, **spec.settings}
+
+
+def fill_from(*, assessment: Assessment, source: Assessment | None, by: User | None) -> None:
+    """Add the questions of ``source`` (the starter evaluation when None), keys kept, to ``assessment``,
+    which was just made from it (``source_settings``); audited as a copy."""
+    spec = starter_spec() if source is None else _spec_of(source)
+    if source is not None and source.provider_id != assessment.provider_id:
+        raise AuthoringError(_("That template belongs to another provider."), field="start_from")
+    if spec.kind != assessment.kind:
+        raise AuthoringError(
+            _("The template is a %(kind)s; this is not.") % {"kind": _kind_label(spec.kind)},
+            field="start_from",
+        )
+    _check_editor(by, assessment.provider)
+    with transaction.atomic():
+        _add_questions(assessment, spec)
+        audit.record(
+            actor=by,
+            action=audit.AuditAction.ASSESSMENT_COPIED,
+            obj=assessment,
+            provider_id=assessment.provider_id,
+            data={"source": spec.source, "activity": assessment.activity_id},
+        )
 
 
 # --- A question's answers as text --------------------------------------------------------------------------
