@@ -1,6 +1,9 @@
+from decimal import Decimal
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from portal.models import User
 from tests.conftest import SEED
@@ -54,3 +57,116 @@ def test_demo_prints_the_address_make_run_serves(settings, capsys):
         ("http://[::1]:8002/", "http://[::1]:8002/admin/"),
         ("http://127.0.0.1:8000/", "http://127.0.0.1:8000/admin/"),  # no address given: SITE_URL
     ]
+
+
+# --- the demo's courses and the demo learner's history -------------------------------------------------------
+
+
+def demo_rows() -> dict[str, int]:
+    from activities.models import Activity
+    from assessments.models import Answer, Assessment, AssessmentVersion, Attempt, Choice, Question
+    from learners.models import Certificate, CreditClaim, Enrollment
+    from portal.models import AuditEntry
+
+    models = [Activity, Assessment, Question, Choice, AssessmentVersion, Attempt, Answer, Enrollment]
+    models += [CreditClaim, Certificate, AuditEntry, User]
+    return {model.__name__: model.objects.count() for model in models}
+
+
+@pytest.fixture
+def demo(settings, capsys):
+    settings.DEBUG = True
+    call_command("import_activities", str(SEED))
+    call_command("demo")
+    return capsys.readouterr().out
+
+
+def test_demo_courses_have_a_pre_test_a_post_test_and_the_starter_evaluation(demo, client):
+    from activities import demo_data
+    from activities.models import Activity
+    from assessments.models import Assessment
+
+    for course in demo_data.DEMO_COURSES:
+        activity = Activity.objects.get(activity_link=demo_data.DEMO_LINK + course.key)
+        assert activity.title == course.title
+        assert activity.provider.name == "StatPearls, LLC"  # the demo staff member's provider
+        tests = {a.kind: a for a in Assessment.objects.filter(activity=activity)}
+        assert set(tests) == {"pre_test", "post_test", "evaluation"}
+        post_test = tests["post_test"]
+        assert (post_test.passing_score, post_test.max_attempts) == (70, 3)
+        questions = list(post_test.questions.all())
+        assert [q.text for q in questions] == [q.text for q in course.questions]
+        assert all(q.explanation for q in questions)
+        assert all(sum(c.is_correct for c in q.choices.all()) == 1 for q in questions)
+        assert list(tests["pre_test"].questions.values_list("key", flat=True)) == [q.key for q in questions]
+        assert tests["pre_test"].required_for == "nothing"
+        evaluation_items = list(tests["evaluation"].questions.values_list("kind", flat=True))
+        assert "likert" in evaluation_items and "free_text" in evaluation_items
+
+        api = client.get(f"/api/activities/{activity.slug}/").json()["assessments"]
+        assert api == {
+            "pre_test": True,
+            "post_test": {"passing_score": 70, "attempts_allowed": 3},
+            "evaluation": True,
+        }
+
+
+def test_the_demo_learner_has_completed_one_course_and_is_partway_through_another(demo, client):
+    from activities import demo_data
+    from assessments.services.requirements import progress
+    from learners.models import Certificate, Enrollment
+
+    learner = User.objects.get(email="learner@example.com")
+    enrollments = {e.activity.activity_link: e for e in Enrollment.objects.filter(learner=learner)}
+    done_course, partway_course, fresh_course = demo_data.DEMO_COURSES
+    assert set(enrollments) == {demo_data.DEMO_LINK + c.key for c in (done_course, partway_course)}
+
+    done = enrollments[demo_data.DEMO_LINK + done_course.key]
+    standing = progress(done)
+    assert done.status == Enrollment.Status.COMPLETED
+    assert standing.of("pre_test").used == 1 and standing.of("pre_test").best_score < 70
+    assert standing.of("post_test").passed_attempt.number == 1
+    assert standing.of("post_test").best_score == 100
+    assert standing.of("evaluation").is_met
+    # Completed three weeks ago, when the evaluation (the last requirement) was submitted.
+    assert done.completed_at == standing.of("evaluation").met_at
+    assert 20 <= (timezone.now() - done.completed_at).days <= 21
+    certificate = Certificate.objects.get(enrollment=done)
+    assert ("ama_pra_1", Decimal("1.00")) in done.claim.credits.values_list("credit_type_id", "amount")
+    assert certificate.versions.count() == 1
+
+    partway = enrollments[demo_data.DEMO_LINK + partway_course.key]
+    post_test = progress(partway).of("post_test")
+    assert partway.status == Enrollment.Status.ENROLLED
+    assert [(a.number, a.passed, a.score) for a in post_test.attempts] == [(1, False, 40)]
+    assert post_test.left == 2
+    assert not progress(partway).may_claim()
+
+    lines = demo.splitlines()
+    assert f"    {done_course.title}: completed, certificate {certificate.code}" in lines
+    assert (
+        f"    {partway_course.title}: enrolled, post-test not passed yet (1 tried, 2 attempts left)" in lines
+    )
+    assert f"    {fresh_course.title}: not started" in lines
+    assert f"      http://testserver/activities/{fresh_slug(fresh_course)}/" in lines
+
+    assert client.login(username="learner@example.com", password="demo-learner-2026")
+    dashboard = client.get(reverse("learners:dashboard"))
+    assert done_course.title in dashboard.text and partway_course.title in dashboard.text
+    pdf = client.get(reverse("learners:certificate_pdf", args=[certificate.verification_id]))
+    assert pdf["Content-Type"] == "application/pdf"
+
+
+def fresh_slug(course) -> str:
+    from activities import demo_data
+    from activities.models import Activity
+
+    return Activity.objects.get(activity_link=demo_data.DEMO_LINK + course.key).slug
+
+
+def test_running_the_demo_again_adds_and_changes_nothing(demo, settings):
+    before = demo_rows()
+
+    call_command("demo")
+
+    assert demo_rows() == before

@@ -1,3 +1,6 @@
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.models import EmailAddress
@@ -6,11 +9,20 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
-from activities.models import Membership, Provider
+from activities import demo_data
+from activities.listing import parse_listing
+from activities.models import Activity, Membership, Provider
+from activities.services import import_listing
 from activities.vocabulary import Profession
-from learners.models import LearnerProfile
-from learners.services import create_profile
+from assessments.models import Assessment, AssessmentVersion, Attempt, Choice, Question
+from assessments.services.attempts import field_name, submit_attempt
+from assessments.services.requirements import progress
+from assessments.services.versions import current_version
+from learners.models import Certificate, Enrollment, LearnerProfile
+from learners.services import certificates, claim_credit, claim_options, create_profile, enroll
+from portal.models import User
 from portal.scoping import ACCREDITATION_STAFF_GROUP
 
 DEMO_PROVIDER = "StatPearls, LLC"
@@ -88,11 +100,160 @@ class Command(BaseCommand):
                     user=learner, first_name="Lee", last_name="Learner", profession=Profession.PHYSICIAN
                 )
                 LearnerProfile.objects.filter(user=learner).update(degree=LearnerProfile.Degree.MD)
+            courses = [demo_course(course, provider=provider) for course in demo_data.DEMO_COURSES]
+            done, partway, _fresh = courses
+            now = timezone.now()
+            completed_history(learner, done, at=now - timedelta(days=21))
+            partway_history(learner, partway, at=now - timedelta(days=3))
         site = served_url(host=options["host"], port=options["port"])
         self.stdout.write(self.style.SUCCESS("Demo accounts are ready."))
         self.stdout.write(f"  Portal: {site}/    Admin: {site}/admin/")
         for email, password, _, _, what in ACCOUNTS:
             self.stdout.write(f"  {what:<40} {email}  password: {password}")
+        self.stdout.write("  The learner's courses (each with a pre-test, a post-test and an evaluation):")
+        for activity in courses:
+            self.stdout.write(f"    {activity.title}: {where_learner_stands(learner, activity)}")
+            self.stdout.write(f"      {site}/activities/{activity.slug}/")
+
+
+def where_learner_stands(learner: User, activity: Activity) -> str:
+    """The learner's place in ``activity``, as /me/ shows it: completed (with the certificate's code), partway
+    (the post-test's attempts), or not started."""
+    enrollment = Enrollment.objects.filter(learner=learner, activity=activity).first()
+    if enrollment is None:
+        return "not started"
+    if enrollment.status == Enrollment.Status.COMPLETED:
+        certificate = Certificate.objects.filter(enrollment=enrollment).first()
+        code = f", certificate {certificate.code}" if certificate else ""
+        return f"completed{code}"
+    post_test = progress(enrollment).of(Assessment.Kind.POST_TEST)
+    if post_test is None or not post_test.used:
+        return "enrolled"
+    if post_test.is_met:
+        return "enrolled, post-test passed"
+    left = "unlimited attempts" if post_test.left is None else f"{post_test.left} attempts left"
+    return f"enrolled, post-test not passed yet ({post_test.used} tried, {left})"
+
+
+def demo_course(course: demo_data.DemoCourse, *, provider: Provider) -> Activity:
+    """The demo course as an activity of ``provider``, imported from its listing (whose Completion Requirements
+    add the post-test, with no questions, and the starter evaluation), then given its questions and a pre-test
+    asking the same ones. A repeat changes nothing: the activity keeps its dates, and questions are written
+    only into a test that has none."""
+    link = demo_data.DEMO_LINK + course.key
+    existing = Activity.objects.filter(activity_link=link).first()
+    release = (
+        existing.start
+        if existing
+        else (timezone.now() - timedelta(days=90)).replace(hour=5, minute=0, second=0, microsecond=0)
+    )
+    text = demo_data.course_listing(course, provider=provider.name, release=release)
+    activity = import_listing(listing=parse_listing(text), source=f"demo: {course.key}").activity
+    assert activity is not None
+    post_test = Assessment.objects.get(activity=activity, kind=Assessment.Kind.POST_TEST)
+    pre_test, _created = Assessment.objects.get_or_create(
+        activity=activity,
+        kind=Assessment.Kind.PRE_TEST,
+        defaults={
+            "provider": provider,
+            "title": "Pre-test",
+            "instructions": "Answer before you start: the post-test asks the same questions, so you and the "
+            "provider see what you learned. The pre-test is not scored towards credit.",
+            "required_for": Assessment.RequiredFor.NOTHING,
+        },
+    )
+    for assessment in (pre_test, post_test):
+        if not assessment.questions.exists():
+            write_questions(assessment, course)
+    return activity
+
+
+def write_questions(assessment: Assessment, course: demo_data.DemoCourse) -> None:
+    """The course's questions and choices in ``assessment``, as staff write them in the admin. Keys are derived
+    from the course and position, so the pre-test and the post-test ask the same questions."""
+    for position, item in enumerate(course.questions, start=1):
+        question = Question.objects.create(
+            assessment=assessment,
+            key=uuid.uuid5(uuid.NAMESPACE_URL, f"{demo_data.DEMO_LINK}{course.key}#{position}"),
+            position=position,
+            kind=item.kind,
+            text=item.text,
+            explanation=item.explanation,
+        )
+        Choice.objects.bulk_create(
+            Choice(question=question, position=n, text=text, is_correct=correct)
+            for n, (text, correct) in enumerate(item.choices, start=1)
+        )
+
+
+def completed_history(learner: User, activity: Activity, *, at: datetime) -> None:
+    """``learner`` took ``activity`` three weeks before: pre-test, post-test passed at the first attempt,
+    evaluation, claim of everything a physician may claim, certificate. Made once; a repeat does nothing."""
+    enrollment, created = enroll(learner=learner, activity=activity, at=at)
+    if not created:
+        return
+    take(enrollment, Assessment.Kind.PRE_TEST, right=2, at=at + timedelta(minutes=5))
+    take(enrollment, Assessment.Kind.POST_TEST, right=5, at=at + timedelta(minutes=50))
+    take(enrollment, Assessment.Kind.EVALUATION, right=0, at=at + timedelta(minutes=55))
+    profile = LearnerProfile.objects.get(user=learner)
+    options = claim_options(enrollment=enrollment, profile=profile)
+    amounts: dict[str, Decimal | None] = {
+        o.designation.credit_type_id: o.designation.max_amount for o in options.claimable
+    }
+    claim_credit(enrollment=enrollment, amounts=amounts, attested=True, at=at + timedelta(minutes=57))
+    # Issued here rather than left to the task the claim queues after commit, so the certificate is there
+    # however tasks run; the task then finds it issued and sends its email.
+    certificates.issue_certificate(enrollment=enrollment)
+
+
+def partway_history(learner: User, activity: Activity, *, at: datetime) -> None:
+    """``learner`` enrolled in ``activity`` a few days before, took the pre-test and failed the post-test once
+    (2 of 5 right). Made once; a repeat does nothing."""
+    enrollment, created = enroll(learner=learner, activity=activity, at=at)
+    if not created:
+        return
+    take(enrollment, Assessment.Kind.PRE_TEST, right=1, at=at + timedelta(minutes=5))
+    take(enrollment, Assessment.Kind.POST_TEST, right=2, at=at + timedelta(minutes=40))
+
+
+# The demo learner's words in the evaluation's free-text items, by what the item asks about.
+FREE_TEXT = {  # the first word the item's text contains chooses the answer
+    "barrier": "Short appointments, and patients who fear bleeding more than stroke.",
+    "change": "Recalculate stroke and bleeding risk at every visit, and reduce apixaban only when two of the "
+    "three dose criteria are met.",
+}
+
+
+def take(enrollment: Enrollment, kind: str, *, right: int, at: datetime) -> Attempt:
+    """An attempt at the activity's ``kind`` of assessment through the attempt service: the first ``right``
+    scored questions answered correctly and the others wrongly; Likert items agreed with (4); free-text items
+    answered where the demo learner has something to say."""
+    assessment = Assessment.objects.get(activity_id=enrollment.activity_id, kind=kind)
+    version = current_version(assessment)
+    return submit_attempt(
+        enrollment=enrollment,
+        assessment=assessment,
+        version=version,
+        responses=responses(version, right=right),
+        at=at,
+    )
+
+
+def responses(version: AssessmentVersion, *, right: int) -> dict[str, list[str]]:
+    answered: dict[str, list[str]] = {}
+    scored = 0
+    for question in version.content["questions"]:
+        if question["kind"] == "likert":
+            answered[field_name(question)] = ["4"]
+        elif question["kind"] == "free_text":
+            said = [text for word, text in FREE_TEXT.items() if word in question["text"].lower()]
+            answered[field_name(question)] = said[:1]
+        else:
+            good = scored < right
+            scored += 1
+            picks = [str(c["id"]) for c in question["choices"] if c["correct"] == good]
+            answered[field_name(question)] = picks[:1]
+    return answered
 
 
 def served_url(*, host: str | None, port: int | None) -> str:
