@@ -1,6 +1,9 @@
 import json
 import time
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -9,8 +12,15 @@ from django.utils.text import slugify
 from activities import demo_data
 from activities.models import Activity, CreditDesignation, MocApproval, Provider, Specialty
 from activities.search import search_documents_deferred
+from assessments.models import Answer, Assessment, AssessmentVersion, Attempt, Choice, Question
+from assessments.services.authoring import add_starter_evaluation, create_pre_test_from_post_test
+from assessments.services.versions import current_version
+from learners.models import Enrollment
+from portal.models import User
 
 BATCH = 5000
+OUTCOME_CHUNK = 1000  # learners written at a time: their enrollments, then attempts, then answers
+OUTCOME_QUESTIONS = 10
 
 # On PostgreSQL the rows go in with COPY and the search documents are computed in one statement at the end
 # (search_documents_deferred), not row by row by the triggers.
@@ -26,16 +36,50 @@ class Command(BaseCommand):
     help = (
         "Add N realistic synthetic activities (providers, specialties, credit mixes, MOC, dates around today) "
         "with bulk inserts. The same --seed gives the same catalog: a run with the seed and count already there "
-        "does nothing, another count replaces that seed's activities (unless learners are enrolled in them)."
+        "does nothing, another count replaces that seed's activities (unless learners are enrolled in them). "
+        "With --outcomes N, N generated learners also enroll in each of the seed's first --outcome-activities "
+        "activities (default 1) and take its pre-test, post-test (retrying after a failure) and evaluation, "
+        "which are added where missing (10 questions, 70 % to pass, 3 attempts; the starter evaluation): "
+        "attempts and answers at scale for the outcomes report and its benchmark, written in bulk. They stop "
+        "before the claim. A repeat with the same N does nothing; another N replaces those learners' "
+        "attempts in those activities."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--activities", type=int, required=True, metavar="N")
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--outcomes",
+            type=int,
+            default=0,
+            metavar="N",
+            help="generated learners taking the tests and evaluation of each outcome activity (default 0)",
+        )
+        parser.add_argument(
+            "--outcome-activities",
+            type=int,
+            default=1,
+            metavar="K",
+            help="how many of the seed's activities get those learners (default 1)",
+        )
 
-    def handle(self, *args, activities: int, seed: int, **options):
+    def handle(self, *args, activities: int, seed: int, outcomes: int, outcome_activities: int, **options):
         if activities < 1:
             raise CommandError("--activities must be at least 1.")
+        if outcomes < 0 or not 1 <= outcome_activities <= activities:
+            raise CommandError(
+                "--outcomes must be 0 or more, and --outcome-activities from 1 to --activities."
+            )
+        self._activities(activities, seed=seed)
+        if outcomes:
+            started = time.perf_counter()
+            written = self._outcomes(seed=seed, learners=outcomes, count=outcome_activities)
+            self.stdout.write(
+                f"{outcomes:,} learners' attempts in {outcome_activities:,} activities of seed {seed}: "
+                f"{written:,} attempts written in {time.perf_counter() - started:.1f} s."
+            )
+
+    def _activities(self, activities: int, *, seed: int) -> None:
         started = time.perf_counter()
         earlier = Activity.objects.filter(activity_link__startswith=f"https://cme.example.org/{seed}/")
         if earlier.count() == activities:
@@ -156,6 +200,157 @@ class Command(BaseCommand):
         )
         return [row.pk for row in rows]
 
+    def _outcomes(self, *, seed: int, learners: int, count: int) -> int:
+        """``learners`` generated learners' attempts at each of the seed's first ``count`` activities; returns
+        how many attempts were written."""
+        links = [f"https://cme.example.org/{seed}/activities/{n}" for n in range(count)]
+        by_link = {a.activity_link: a for a in Activity.objects.filter(activity_link__in=links)}
+        users = self._outcome_learners(seed=seed, count=learners)
+        written = 0
+        for n, link in enumerate(links):
+            activity = by_link[link]
+            mine = Enrollment.objects.filter(
+                activity=activity, learner__email__endswith=f"@outcomes-{seed}.example.invalid"
+            )
+            if mine.count() == learners:
+                continue
+            with transaction.atomic():
+                Answer.objects.filter(attempt__enrollment__in=mine).delete()
+                Attempt.objects.filter(enrollment__in=mine).delete()
+                mine.delete()
+                taken = self._outcome_assessments(activity)
+                rng = demo_data.reproducible(seed, "outcomes", n)
+                for offset in range(0, learners, OUTCOME_CHUNK):
+                    chunk = users[offset : offset + OUTCOME_CHUNK]
+                    written += self._journeys(activity, chunk, taken=taken, rng=rng)
+        return written
+
+    def _outcome_learners(self, *, seed: int, count: int) -> list[User]:
+        """The seed's generated learners 0 to ``count - 1``, created where missing (no password to sign in
+        with: they exist for the figures)."""
+        emails = [f"learner-{n}@outcomes-{seed}.example.invalid" for n in range(count)]
+        found = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
+        unusable = make_password(None)
+        rng = demo_data.reproducible(seed, "learners")
+        first = ["Alex", "Sam", "Jordan", "Priya", "Wei", "Maria", "Omar", "Ingrid", "Kofi", "Yuki", "Lena"]
+        last = ["Garcia", "Chen", "Okafor", "Novak", "Patel", "Larsen", "Haddad", "Silva", "Kim", "Brown"]
+        User.objects.bulk_create(
+            [
+                User(email=email, first_name=rng.choice(first), last_name=rng.choice(last), password=unusable)
+                for email in emails
+                if email not in found
+            ],
+            batch_size=BATCH,
+        )
+        by_email = {u.email: u for u in User.objects.filter(email__in=emails).only("pk", "email")}
+        return [by_email[email] for email in emails]
+
+    def _outcome_assessments(self, activity: Activity) -> dict[str, tuple[Assessment, AssessmentVersion]]:
+        """The activity's pre-test, post-test and evaluation, each added where missing (the post-test's
+        questions from its topic, the pre-test asking the same, the starter evaluation), with the version
+        learners take, by kind."""
+        held = {a.kind: a for a in Assessment.objects.filter(activity=activity)}
+        post_test = held.get(Assessment.Kind.POST_TEST)
+        if post_test is None:
+            post_test = Assessment.objects.create(
+                provider_id=activity.provider_id,
+                activity=activity,
+                kind=Assessment.Kind.POST_TEST,
+                title="Post-test",
+                passing_score=70,
+                max_attempts=3,
+            )
+            for position, item in enumerate(
+                demo_data.outcome_questions(activity.title, OUTCOME_QUESTIONS), 1
+            ):
+                question = Question.objects.create(
+                    assessment=post_test, position=position, text=item.text, explanation=item.explanation
+                )
+                Choice.objects.bulk_create(
+                    Choice(question=question, position=n, text=text, is_correct=correct)
+                    for n, (text, correct) in enumerate(item.choices, start=1)
+                )
+        if Assessment.Kind.PRE_TEST not in held:
+            held[Assessment.Kind.PRE_TEST] = create_pre_test_from_post_test(post_test=post_test, by=None)
+        if Assessment.Kind.EVALUATION not in held:
+            held[Assessment.Kind.EVALUATION] = add_starter_evaluation(activity=activity, by=None)
+        held[Assessment.Kind.POST_TEST] = post_test
+        return {kind: (assessment, current_version(assessment)) for kind, assessment in held.items()}
+
+    def _journeys(self, activity, users, *, taken, rng) -> int:
+        """Enrollments, attempts and answers of ``users`` in ``activity``, three bulk inserts; returns the
+        number of attempts."""
+        contents = {kind: version.content for kind, (_, version) in taken.items()}
+        post_test = taken[Assessment.Kind.POST_TEST][0]
+        now = timezone.now()
+        since = max(activity.start, now - timedelta(days=365))
+        span = max((now - since).total_seconds(), 3600.0)
+        enrollments, journeys = [], []
+        for user in users:
+            enrolled = since + timedelta(seconds=rng.uniform(0, span * 0.9))
+            enrollments.append(Enrollment(learner=user, activity=activity, created=enrolled))
+            journeys.append(
+                demo_data.learner_journey(
+                    rng,
+                    contents=contents,
+                    enrolled=enrolled,
+                    passing_score=post_test.passing_score or 70,
+                    attempts_allowed=post_test.max_attempts,
+                )
+            )
+        Enrollment.objects.bulk_create(enrollments, batch_size=BATCH)
+        attempts, answers = [], []
+        for enrollment, journey in zip(enrollments, journeys, strict=True):
+            for synthetic in journey:
+                assessment, version = taken[synthetic.kind]
+                row = Attempt(
+                    enrollment=enrollment,
+                    assessment=assessment,
+                    version=version,
+                    number=synthetic.number,
+                    submitted_at=min(synthetic.at, now),
+                )
+                if synthetic.kind != Assessment.Kind.EVALUATION:
+                    score = _percent(synthetic.correct, synthetic.scored)
+                    row.correct, row.scored, row.score = synthetic.correct, synthetic.scored, score
+                    if synthetic.kind == Assessment.Kind.POST_TEST:
+                        row.passed = score >= Decimal(post_test.passing_score or 70)
+                attempts.append(row)
+                answers.append(synthetic.answers)
+        Attempt.objects.bulk_create(attempts, batch_size=BATCH)
+        rows = [
+            (row.pk, a.question["id"], a.question["key"], a.choice_ids, a.value, a.text, a.correct)
+            for row, given in zip(attempts, answers, strict=True)
+            for a in given
+        ]
+        if connection.vendor == "postgresql":
+            with (
+                connection.cursor() as wrapper,
+                wrapper.cursor.copy(
+                    "COPY assessments_answer (attempt_id, question_pk, question_key, choice_ids, value, text, correct) "
+                    "FROM STDIN"
+                ) as copy,
+            ):
+                for pk, question_pk, key, choice_ids, value, text, correct in rows:
+                    copy.write_row([pk, question_pk, key, json.dumps(choice_ids), value, text, correct])
+        else:
+            Answer.objects.bulk_create(
+                [
+                    Answer(
+                        attempt_id=pk,
+                        question_pk=question_pk,
+                        question_key=key,
+                        choice_ids=choice_ids,
+                        value=value,
+                        text=text,
+                        correct=correct,
+                    )
+                    for pk, question_pk, key, choice_ids, value, text, correct in rows
+                ],
+                batch_size=BATCH,
+            )
+        return len(attempts)
+
     def _named(self, model, names: set[str]) -> dict:
         """Rows of ``model`` by name, creating the missing ones."""
         found = {obj.name: obj for obj in model.objects.filter(name__in=names)}
@@ -170,3 +365,10 @@ class Command(BaseCommand):
         model.objects.bulk_create(missing)
         found.update({obj.name: obj for obj in model.objects.filter(name__in=[m.name for m in missing])})
         return found
+
+
+def _percent(correct: int, total: int) -> Decimal:
+    """The score as the attempt service records it."""
+    if total == 0:
+        return Decimal("100.00")
+    return (Decimal(100) * correct / total).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
