@@ -1,5 +1,6 @@
 import json
 import time
+import uuid
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -278,77 +279,73 @@ class Command(BaseCommand):
         return {kind: (assessment, current_version(assessment)) for kind, assessment in held.items()}
 
     def _journeys(self, activity, users, *, taken, rng) -> int:
-        """Enrollments, attempts and answers of ``users`` in ``activity``, three bulk inserts; returns the
-        number of attempts."""
+        """Enrollments, attempts and answers of ``users`` in ``activity``, one bulk insert a table (COPY on
+        PostgreSQL); returns the number of attempts."""
         contents = {kind: version.content for kind, (_, version) in taken.items()}
         post_test = taken[Assessment.Kind.POST_TEST][0]
+        passing = Decimal(post_test.passing_score or 70)
         now = timezone.now()
         since = max(activity.start, now - timedelta(days=365))
         span = max((now - since).total_seconds(), 3600.0)
         enrollments, journeys = [], []
         for user in users:
             enrolled = since + timedelta(seconds=rng.uniform(0, span * 0.9))
-            enrollments.append(Enrollment(learner=user, activity=activity, created=enrolled))
+            enrollments.append(
+                {
+                    "learner_id": user.pk,
+                    "activity_id": activity.pk,
+                    "public_id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                    "status": Enrollment.Status.ENROLLED,
+                    "completed_at": None,
+                    "created": enrolled,
+                    "modified": enrolled,
+                }
+            )
             journeys.append(
                 demo_data.learner_journey(
                     rng,
                     contents=contents,
                     enrolled=enrolled,
-                    passing_score=post_test.passing_score or 70,
+                    passing_score=int(passing),
                     attempts_allowed=post_test.max_attempts,
                 )
             )
-        Enrollment.objects.bulk_create(enrollments, batch_size=BATCH)
-        attempts, answers = [], []
-        for enrollment, journey in zip(enrollments, journeys, strict=True):
+        attempts, given = [], []
+        for enrollment_id, journey in zip(_insert(Enrollment, enrollments), journeys, strict=True):
             for synthetic in journey:
                 assessment, version = taken[synthetic.kind]
-                row = Attempt(
-                    enrollment=enrollment,
-                    assessment=assessment,
-                    version=version,
-                    number=synthetic.number,
-                    submitted_at=min(synthetic.at, now),
+                scored = synthetic.kind != Assessment.Kind.EVALUATION
+                score = _percent(synthetic.correct, synthetic.scored) if scored else None
+                attempts.append(
+                    {
+                        "enrollment_id": enrollment_id,
+                        "assessment_id": assessment.pk,
+                        "version_id": version.pk,
+                        "number": synthetic.number,
+                        "submitted_at": min(synthetic.at, now),
+                        "score": score,
+                        "correct": synthetic.correct if scored else None,
+                        "scored": synthetic.scored if scored else None,
+                        "passed": score >= passing
+                        if score is not None and synthetic.kind == Assessment.Kind.POST_TEST
+                        else None,
+                    }
                 )
-                if synthetic.kind != Assessment.Kind.EVALUATION:
-                    score = _percent(synthetic.correct, synthetic.scored)
-                    row.correct, row.scored, row.score = synthetic.correct, synthetic.scored, score
-                    if synthetic.kind == Assessment.Kind.POST_TEST:
-                        row.passed = score >= Decimal(post_test.passing_score or 70)
-                attempts.append(row)
-                answers.append(synthetic.answers)
-        Attempt.objects.bulk_create(attempts, batch_size=BATCH)
-        rows = [
-            (row.pk, a.question["id"], a.question["key"], a.choice_ids, a.value, a.text, a.correct)
-            for row, given in zip(attempts, answers, strict=True)
-            for a in given
+                given.append(synthetic.answers)
+        answers = [
+            {
+                "attempt_id": attempt_id,
+                "question_pk": a.question["id"],
+                "question_key": uuid.UUID(a.question["key"]),
+                "choice_ids": a.choice_ids,
+                "value": a.value,
+                "text": a.text,
+                "correct": a.correct,
+            }
+            for attempt_id, answered in zip(_insert(Attempt, attempts), given, strict=True)
+            for a in answered
         ]
-        if connection.vendor == "postgresql":
-            with (
-                connection.cursor() as wrapper,
-                wrapper.cursor.copy(
-                    "COPY assessments_answer (attempt_id, question_pk, question_key, choice_ids, value, text, correct) "
-                    "FROM STDIN"
-                ) as copy,
-            ):
-                for pk, question_pk, key, choice_ids, value, text, correct in rows:
-                    copy.write_row([pk, question_pk, key, json.dumps(choice_ids), value, text, correct])
-        else:
-            Answer.objects.bulk_create(
-                [
-                    Answer(
-                        attempt_id=pk,
-                        question_pk=question_pk,
-                        question_key=key,
-                        choice_ids=choice_ids,
-                        value=value,
-                        text=text,
-                        correct=correct,
-                    )
-                    for pk, question_pk, key, choice_ids, value, text, correct in rows
-                ],
-                batch_size=BATCH,
-            )
+        _insert(Answer, answers, ids=False)
         return len(attempts)
 
     def _named(self, model, names: set[str]) -> dict:
@@ -372,3 +369,31 @@ def _percent(correct: int, total: int) -> Decimal:
     if total == 0:
         return Decimal("100.00")
     return (Decimal(100) * correct / total).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _insert(model, rows: list[dict], *, ids: bool = True) -> list[int]:
+    """Insert ``rows`` (column values by attribute name) into ``model``'s table, in order; return their ids.
+
+    On PostgreSQL by COPY, with ids taken from the table's sequence first (what bulk_create would cost in
+    SQL compilation is most of the time here); elsewhere by ``bulk_create``."""
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        objs = model.objects.bulk_create([model(**row) for row in rows], batch_size=BATCH)
+        return [obj.pk for obj in objs]
+    table, columns = model._meta.db_table, list(rows[0])
+    with connection.cursor() as wrapper:
+        cursor = wrapper.cursor
+        pks: list[int] = []
+        if ids:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, len(rows)],
+            )
+            pks = [row[0] for row in cursor.fetchall()]
+        names = ", ".join(f'"{model._meta.get_field(name).column}"' for name in columns)
+        with cursor.copy(f"COPY {table} ({'id, ' if ids else ''}{names}) FROM STDIN") as copy:
+            for n, row in enumerate(rows):
+                values = [json.dumps(v) if isinstance(v, list) else v for v in row.values()]
+                copy.write_row([pks[n], *values] if ids else values)
+    return pks
