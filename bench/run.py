@@ -11,6 +11,7 @@ BENCHMARKS = [
     "catalog.py",
     "certificates.py",
     "assessments_take.py",
+    "outcomes.py",
 ]
 
 

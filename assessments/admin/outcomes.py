@@ -36,7 +36,8 @@ from activities import vocabulary
 from activities.models import Activity, Provider
 from assessments.models import Assessment, Attempt
 from assessments.selectors import outcomes as selectors
-from assessments.selectors import outcomes_annual, outcomes_tables
+from assessments.selectors import outcomes_annual, outcomes_free_text, outcomes_tables
+from assessments.selectors.outcomes_catalog import catalog_of
 from learners.selectors.dashboards import dashboard_providers, may_see_dashboards
 from portal import scoping
 from portal.admin import ProviderScopedAdmin, ReadOnlyAdmin, scope_queryset
@@ -60,8 +61,10 @@ def _activity(request: HttpRequest, activity_id: int) -> Activity:
 
 def _search(request: HttpRequest) -> str:
     q = " ".join(request.GET.get("q", "").split())
-    if len(q) > selectors.MAX_SEARCH:
-        raise BadRequest(_("The parameter q is longer than %(n)d characters.") % {"n": selectors.MAX_SEARCH})
+    if len(q) > outcomes_free_text.MAX_SEARCH:
+        raise BadRequest(
+            _("The parameter q is longer than %(n)d characters.") % {"n": outcomes_free_text.MAX_SEARCH}
+        )
     return q
 
 
@@ -69,7 +72,8 @@ def _charts(report: selectors.Outcomes) -> dict[str, Any]:
     charts: dict[str, Any] = {
         "funnel": svg_chart.bar_chart(
             title=_("Completion funnel"),
-            labels=[step.label for step in report.funnel.steps],
+            labels=[step.short for step in report.funnel.steps],
+            long_labels=[step.label for step in report.funnel.steps],
             series=[(_("Learners"), [step.learners for step in report.funnel.steps])],
             y_label=_("Learners"),
             chart_id="funnel-chart",
@@ -120,9 +124,9 @@ def outcomes_view(request: HttpRequest, activity_id: int) -> HttpResponse:
     activity = _activity(request, activity_id)
     q = _search(request)
     report = selectors.activity_outcomes(activity=activity)
-    free_page, free_rows = None, cast(list[selectors.FreeTextAnswer], [])
+    free_page, free_rows = None, cast(list[outcomes_free_text.FreeTextAnswer], [])
     if report.evaluation is not None:
-        free_page, free_rows = selectors.free_text_page(
+        free_page, free_rows = outcomes_free_text.free_text_page(
             evaluation=report.evaluation,
             catalog=report.catalogs[report.evaluation.kind],
             q=q,
@@ -164,10 +168,10 @@ def outcomes_csv_view(request: HttpRequest, activity_id: int) -> HttpResponse:
         evaluation = Assessment.objects.filter(activity=activity, kind=Assessment.Kind.EVALUATION).first()
         rows: list = []
         if evaluation is not None:
-            catalog = selectors.catalog_of(evaluation.versions.all())
-            rows = selectors.free_text_rows(evaluation=evaluation, catalog=catalog, q=q)
+            catalog = catalog_of(evaluation.versions.all())
+            rows = outcomes_free_text.free_text_rows(evaluation=evaluation, catalog=catalog, q=q)
         return csv_attachment(write_rows(outcomes_tables.free_text_rows(rows)), filename)
-    report = selectors.activity_outcomes(activity=activity)
+    report = selectors.activity_outcomes(activity=activity, parts={table})
     writers = {
         "funnel": outcomes_tables.funnel_rows,
         "scores": outcomes_tables.score_rows,

@@ -19,28 +19,48 @@ Definitions (the page says them too):
   score, the earliest of equal ones);
 - **evaluation**: per item, the Likert counts (1–5) and mean, the choice counts, or the free-text answers.
 
-Questions are matched across versions by their key and labelled with the newest version's text and choices;
-a choice of an older version is matched to the newest by id, then by text, and listed as removed otherwise.
+Questions are matched across versions by their key (``outcomes_catalog``); the free-text answers are read
+by ``outcomes_free_text``.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.core.paginator import Page, Paginator
-from django.db.models import Avg, Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.core.cache import caches
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity
 from assessments.models import Answer, Assessment, AssessmentVersion, Attempt, Question
+from assessments.selectors.outcomes_catalog import (
+    HUNDREDTH,
+    Catalog,
+    ChoiceStat,
+    as_decimal,
+    catalog_of,
+    choice_counts,
+    choice_stats,
+    percent,
+)
 from learners.models import Enrollment
 
-TENTH = Decimal("0.1")
-HUNDREDTH = Decimal("0.01")
 BINS = 10
-FREE_TEXT_PAGE = 25
 LIKERT_VALUES = (1, 2, 3, 4, 5)
 LIKERT_LABELS = {
     1: _("Strongly disagree"),
@@ -49,20 +69,6 @@ LIKERT_LABELS = {
     4: _("Agree"),
     5: _("Strongly agree"),
 }
-
-
-def percent(part: int, whole: int) -> Decimal | None:
-    """``part`` of ``whole`` in percent, to one decimal; None when ``whole`` is 0."""
-    if not whole:
-        return None
-    return (Decimal(part * 100) / Decimal(whole)).quantize(TENTH, rounding=ROUND_HALF_UP)
-
-
-def as_decimal(value: object, places: Decimal = TENTH) -> Decimal | None:
-    # SQLite hands back averages as floats, PostgreSQL as decimals of any scale: state them alike.
-    if value is None:
-        return None
-    return Decimal(str(value)).quantize(places, rounding=ROUND_HALF_UP)
 
 
 # --- the figures ---------------------------------------------------------------------------------------
@@ -74,6 +80,7 @@ class Step:
     label: str
     learners: int
     share: Decimal | None  # of the enrolled
+    short: str = ""  # the label under a chart's bar
 
 
 @dataclass(frozen=True)
@@ -88,15 +95,15 @@ class Funnel:
     @property
     def steps(self) -> list[Step]:
         raw = [
-            ("enrolled", _("Enrolled"), self.enrolled),
-            ("pre_test", _("Took the pre-test"), self.pre_test),
-            ("post_test_passed", _("Passed the post-test"), self.post_test_passed),
-            ("evaluated", _("Completed the evaluation"), self.evaluated),
-            ("claimed", _("Claimed credit"), self.claimed),
+            ("enrolled", _("Enrolled"), _("Enrolled"), self.enrolled),
+            ("pre_test", _("Took the pre-test"), _("Pre-test"), self.pre_test),
+            ("post_test_passed", _("Passed the post-test"), _("Passed"), self.post_test_passed),
+            ("evaluated", _("Completed the evaluation"), _("Evaluated"), self.evaluated),
+            ("claimed", _("Claimed credit"), _("Claimed"), self.claimed),
         ]
         return [
-            Step(code, str(label), count, percent(count, self.enrolled))
-            for code, label, count in raw
+            Step(code, str(label), count, percent(count, self.enrolled), str(short))
+            for code, label, short, count in raw
             if count is not None
         ]
 
@@ -126,15 +133,6 @@ class ScoreBin:
     @property
     def label(self) -> str:
         return f"{self.low}–{self.high}"
-
-
-@dataclass(frozen=True)
-class ChoiceStat:
-    text: str
-    correct: bool
-    picked: int
-    share: Decimal | None  # of the question's answers
-    removed: bool = False  # in an older version only
 
 
 @dataclass(frozen=True)
@@ -233,88 +231,7 @@ class Outcomes:
     questions: list[QuestionStat]
     knowledge: Knowledge | None  # None unless the activity has a pre-test and a post-test
     evaluation_items: list[EvaluationItem]
-    catalogs: dict[str, "Catalog"]  # by assessment kind
-
-
-# --- question labels across versions -------------------------------------------------------------------
-
-
-@dataclass
-class Catalog:
-    """An assessment's questions across its versions, labelled as the newest version has them."""
-
-    questions: list[dict]  # {"key", "text", "kind", "choices": [{"id", "text", "correct", "removed"}]}
-    slots: dict[tuple[str, int], int]  # (question key, choice id of any version) -> index in its choices
-
-    def by_key(self) -> dict[str, dict]:
-        return {q["key"]: q for q in self.questions}
-
-
-def catalog_of(versions: Iterable[AssessmentVersion]) -> Catalog:
-    """The questions of ``versions`` (any order), matched by key, newest text first."""
-    questions: dict[str, dict] = {}
-    slots: dict[tuple[str, int], int] = {}
-    for version in sorted(versions, key=lambda v: -v.number):
-        for question in version.content.get("questions", []):
-            key = str(question["key"])
-            entry = questions.setdefault(
-                key,
-                {
-                    "key": key,
-                    "text": question["text"],
-                    "kind": question["kind"],
-                    "choices": [
-                        {"id": c["id"], "text": c["text"], "correct": bool(c["correct"]), "removed": False}
-                        for c in question.get("choices", [])
-                    ],
-                },
-            )
-            for choice in question.get("choices", []):
-                if (key, choice["id"]) not in slots:
-                    slots[(key, choice["id"])] = _slot(entry["choices"], choice)
-    return Catalog(list(questions.values()), slots)
-
-
-def _slot(choices: list[dict], choice: dict) -> int:
-    for index, known in enumerate(choices):
-        if known["id"] == choice["id"]:
-            return index
-    wanted = " ".join(str(choice["text"]).split()).casefold()
-    for index, known in enumerate(choices):
-        if " ".join(str(known["text"]).split()).casefold() == wanted:
-            return index
-    choices.append(
-        {"id": choice["id"], "text": choice["text"], "correct": bool(choice["correct"]), "removed": True}
-    )
-    return len(choices) - 1
-
-
-def _choice_counts(
-    catalog: Catalog, rows: Iterable[Mapping[str, Any]]
-) -> tuple[dict[str, int], dict[str, list[int]]]:
-    """From ``(question_key, choice_ids, n)`` groups: answers per question, and picks per choice slot."""
-    answered: dict[str, int] = {}
-    picks: dict[str, list[int]] = {}
-    by_key = catalog.by_key()
-    for row in rows:
-        key = str(row["question_key"])
-        answered[key] = answered.get(key, 0) + row["n"]
-        entry = by_key.get(key)
-        if entry is None:
-            continue
-        counts = picks.setdefault(key, [0] * len(entry["choices"]))
-        slots = {catalog.slots[(key, cid)] for cid in row["choice_ids"] or [] if (key, cid) in catalog.slots}
-        for slot in slots:
-            counts[slot] += row["n"]
-    return answered, picks
-
-
-def _choice_stats(entry: dict, picks: list[int] | None, answered: int) -> list[ChoiceStat]:
-    picks = picks or [0] * len(entry["choices"])
-    return [
-        ChoiceStat(c["text"], c["correct"], picks[i], percent(picks[i], answered), c["removed"])
-        for i, c in enumerate(entry["choices"])
-    ]
+    catalogs: dict[str, Catalog]  # by assessment kind
 
 
 # --- the queries ---------------------------------------------------------------------------------------
@@ -329,8 +246,16 @@ def best_attempts(attempts: QuerySet[Attempt]) -> QuerySet[Attempt]:
     return attempts.filter(score__isnull=False).filter(~Exists(better))
 
 
-def activity_outcomes(*, activity: Activity) -> Outcomes:
-    """The outcomes report of ``activity`` (see the module docstring): ten queries at most."""
+PARTS = frozenset({"scores", "questions", "knowledge", "evaluation"})
+
+
+def activity_outcomes(*, activity: Activity, parts: Collection[str] = PARTS) -> Outcomes:
+    """The outcomes report of ``activity`` (see the module docstring) in six queries: the funnel always,
+    and of ``parts`` only those asked for (a CSV of one table needs no other); the rest are left empty.
+
+    The two queries that read every attempt and answer are kept in the per-process ``fragments`` cache
+    under a key naming the attempts taken so far, so a repeat view costs four queries and a new attempt
+    anywhere in the activity makes a new key (the old entry ages out)."""
     assessments = {a.kind: a for a in Assessment.objects.filter(activity=activity)}
     pre, post, evaluation = (assessments.get(kind) for kind in Assessment.Kind.values)
     versions: dict[int, list[AssessmentVersion]] = {}
@@ -338,7 +263,51 @@ def activity_outcomes(*, activity: Activity) -> Outcomes:
         for version in AssessmentVersion.objects.filter(assessment__activity=activity):
             versions.setdefault(version.assessment_id, []).append(version)
     catalogs = {kind: catalog_of(versions.get(a.pk, [])) for kind, a in assessments.items()}
+    funnel, pass_rates, token = _funnel(activity, assessments)
+    # What follows reads every answer: kept (per process) under a key that changes with any new attempt.
+    key = f"outcomes:{activity.pk}:{'.'.join(str(a.pk) for a in assessments.values())}:{token}"
 
+    best: list[Mapping[str, Any]] = []
+    if post is not None and {"scores", "knowledge"} & set(parts):
+        best = _cached(f"{key}:best", lambda: _best_scores(pre, post))
+    groups: dict[int, list[Mapping[str, Any]]] = {a.pk: [] for a in assessments.values()}
+    if {"questions", "knowledge", "evaluation"} & set(parts) and assessments:
+        rows = _cached(f"{key}:answers", lambda: _answer_groups(pre, post, list(assessments.values())))
+        for row in rows:
+            groups[row["attempt__assessment_id"]].append(row)
+    return Outcomes(
+        activity=activity,
+        pre_test=pre,
+        post_test=post,
+        evaluation=evaluation,
+        funnel=funnel,
+        pass_rates=pass_rates,
+        scores=_score_bins(best) if post is not None and "scores" in parts else [],
+        questions=_difficulty(groups[post.pk], catalogs[post.kind]) if post and "questions" in parts else [],
+        knowledge=_knowledge(pre, post, catalogs, best, groups)
+        if pre is not None and post is not None and "knowledge" in parts
+        else None,
+        evaluation_items=_evaluation(groups[evaluation.pk], catalogs[evaluation.kind])
+        if evaluation is not None and "evaluation" in parts
+        else [],
+        catalogs=catalogs,
+    )
+
+
+def _cached(key: str, compute: Callable[[], list[Mapping[str, Any]]]) -> list[Mapping[str, Any]]:
+    cache = caches["fragments"]
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value)
+    return value
+
+
+def _funnel(activity: Activity, assessments: dict[str, Assessment]) -> tuple[Funnel, PassRates | None, str]:
+    """The funnel, the post-test's pass rates and a token of the attempts taken: two queries.
+
+    Attempts are only ever added (never changed or deleted, and their answers are written with them), so
+    the number of attempts and the highest id, per assessment, name the set of answers exactly."""
     enrollments = Enrollment.objects.filter(activity=activity).aggregate(
         enrolled=Count("pk"), claimed=Count("pk", filter=Q(status=Enrollment.Status.COMPLETED))
     )
@@ -351,9 +320,11 @@ def activity_outcomes(*, activity: Activity) -> Outcomes:
             passers=Count(Case(When(passed=True, then="enrollment_id")), distinct=True),
             first_passed=Count("pk", filter=Q(number=1, passed=True)),
             attempts=Count("pk"),
+            last=Max("pk"),
         )
         .order_by()
     }
+    token = "-".join(f"{kind}{row['attempts']}x{row['last']}" for kind, row in sorted(by_kind.items()))
 
     def learners(kind: str, column: str = "learners") -> int | None:
         if kind not in assessments:
@@ -368,68 +339,101 @@ def activity_outcomes(*, activity: Activity) -> Outcomes:
         evaluated=learners(Assessment.Kind.EVALUATION),
         claimed=enrollments["claimed"],
     )
-    pass_rates = None
-    if post is not None:
-        row = by_kind.get(Assessment.Kind.POST_TEST, {})
-        pass_rates = PassRates(
-            attempted=row.get("learners", 0),
-            passed=row.get("passers", 0),
-            first_attempt_passed=row.get("first_passed", 0),
-            attempts=row.get("attempts", 0),
-        )
-    return Outcomes(
-        activity=activity,
-        pre_test=pre,
-        post_test=post,
-        evaluation=evaluation,
-        funnel=funnel,
-        pass_rates=pass_rates,
-        scores=score_distribution(post) if post is not None else [],
-        questions=question_difficulty(post, catalogs[post.kind]) if post is not None else [],
-        knowledge=knowledge_change(pre, post, catalogs) if pre is not None and post is not None else None,
-        evaluation_items=evaluation_items(evaluation, catalogs[evaluation.kind]) if evaluation else [],
-        catalogs=catalogs,
+    if Assessment.Kind.POST_TEST not in assessments:
+        return funnel, None, token
+    row = by_kind.get(Assessment.Kind.POST_TEST, {})
+    rates = PassRates(
+        attempted=row.get("learners", 0),
+        passed=row.get("passers", 0),
+        first_attempt_passed=row.get("first_passed", 0),
+        attempts=row.get("attempts", 0),
     )
+    return funnel, rates, token
 
 
-def score_distribution(post: Assessment) -> list[ScoreBin]:
-    """Learners by their best score, in 10-point bins: one query."""
+def _matched_best(pre: Assessment, post: Assessment) -> QuerySet[Attempt]:
+    """The best post-test attempts of the learners who also took the pre-test."""
+    took_pre = Attempt.objects.filter(assessment=pre, enrollment_id=OuterRef("enrollment_id"))
+    return best_attempts(Attempt.objects.filter(assessment=post)).filter(Exists(took_pre))
+
+
+def _best_scores(pre: Assessment | None, post: Assessment) -> list[Mapping[str, Any]]:
+    """Each learner's best post-test attempt, counted by score bin and by whether the learner took the
+    pre-test (with the sums of both scores, and how many improved or kept their score): one query. The
+    pre-test is joined (a learner takes it once), not looked up per learner."""
     width = 100 // BINS
     bin_of = Case(
         *(When(score__lt=(n + 1) * width, then=n) for n in range(BINS - 1)),
         default=BINS - 1,
         output_field=IntegerField(),
     )
-    counts = dict(
-        best_attempts(Attempt.objects.filter(assessment=post))
-        .annotate(bin=bin_of)
-        .values("bin")
-        .annotate(n=Count("pk"))
+    best = best_attempts(Attempt.objects.filter(assessment=post)).annotate(bin=bin_of)
+    if pre is None:
+        return list(best.values("bin").annotate(n=Count("pk"), matched=Value(0)).order_by())
+    took_pre = Q(enrollment__attempts__assessment=pre, enrollment__attempts__number=1)
+    best = best.annotate(pre=FilteredRelation("enrollment__attempts", condition=took_pre))
+    return list(
+        best.annotate(
+            pre_score=F("pre__score"),
+            matched=Case(When(pre__score__isnull=False, then=Value(1)), default=Value(0)),
+        )
+        .values("bin", "matched")
+        .annotate(
+            n=Count("pk"),
+            post_sum=Sum("score"),
+            pre_sum=Sum("pre_score"),
+            improved=Count("pk", filter=Q(score__gt=F("pre_score"))),
+            unchanged=Count("pk", filter=Q(score=F("pre_score"))),
+        )
         .order_by()
-        .values_list("bin", "n")
     )
+
+
+def _score_bins(best: list[Mapping[str, Any]]) -> list[ScoreBin]:
+    width = 100 // BINS
+    counts = [0] * BINS
+    for row in best:
+        counts[row["bin"]] += row["n"]
     return [
-        ScoreBin(n * width, 100 if n == BINS - 1 else (n + 1) * width - 1, counts.get(n, 0))
-        for n in range(BINS)
+        ScoreBin(n * width, 100 if n == BINS - 1 else (n + 1) * width - 1, counts[n]) for n in range(BINS)
     ]
 
 
-def _grouped_answers(answers: QuerySet[Answer]) -> list[Mapping[str, Any]]:
+def _answer_groups(
+    pre: Assessment | None, post: Assessment | None, assessments: list[Assessment]
+) -> list[Mapping[str, Any]]:
+    """Every answer to the activity's assessments, counted by assessment, question, choices picked and
+    Likert value, and by whether it belongs to a matched learner's pre-test or best post-test attempt:
+    one query, one pass over the answers (the matched attempts are two uncorrelated subqueries, hashed)."""
+    answers = Answer.objects.filter(attempt__assessment_id__in=[a.pk for a in assessments])
+    if pre is not None and post is not None:
+        took_post = Attempt.objects.filter(assessment=post, enrollment_id=OuterRef("enrollment_id"))
+        matched_pre = Attempt.objects.filter(assessment=pre).filter(Exists(took_post)).values("pk")
+        matched_post = _matched_best(pre, post).values("pk")
+        answers = answers.annotate(
+            matched=Case(
+                When(attempt_id__in=matched_pre, then=Value(1)),
+                When(attempt_id__in=matched_post, then=Value(1)),
+                default=Value(0),
+            )
+        )
+    else:
+        answers = answers.annotate(matched=Value(0))
     return list(
-        answers.values("question_key", "choice_ids")
+        answers.values("attempt__assessment_id", "question_key", "choice_ids", "value", "matched")
         .annotate(n=Count("pk"), right=Count("pk", filter=Q(correct=True)))
         .order_by()
     )
 
 
-def question_difficulty(post: Assessment, catalog: Catalog) -> list[QuestionStat]:
-    """Every scored question of the post-test, over all attempts: one query."""
-    rows = _grouped_answers(Answer.objects.filter(attempt__assessment=post))
-    answered, picks = _choice_counts(catalog, rows)
+def _difficulty(rows: list[Mapping[str, Any]], catalog: Catalog) -> list[QuestionStat]:
+    """Every scored question of the post-test, over all attempts."""
+    answered, picks = choice_counts(catalog, rows)
     correct: dict[str, int] = {}
     for row in rows:
         key = str(row["question_key"])
         correct[key] = correct.get(key, 0) + row["right"]
+    scored = (e for e in catalog.questions if e["kind"] in Question.SCORED_KINDS)
     return [
         QuestionStat(
             number=number,
@@ -438,76 +442,67 @@ def question_difficulty(post: Assessment, catalog: Catalog) -> list[QuestionStat
             kind=entry["kind"],
             answered=answered.get(entry["key"], 0),
             correct=correct.get(entry["key"], 0),
-            choices=_choice_stats(entry, picks.get(entry["key"]), answered.get(entry["key"], 0)),
+            choices=choice_stats(entry, picks.get(entry["key"]), answered.get(entry["key"], 0)),
         )
-        for number, entry in enumerate(
-            (e for e in catalog.questions if e["kind"] in Question.SCORED_KINDS), start=1
-        )
+        for number, entry in enumerate(scored, start=1)
     ]
 
 
-def _per_question(answers: QuerySet[Answer]) -> dict[str, tuple[int, int]]:
-    return {
-        str(row["question_key"]): (row["n"], row["right"])
-        for row in answers.values("question_key")
-        .annotate(n=Count("pk"), right=Count("pk", filter=Q(correct=True)))
-        .order_by()
-    }
+def _matched_counts(rows: list[Mapping[str, Any]]) -> dict[str, tuple[int, int]]:
+    counts: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        if row["matched"]:
+            key = str(row["question_key"])
+            n, right = counts.get(key, (0, 0))
+            counts[key] = (n + row["n"], right + row["right"])
+    return counts
 
 
-def knowledge_change(pre: Assessment, post: Assessment, catalogs: dict[str, Catalog]) -> Knowledge:
-    """Pre-test against best post-test, for the learners who took both: three queries."""
-    pre_of = Attempt.objects.filter(assessment=pre, enrollment_id=OuterRef("enrollment_id"))
-    matched_best = best_attempts(Attempt.objects.filter(assessment=post)).filter(Exists(pre_of))
-    overall = matched_best.annotate(
-        pre_score=Subquery(pre_of.order_by("number").values("score")[:1])
-    ).aggregate(
-        matched=Count("pk"),
-        post=Avg("score"),
-        pre=Avg("pre_score"),
-        improved=Count("pk", filter=Q(score__gt=F("pre_score"))),
-        unchanged=Count("pk", filter=Q(score=F("pre_score"))),
-    )
-    took_post = Attempt.objects.filter(assessment=post, enrollment_id=OuterRef("attempt__enrollment_id"))
-    pre_counts = _per_question(Answer.objects.filter(attempt__assessment=pre).filter(Exists(took_post)))
-    post_counts = _per_question(Answer.objects.filter(attempt__in=matched_best.values("pk")))
+def _knowledge(
+    pre: Assessment,
+    post: Assessment,
+    catalogs: dict[str, Catalog],
+    best: list[Mapping[str, Any]],
+    groups: dict[int, list[Mapping[str, Any]]],
+) -> Knowledge:
+    """Pre-test against best post-test, for the learners who took both."""
+    matched_rows = [row for row in best if row["matched"]]
+    matched = sum(row["n"] for row in matched_rows)
+    improved = sum(row["improved"] for row in matched_rows)
+    unchanged = sum(row["unchanged"] for row in matched_rows)
 
+    def mean(column: str) -> Decimal | None:
+        total = sum((Decimal(str(row[column])) for row in matched_rows), Decimal(0))
+        return as_decimal(total / matched) if matched else None
+
+    pre_counts, post_counts = _matched_counts(groups[pre.pk]), _matched_counts(groups[post.pk])
     labels = {**catalogs[pre.kind].by_key(), **catalogs[post.kind].by_key()}  # the post-test's text wins
-    order = [e["key"] for e in catalogs[post.kind].questions] + [
-        e["key"] for e in catalogs[pre.kind].questions if e["key"] not in catalogs[post.kind].by_key()
-    ]
+    post_keys = [e["key"] for e in catalogs[post.kind].questions]
+    order = post_keys + [e["key"] for e in catalogs[pre.kind].questions if e["key"] not in set(post_keys)]
     questions: list[KnowledgeQuestion] = []
     for key in order:
         if labels[key]["kind"] not in Question.SCORED_KINDS:
             continue
         pre_n, pre_right = pre_counts.get(key, (0, 0))
         post_n, post_right = post_counts.get(key, (0, 0))
+        number = len(questions) + 1
         questions.append(
-            KnowledgeQuestion(
-                len(questions) + 1, key, labels[key]["text"], pre_n, pre_right, post_n, post_right
-            )
+            KnowledgeQuestion(number, key, labels[key]["text"], pre_n, pre_right, post_n, post_right)
         )
-    matched = overall["matched"]
     return Knowledge(
         matched=matched,
-        pre_mean=as_decimal(overall["pre"]),
-        post_mean=as_decimal(overall["post"]),
-        improved=overall["improved"],
-        unchanged=overall["unchanged"],
-        declined=matched - overall["improved"] - overall["unchanged"],
+        pre_mean=mean("pre_sum"),
+        post_mean=mean("post_sum"),
+        improved=improved,
+        unchanged=unchanged,
+        declined=matched - improved - unchanged,
         questions=questions,
     )
 
 
-def evaluation_items(evaluation: Assessment, catalog: Catalog) -> list[EvaluationItem]:
-    """Every item of the evaluation with its distribution: one query."""
-    rows: list[Mapping[str, Any]] = list(
-        Answer.objects.filter(attempt__assessment=evaluation)
-        .values("question_key", "value", "choice_ids")
-        .annotate(n=Count("pk"), texts=Count("pk", filter=~Q(text="")))
-        .order_by()
-    )
-    answered, picks = _choice_counts(catalog, rows)
+def _evaluation(rows: list[Mapping[str, Any]], catalog: Catalog) -> list[EvaluationItem]:
+    """Every item of the evaluation with its distribution."""
+    answered, picks = choice_counts(catalog, rows)
     likert: dict[str, dict[int, int]] = {}
     for row in rows:
         if row["value"] is not None:
@@ -523,62 +518,6 @@ def evaluation_items(evaluation: Assessment, catalog: Catalog) -> list[Evaluatio
             counts = likert.get(key, {})
             item.likert.extend((v, str(LIKERT_LABELS[v]), counts.get(v, 0)) for v in LIKERT_VALUES)
         elif kind in Question.CHOICE_KINDS:
-            item.choices.extend(_choice_stats(entry, picks.get(key), answered.get(key, 0)))
+            item.choices.extend(choice_stats(entry, picks.get(key), answered.get(key, 0)))
         items.append(item)
     return items
-
-
-# --- free text -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FreeTextAnswer:
-    attempt_id: int
-    question_number: int
-    question: str
-    text: str
-    submitted_at: datetime
-
-
-MAX_SEARCH = 200
-
-
-def free_text_answers(*, evaluation: Assessment, q: str = "") -> QuerySet[Answer]:
-    """The evaluation's free-text answers, newest first, those containing ``q`` (any case) if given."""
-    answers = Answer.objects.filter(attempt__assessment=evaluation).exclude(text="")
-    if q:
-        answers = answers.filter(text__icontains=q)
-    return answers.select_related("attempt").order_by("-attempt__submitted_at", "-pk")
-
-
-def _free_text(answers: Iterable[Answer], catalog: Catalog) -> list[FreeTextAnswer]:
-    numbers = {entry["key"]: n for n, entry in enumerate(catalog.questions, start=1)}
-    labels = catalog.by_key()
-    return [
-        FreeTextAnswer(
-            attempt_id=answer.attempt_id,
-            question_number=numbers.get(str(answer.question_key), 0),
-            question=labels.get(str(answer.question_key), {}).get("text", ""),
-            text=answer.text,
-            submitted_at=answer.attempt.submitted_at,
-        )
-        for answer in answers
-    ]
-
-
-def free_text_page(
-    *,
-    evaluation: Assessment,
-    catalog: Catalog,
-    q: str = "",
-    page: str | int = 1,
-    per_page: int = FREE_TEXT_PAGE,
-) -> tuple[Page, list[FreeTextAnswer]]:
-    """One page of ``free_text_answers`` (a page number past the end gives the last): two queries."""
-    current = Paginator(free_text_answers(evaluation=evaluation, q=q), per_page).get_page(page)
-    return current, _free_text(current.object_list, catalog)
-
-
-def free_text_rows(*, evaluation: Assessment, catalog: Catalog, q: str = "") -> list[FreeTextAnswer]:
-    """Every one of ``free_text_answers``: one query."""
-    return _free_text(free_text_answers(evaluation=evaluation, q=q).iterator(chunk_size=2000), catalog)

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 
 from django.utils.translation import gettext as _
 
-from assessments.selectors.outcomes import FreeTextAnswer, Outcomes
+from assessments.selectors.outcomes import Outcomes
+from assessments.selectors.outcomes_free_text import FreeTextAnswer
 
 TABLES = ("funnel", "scores", "questions", "knowledge", "evaluation", "free_text")
 

@@ -6,15 +6,23 @@ import io
 import re
 
 import pytest
+from django.core.cache import caches
 from django.urls import reverse
 
 from assessments.models import Choice
-from assessments.selectors import outcomes
-from assessments.selectors.outcomes import activity_outcomes, catalog_of
+from assessments.selectors import outcomes_free_text
+from assessments.selectors.outcomes import activity_outcomes
+from assessments.selectors.outcomes_catalog import catalog_of
 from learners import services
 from tests.assessments.outcomes_world import build, evaluate
 from tests.factories import UserFactory
 from tests.helpers import attempt, complete, make_learner, page_text
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fragments():
+    """The report keeps its answer counts in the per-process ``fragments`` cache; each test starts cold."""
+    caches["fragments"].clear()
 
 
 @pytest.fixture
@@ -169,8 +177,9 @@ def test_free_text_search_narrows_the_page_and_its_csv(client, viewer_a, world):
 
 
 def test_free_text_is_paginated(client, viewer_a, world, monkeypatch):
-    monkeypatch.setattr(outcomes, "FREE_TEXT_PAGE", 1)
-    monkeypatch.setattr(outcomes.free_text_page, "__kwdefaults__", {"q": "", "page": 1, "per_page": 1})
+    monkeypatch.setattr(
+        outcomes_free_text.free_text_page, "__kwdefaults__", {"q": "", "page": 1, "per_page": 1}
+    )
     client.force_login(viewer_a)
     first = page_text(client.get(url(world.activity)))
     second = page_text(client.get(url(world.activity), {"page": "2"}))

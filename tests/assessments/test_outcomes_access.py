@@ -2,6 +2,7 @@
 staff everyone's, nobody another provider's; and nothing on these pages writes."""
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -10,6 +11,12 @@ from assessments.models import Answer, Attempt
 from learners import services
 from tests.factories import make_assessment
 from tests.helpers import attempt, page_text
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fragments():
+    """The report keeps its answer counts in the per-process ``fragments`` cache; each test starts cold."""
+    caches["fragments"].clear()
 
 
 @pytest.fixture
@@ -128,3 +135,14 @@ def test_the_attempt_list_shows_its_columns_without_a_query_per_row(
         response = client.get(changelist)
     assert len(response.context["cl"].result_list) == 3
     assert len(three) == len(one), "\n".join(q["sql"][:200] for q in three.captured_queries)
+
+
+def test_the_outcomes_page_links_to_the_activitys_attempts(
+    client, accreditor, attempt_a, attempt_b, activity_a
+):
+    client.force_login(accreditor)
+    response = client.get(reverse("admin:assessments_outcomes", args=[activity_a.pk]))
+    attempts_url = response.context["attempts_url"]
+    listed = client.get(attempts_url)
+    assert listed.status_code == 200
+    assert list(listed.context["cl"].result_list) == [attempt_a]

@@ -6,6 +6,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -14,6 +15,13 @@ from django.utils import timezone
 from tests.assessments.outcomes_world import build
 from tests.factories import ActivityFactory, make_assessment
 from tests.helpers import page_text
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fragments():
+    """The report keeps its answer counts in the per-process ``fragments`` cache; each test starts cold."""
+    caches["fragments"].clear()
+
 
 PAGE = "admin:assessments_outcomes_annual"
 CSV = "admin:assessments_outcomes_annual_csv"
