@@ -185,8 +185,8 @@ class Assessment(TimestampedModel):
             )
             if other.exists():
                 return {
-                    "activity": _("This activity already has a %(kind)s; edit that one, or choose another.")
-                    % {"kind": str(self.get_kind_display()).lower()}
+                    "activity": _("This activity already has %(kind)s; edit that one, or choose another.")
+                    % {"kind": self.kind_with_article(self.kind)}
                 }
         return {}
 
@@ -194,6 +194,16 @@ class Assessment(TimestampedModel):
         # clean() checks every rule of the constraints naming the kind, and says which field is wrong; the
         # constraints' own messages name none, so they are not repeated on the form.
         super().validate_constraints(exclude={*(exclude or ()), "kind"})
+
+    @classmethod
+    def kind_with_article(cls, kind: str) -> str | Promise:
+        """The kind as a sentence names it: "a post-test", "an evaluation"."""
+        articled: dict[str, str | Promise] = {
+            cls.Kind.PRE_TEST: _("a pre-test"),
+            cls.Kind.POST_TEST: _("a post-test"),
+            cls.Kind.EVALUATION: _("an evaluation"),
+        }
+        return articled.get(kind, kind)
 
     @property
     def is_template(self) -> bool:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from assessments.admin.authoring_forms import AssessmentForm, CopyOntoActivityForm, QuestionForm
-from assessments.models import Assessment, AssessmentVersion, Attempt, Question
+from assessments.models import Answer, Assessment, AssessmentVersion, Attempt, Question
 from assessments.services import authoring, versions
 from assessments.services.attempts import learner_questions
 from learners.models import Enrollment
@@ -225,7 +225,10 @@ class AssessmentAdmin(ProviderScopedAdmin, admin.ModelAdmin):
             for obj in objs
             if (n := taken.get(obj.pk))
         ]
-        return deleted, counts, perms_needed, protected
+        # Attempts, answers and versions are never deleted through the admin: refused above, or (versions
+        # nobody answered) deleted with the assessment by delete_queryset.
+        kept = {str(m._meta.verbose_name) for m in (Attempt, Answer, AssessmentVersion)}
+        return deleted, counts, {p for p in perms_needed if str(p) not in kept}, protected
 
     def delete_model(self, request, obj):
         self.delete_queryset(request, Assessment.objects.filter(pk=obj.pk))

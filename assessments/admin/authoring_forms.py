@@ -1,7 +1,6 @@
 """The authoring admin's forms: an assessment started from a template, a question with its answers in one
 text box, and the activity a template is copied onto."""
 
-import copy
 from typing import Any
 
 from django import forms
@@ -72,6 +71,7 @@ class AssessmentForm(forms.ModelForm):
         ]
 
     templates: dict[str, Assessment | None] = {}
+    start_choices: list[tuple[str, Any]] = []
 
     @classmethod
     def for_user(cls, form_class: type[forms.ModelForm], user) -> type["AssessmentForm"]:
@@ -85,15 +85,13 @@ class AssessmentForm(forms.ModelForm):
             choices.append(
                 (str(template.pk), f"{template.get_kind_display()}: {template.title} ({template.provider})")
             )
-        fields = {**form_class.base_fields}
-        if "start_from" in fields:
-            fields["start_from"] = copy.deepcopy(fields["start_from"])
-            fields["start_from"].choices = choices  # type: ignore[attr-defined]
-        return type(form_class.__name__, (form_class,), {"base_fields": fields, "templates": templates})
+        attrs = {"templates": templates, "start_choices": choices}
+        return type(form_class.__name__, (form_class,), attrs)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "start_from" in self.fields:
+            self.fields["start_from"].choices = self.start_choices  # type: ignore[attr-defined]
             for name in ("kind", "title"):
                 if name in self.fields:
                     self.fields[name].required = False  # the template's, when one is chosen

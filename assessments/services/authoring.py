@@ -89,7 +89,15 @@ def starter_spec() -> _Spec:
     return _Spec(
         kind=evaluation.kind,
         title=str(evaluation.title),
-        settings={"instructions": str(evaluation.instructions), "required_for": evaluation.required_for},
+        settings={
+            "instructions": str(evaluation.instructions),
+            "passing_score": None,
+            "max_attempts": None,
+            "shuffle_questions": False,
+            "show_feedback": True,
+            "required_for": evaluation.required_for,
+            "moc_boards": [],
+        },
         questions=[
             _QuestionSpec(
                 key=q.key, kind=q.kind, text=str(q.text), explanation=str(q.explanation), required=q.required
@@ -126,7 +134,8 @@ def _check_editor(by: User | None, provider: Provider) -> None:
 
 
 def _kind_label(kind: str) -> str:
-    return str(dict(Assessment.Kind.choices).get(kind, kind)).lower()
+    """The kind with its article, as a sentence names it: "a post-test", "an evaluation"."""
+    return str(Assessment.kind_with_article(kind))
 
 
 def _add_questions(assessment: Assessment, spec: _Spec) -> None:
@@ -156,7 +165,7 @@ def _create(
     title = changes.pop("title", spec.title)
     if activity is not None and Assessment.objects.filter(activity=activity, kind=kind).exists():
         raise AuthoringError(
-            _("“%(activity)s” already has a %(kind)s; edit that one, or delete it first.")
+            _("“%(activity)s” already has %(kind)s; edit that one, or delete it first.")
             % {"activity": activity, "kind": _kind_label(kind)},
             field="activity",
         )
@@ -178,7 +187,7 @@ def _create(
     except IntegrityError:
         # Another editor added one of this kind at the same moment.
         raise AuthoringError(
-            _("“%(activity)s” already has a %(kind)s.") % {"activity": activity, "kind": _kind_label(kind)},
+            _("“%(activity)s” already has %(kind)s.") % {"activity": activity, "kind": _kind_label(kind)},
             field="activity",
         ) from None
     return assessment
@@ -248,7 +257,7 @@ def fill_from(*, assessment: Assessment, source: Assessment | None, by: User | N
         raise AuthoringError(_("That template belongs to another provider."), field="start_from")
     if spec.kind != assessment.kind:
         raise AuthoringError(
-            _("The template is a %(kind)s; this is not.") % {"kind": _kind_label(spec.kind)},
+            _("The template is %(kind)s; this is not.") % {"kind": _kind_label(spec.kind)},
             field="start_from",
         )
     _check_editor(by, assessment.provider)

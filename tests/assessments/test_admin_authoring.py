@@ -344,3 +344,30 @@ def test_changelist_filters_library_and_kind(as_staff_a, provider_a, activity_a)
     text = page_text(as_staff_a.get(LIST, {"kind__exact": "evaluation"}))
     assert "On activity" in text and "Library one" not in text
     assert "Library one" in page_text(as_staff_a.get(LIST, {"q": "library"}))
+
+
+def test_an_inline_claiming_thousands_of_questions_is_a_form_error(as_staff_a, provider_a, activity_a):
+    data = {**settings_data(provider_a, activity_a), **questions_data(QUESTIONS)}
+    data["questions-TOTAL_FORMS"] = "50000"
+    response = as_staff_a.post(ADD, data)
+    assert response.status_code == 200
+    assert "Please submit at most 100 forms" in page_text(response)
+    assert counts() == (0, 0, 0)
+
+
+def test_accreditor_cannot_put_one_providers_assessment_on_anothers_activity(
+    client, accreditor, provider_a, activity_b
+):
+    client.force_login(accreditor)
+    response = client.post(ADD, {**settings_data(provider_a, activity_b), **questions_data(QUESTIONS)})
+    assert response.status_code == 200
+    assert "one of the assessment's provider's" in response.context["adminform"].form.errors["activity"][0]
+    assert counts() == (0, 0, 0)
+
+
+def test_accreditor_adds_a_library_template(client, accreditor, provider_b):
+    client.force_login(accreditor)
+    response = client.post(ADD, {**settings_data(provider_b, None), **questions_data(QUESTIONS[:1])})
+    assert response.status_code == 302, page_text(response)
+    template = Assessment.objects.get()
+    assert template.is_template and template.provider == provider_b and template.questions.count() == 1

@@ -16,6 +16,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from activities.models import Activity, Membership, Provider
+from assessments.models import Assessment
 from learners.models import (
     Certificate,
     CreditClaim,
@@ -25,12 +26,12 @@ from learners.models import (
     OutboxMessage,
     ReportingEntry,
 )
-from learners.services import certificates
+from learners.services import certificates, enroll
 from learners.services.reporting import exports, ledger
 from portal.admin import ProviderScopedAdmin, provider_path
 from portal.models import AuditEntry
-from tests.factories import ActivityFactory, MembershipFactory, UserFactory
-from tests.helpers import complete, make_learner, page_text
+from tests.factories import ActivityFactory, MembershipFactory, UserFactory, make_assessment
+from tests.helpers import attempt, complete, make_learner, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,10 @@ class World:
         )
         self.rows = ReportingEntry.objects.filter(activity=self.activity)
         assert {row.state for row in self.rows} == {"exported", "rejected", "ready"}
+        # Made after the claims, so it gates none of them; a post-test, for the admin's actions on it.
+        self.assessment = make_assessment(self.activity, "post_test", questions=2, required_for="nothing")
+        taking, _created = enroll(learner=make_learner(first_name="Taking"), activity=self.activity)
+        attempt(taking, self.assessment, right=1)
 
     def objects_of(self, model):
         """This provider's objects of ``model`` (every scoped model admin's model has some)."""
@@ -87,7 +92,16 @@ class World:
 
     def snapshot(self) -> dict:
         """Everything of this provider that an admin write could change."""
-        models = [Provider, Membership, Activity, Enrollment, CreditClaim, Certificate, OutboxMessage]
+        models = [
+            Provider,
+            Membership,
+            Activity,
+            Enrollment,
+            CreditClaim,
+            Certificate,
+            OutboxMessage,
+            Assessment,
+        ]
         state = {
             model.__name__: sorted(
                 (tuple(sorted(model_to_dict(obj).items(), key=str)) for obj in self.objects_of(model)),
