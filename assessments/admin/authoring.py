@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
@@ -173,6 +174,9 @@ class AssessmentAdmin(ProviderScopedAdmin, admin.ModelAdmin):
             "learners_took": taken.values("enrollment").distinct().count(),
             "latest_version": latest.number if latest else None,
             "preview_url": reverse("admin:assessments_assessment_preview", args=[obj.pk]),
+            "copy_url": reverse("admin:assessments_assessment_copy", args=[obj.pk])
+            if obj.is_template and self.has_change_permission(request, obj)
+            else None,
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
@@ -182,7 +186,37 @@ class AssessmentAdmin(ProviderScopedAdmin, admin.ModelAdmin):
             self.admin_site.admin_view(self.preview_view),
             name="assessments_assessment_preview",
         )
-        return [preview, *super().get_urls()]
+        copy = path(
+            "<path:object_id>/copy/",
+            self.admin_site.admin_view(self.copy_view),
+            name="assessments_assessment_copy",
+        )
+        return [preview, copy, *super().get_urls()]
+
+    def copy_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Copy one library template onto an activity where the user is an editor."""
+        template = self.get_object(request, unquote(object_id))
+        if not template.is_template or not self.has_change_permission(request, template):
+            raise PermissionDenied
+        form = CopyOntoActivityForm.for_user(request.user)(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                copy = authoring.copy_assessment(
+                    source=template, activity=form.cleaned_data["activity"], by=audit.actor_of(request)
+                )
+            except authoring.AuthoringError as refused:
+                form.add_error("activity", refused.message)
+            else:
+                self.message_user(request, _("Copied: %(copy)s.") % {"copy": copy}, messages.SUCCESS)
+                return redirect(reverse("admin:assessments_assessment_change", args=[copy.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": template,
+            "title": _("Copy “%(title)s” onto an activity") % {"title": template.title},
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/assessments/assessment/copy.html", context)
 
     def preview_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The questions as a learner sees them, then (for staff only) the answer key. Nothing is recorded:

@@ -287,3 +287,46 @@ def test_editing_after_attempts_keeps_the_attempts_version(as_staff_a, enrollmen
     second = attempt(enrollment, post)
     assert second.version.number == 2 and second.version.content["questions"][0]["text"] == "Rewritten?"
     assert (first.score, first.passed) == (0, False)
+
+
+def copy_url(assessment):
+    return reverse("admin:assessments_assessment_copy", args=[assessment.pk])
+
+
+def test_copy_button_of_a_template(as_staff_a, provider_a, activity_a):
+    template = template_of(provider_a, questions=2)
+    assert f'href="{copy_url(template)}"' in as_staff_a.get(change_url(template)).content.decode()
+
+    response = as_staff_a.post(copy_url(template), {"activity": str(activity_a.pk)})
+
+    copy = activity_a.assessments.get()
+    assert response.status_code == 302 and response.url == change_url(copy)
+    assert shape(copy) == shape(template)
+    again = as_staff_a.post(copy_url(template), {"activity": str(activity_a.pk)})
+    assert "already has a post-test" in again.context["form"].errors["activity"][0]
+    assert activity_a.assessments.count() == 1
+
+
+def test_copy_button_refused_to_viewers_and_other_providers(
+    client, mixed_role, viewer_a, provider_a, provider_b, activity_b
+):
+    b_template = template_of(provider_b)
+    client.force_login(mixed_role)
+    assert 'id="copy-link"' not in client.get(change_url(b_template)).content.decode()
+    assert client.post(copy_url(b_template), {"activity": str(activity_b.pk)}).status_code == 403
+    # Their own template, onto B's activity, where they only view: not offered.
+    a_template = template_of(provider_a)
+    response = client.post(copy_url(a_template), {"activity": str(activity_b.pk)})
+    assert response.status_code == 200 and "activity" in response.context["form"].errors
+    client.force_login(viewer_a)
+    assert client.get(copy_url(a_template)).status_code == 403
+    assert (
+        not activity_b.assessments.exists()
+        and not AuditEntry.objects.filter(action="assessment.copied").exists()
+    )
+
+
+def test_copy_button_of_an_activitys_assessment_is_refused(as_staff_a, activity_a):
+    on_activity = make_assessment(ActivityFactory(provider=activity_a.provider), questions=1)
+    assert as_staff_a.post(copy_url(on_activity), {"activity": str(activity_a.pk)}).status_code == 403
+    assert not activity_a.assessments.exists()
