@@ -12,6 +12,7 @@ from assessments.models import Assessment, Question
 from assessments.services import authoring
 from portal import scoping
 from portal.admin import scope_queryset
+from portal.forms import ModelChoiceField
 
 STARTER = "starter"
 
@@ -156,7 +157,7 @@ class QuestionForm(forms.ModelForm):
 class CopyOntoActivityForm(forms.Form):
     """Which activity the selected templates are copied onto: one where the user is an editor."""
 
-    activity = forms.ModelChoiceField(label=_("Activity"), queryset=Activity.objects.none())
+    activity = ModelChoiceField(label=_("Activity"), queryset=Activity.objects.none())
 
     user: Any = None
 

@@ -330,3 +330,26 @@ def test_copy_button_of_an_activitys_assessment_is_refused(as_staff_a, activity_
     on_activity = make_assessment(ActivityFactory(provider=activity_a.provider), questions=1)
     assert as_staff_a.post(copy_url(on_activity), {"activity": str(activity_a.pk)}).status_code == 403
     assert not activity_a.assessments.exists()
+
+
+@pytest.mark.parametrize("value", ["x", "99999999999999999999999", ""])
+def test_copy_to_an_activity_that_cannot_exist_is_a_form_error(as_staff_a, provider_a, value):
+    template = template_of(provider_a)
+    response = as_staff_a.post(copy_url(template), {"activity": value})
+    assert response.status_code == 200 and "activity" in response.context["form"].errors
+    listing = copy_action(as_staff_a, [template], None)
+    refused = as_staff_a.post(
+        LIST,
+        {
+            "action": "copy_onto_activity",
+            ACTION_CHECKBOX_NAME: [str(template.pk)],
+            "confirm": "yes",
+            "activity": value,
+        },
+    )
+    assert (
+        listing.status_code == 200
+        and refused.status_code == 200
+        and "activity" in refused.context["form"].errors
+    )
+    assert Assessment.objects.count() == 1
