@@ -82,12 +82,12 @@ def demo(settings, capsys):
 
 
 def test_demo_courses_have_a_pre_test_a_post_test_and_the_starter_evaluation(demo, client):
-    from activities import demo_data
+    from activities import demo_courses
     from activities.models import Activity
     from assessments.models import Assessment
 
-    for course in demo_data.DEMO_COURSES:
-        activity = Activity.objects.get(activity_link=demo_data.DEMO_LINK + course.key)
+    for course in demo_courses.DEMO_COURSES:
+        activity = Activity.objects.get(activity_link=demo_courses.DEMO_LINK + course.key)
         assert activity.title == course.title
         assert activity.provider.name == "StatPearls, LLC"  # the demo staff member's provider
         tests = {a.kind: a for a in Assessment.objects.filter(activity=activity)}
@@ -112,16 +112,16 @@ def test_demo_courses_have_a_pre_test_a_post_test_and_the_starter_evaluation(dem
 
 
 def test_the_demo_learner_has_completed_one_course_and_is_partway_through_another(demo, client):
-    from activities import demo_data
+    from activities import demo_courses
     from assessments.services.requirements import progress
     from learners.models import Certificate, Enrollment
 
     learner = User.objects.get(email="learner@example.com")
     enrollments = {e.activity.activity_link: e for e in Enrollment.objects.filter(learner=learner)}
-    done_course, partway_course, fresh_course = demo_data.DEMO_COURSES
-    assert set(enrollments) == {demo_data.DEMO_LINK + c.key for c in (done_course, partway_course)}
+    done_course, partway_course, fresh_course = demo_courses.DEMO_COURSES
+    assert set(enrollments) == {demo_courses.DEMO_LINK + c.key for c in (done_course, partway_course)}
 
-    done = enrollments[demo_data.DEMO_LINK + done_course.key]
+    done = enrollments[demo_courses.DEMO_LINK + done_course.key]
     standing = progress(done)
     assert done.status == Enrollment.Status.COMPLETED
     assert standing.of("pre_test").used == 1 and standing.of("pre_test").best_score < 70
@@ -135,7 +135,7 @@ def test_the_demo_learner_has_completed_one_course_and_is_partway_through_anothe
     assert ("ama_pra_1", Decimal("1.00")) in done.claim.credits.values_list("credit_type_id", "amount")
     assert certificate.versions.count() == 1
 
-    partway = enrollments[demo_data.DEMO_LINK + partway_course.key]
+    partway = enrollments[demo_courses.DEMO_LINK + partway_course.key]
     post_test = progress(partway).of("post_test")
     assert partway.status == Enrollment.Status.ENROLLED
     assert [(a.number, a.passed, a.score) for a in post_test.attempts] == [(1, False, 40)]
@@ -158,10 +158,10 @@ def test_the_demo_learner_has_completed_one_course_and_is_partway_through_anothe
 
 
 def fresh_slug(course) -> str:
-    from activities import demo_data
+    from activities import demo_courses
     from activities.models import Activity
 
-    return Activity.objects.get(activity_link=demo_data.DEMO_LINK + course.key).slug
+    return Activity.objects.get(activity_link=demo_courses.DEMO_LINK + course.key).slug
 
 
 def test_running_the_demo_again_adds_and_changes_nothing(demo, settings):

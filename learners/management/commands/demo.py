@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from activities import demo_data
+from activities import demo_courses
 from activities.listing import parse_listing
 from activities.models import Activity, Membership, Provider
 from activities.services import import_listing
@@ -100,7 +100,7 @@ class Command(BaseCommand):
                     user=learner, first_name="Lee", last_name="Learner", profession=Profession.PHYSICIAN
                 )
                 LearnerProfile.objects.filter(user=learner).update(degree=LearnerProfile.Degree.MD)
-            courses = [demo_course(course, provider=provider) for course in demo_data.DEMO_COURSES]
+            courses = [demo_course(course, provider=provider) for course in demo_courses.DEMO_COURSES]
             done, partway, _fresh = courses
             now = timezone.now()
             completed_history(learner, done, at=now - timedelta(days=21))
@@ -135,19 +135,19 @@ def where_learner_stands(learner: User, activity: Activity) -> str:
     return f"enrolled, post-test not passed yet ({post_test.used} tried, {left})"
 
 
-def demo_course(course: demo_data.DemoCourse, *, provider: Provider) -> Activity:
+def demo_course(course: demo_courses.DemoCourse, *, provider: Provider) -> Activity:
     """The demo course as an activity of ``provider``, imported from its listing (whose Completion Requirements
     add the post-test, with no questions, and the starter evaluation), then given its questions and a pre-test
     asking the same ones. A repeat changes nothing: the activity keeps its dates, and questions are written
     only into a test that has none."""
-    link = demo_data.DEMO_LINK + course.key
+    link = demo_courses.DEMO_LINK + course.key
     existing = Activity.objects.filter(activity_link=link).first()
     release = (
         existing.start
         if existing
         else (timezone.now() - timedelta(days=90)).replace(hour=5, minute=0, second=0, microsecond=0)
     )
-    text = demo_data.course_listing(course, provider=provider.name, release=release)
+    text = demo_courses.course_listing(course, provider=provider.name, release=release)
     activity = import_listing(listing=parse_listing(text), source=f"demo: {course.key}").activity
     assert activity is not None
     post_test = Assessment.objects.get(activity=activity, kind=Assessment.Kind.POST_TEST)
@@ -168,13 +168,13 @@ def demo_course(course: demo_data.DemoCourse, *, provider: Provider) -> Activity
     return activity
 
 
-def write_questions(assessment: Assessment, course: demo_data.DemoCourse) -> None:
+def write_questions(assessment: Assessment, course: demo_courses.DemoCourse) -> None:
     """The course's questions and choices in ``assessment``, as staff write them in the admin. Keys are derived
     from the course and position, so the pre-test and the post-test ask the same questions."""
     for position, item in enumerate(course.questions, start=1):
         question = Question.objects.create(
             assessment=assessment,
-            key=uuid.uuid5(uuid.NAMESPACE_URL, f"{demo_data.DEMO_LINK}{course.key}#{position}"),
+            key=uuid.uuid5(uuid.NAMESPACE_URL, f"{demo_courses.DEMO_LINK}{course.key}#{position}"),
             position=position,
             kind=item.kind,
             text=item.text,
