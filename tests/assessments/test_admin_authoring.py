@@ -371,3 +371,31 @@ def test_accreditor_adds_a_library_template(client, accreditor, provider_b):
     assert response.status_code == 302, page_text(response)
     template = Assessment.objects.get()
     assert template.is_template and template.provider == provider_b and template.questions.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "question", "field"),
+    [
+        ({"start_from": "x"}, {}, "start_from"),
+        ({"passing_score": "abc"}, {}, "passing_score"),
+        ({"kind": "final_exam"}, {}, "kind"),
+        ({"provider": "99999999999999999999999"}, {}, "provider"),
+        ({"activity": "99999999999999999999999"}, {}, "activity"),
+        ({}, {"position": "99999999999999999999"}, "position"),
+        ({}, {"kind": "essay"}, "kind"),
+        ({}, {"text": "x" * 2001}, "text"),
+    ],
+)
+def test_hostile_values_are_form_errors(as_staff_a, provider_a, activity_a, fields, question, field):
+    data = {
+        **settings_data(provider_a, activity_a),
+        **fields,
+        **questions_data([{**QUESTIONS[0], **question}]),
+    }
+    response = as_staff_a.post(ADD, data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    if question:
+        errors = response.context["inline_admin_formsets"][0].formset.forms[0].errors
+    assert field in errors
+    assert counts() == (0, 0, 0)
