@@ -272,9 +272,11 @@ def activity_outcomes(*, activity: Activity, parts: Collection[str] = PARTS) -> 
         best = _cached(f"{key}:best", lambda: _best_scores(pre, post))
     groups: dict[int, list[Mapping[str, Any]]] = {a.pk: [] for a in assessments.values()}
     if {"questions", "knowledge", "evaluation"} & set(parts) and assessments:
-        rows = _cached(f"{key}:answers", lambda: _answer_groups(pre, post, list(assessments.values())))
+        rows = _cached(
+            f"{key}:answers", lambda: _answer_groups(pre, post, list(assessments.values()), catalogs)
+        )
         for row in rows:
-            groups[row["attempt__assessment_id"]].append(row)
+            groups[row["assessment_id"]].append(row)
     return Outcomes(
         activity=activity,
         pre_test=pre,
@@ -400,30 +402,40 @@ def _score_bins(best: list[Mapping[str, Any]]) -> list[ScoreBin]:
 
 
 def _answer_groups(
-    pre: Assessment | None, post: Assessment | None, assessments: list[Assessment]
+    pre: Assessment | None,
+    post: Assessment | None,
+    assessments: list[Assessment],
+    catalogs: dict[str, Catalog],
 ) -> list[Mapping[str, Any]]:
     """Every answer to the activity's assessments, counted by assessment, question, choices picked and
     Likert value, and by whether it belongs to a matched learner's pre-test or best post-test attempt:
-    one query, one pass over the answers (the matched attempts are two uncorrelated subqueries, hashed)."""
-    answers = Answer.objects.filter(attempt__assessment_id__in=[a.pk for a in assessments])
+    one query, one pass over the answers and no join. An answer names its question's id, which belongs to
+    one assessment only, so the versions' question ids pick the activity's answers and tell the tests
+    apart; the matched attempts are two uncorrelated subqueries, hashed."""
+    ids = {a.pk: set(catalogs[a.kind].keys) for a in assessments}
+    answers = Answer.objects.filter(question_pk__in=sorted(set().union(*ids.values())))
     if pre is not None and post is not None:
         took_post = Attempt.objects.filter(assessment=post, enrollment_id=OuterRef("enrollment_id"))
         matched_pre = Attempt.objects.filter(assessment=pre).filter(Exists(took_post)).values("pk")
         matched_post = _matched_best(pre, post).values("pk")
         answers = answers.annotate(
+            # The test is told first, so an answer is looked up in one set at most.
             matched=Case(
-                When(attempt_id__in=matched_pre, then=Value(1)),
-                When(attempt_id__in=matched_post, then=Value(1)),
+                When(Q(question_pk__in=sorted(ids[pre.pk])) & Q(attempt_id__in=matched_pre), then=Value(1)),
+                When(Q(question_pk__in=sorted(ids[post.pk])) & Q(attempt_id__in=matched_post), then=Value(1)),
                 default=Value(0),
             )
         )
     else:
         answers = answers.annotate(matched=Value(0))
-    return list(
-        answers.values("attempt__assessment_id", "question_key", "choice_ids", "value", "matched")
+    owner = {question_id: assessment_id for assessment_id, pks in ids.items() for question_id in pks}
+    keys = {pk: key for a in assessments for pk, key in catalogs[a.kind].keys.items()}
+    return [
+        {**row, "assessment_id": owner[row["question_pk"]], "question_key": keys[row["question_pk"]]}
+        for row in answers.values("question_pk", "choice_ids", "value", "matched")
         .annotate(n=Count("pk"), right=Count("pk", filter=Q(correct=True)))
         .order_by()
-    )
+    ]
 
 
 def _difficulty(rows: list[Mapping[str, Any]], catalog: Catalog) -> list[QuestionStat]:

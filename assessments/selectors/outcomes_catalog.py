@@ -6,7 +6,7 @@ listed as removed otherwise.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -45,6 +45,7 @@ class Catalog:
 
     questions: list[dict]  # {"key", "text", "kind", "choices": [{"id", "text", "correct", "removed"}]}
     slots: dict[tuple[str, int], int]  # (question key, choice id of any version) -> index in its choices
+    keys: dict[int, str] = field(default_factory=dict)  # question id of any version -> its key
 
     def by_key(self) -> dict[str, dict]:
         return {q["key"]: q for q in self.questions}
@@ -54,9 +55,11 @@ def catalog_of(versions: Iterable[AssessmentVersion]) -> Catalog:
     """The questions of ``versions`` (any order), matched by key, newest text first."""
     questions: dict[str, dict] = {}
     slots: dict[tuple[str, int], int] = {}
+    keys: dict[int, str] = {}
     for version in sorted(versions, key=lambda v: -v.number):
         for question in version.content.get("questions", []):
             key = str(question["key"])
+            keys[question["id"]] = key
             entry = questions.setdefault(
                 key,
                 {
@@ -72,7 +75,7 @@ def catalog_of(versions: Iterable[AssessmentVersion]) -> Catalog:
             for choice in question.get("choices", []):
                 if (key, choice["id"]) not in slots:
                     slots[(key, choice["id"])] = _slot(entry["choices"], choice)
-    return Catalog(list(questions.values()), slots)
+    return Catalog(list(questions.values()), slots, keys)
 
 
 def _slot(choices: list[dict], choice: dict) -> int:

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
-from assessments.models import Answer, Assessment
+from assessments.models import Answer, Assessment, Question
 from assessments.selectors.outcomes_catalog import Catalog
 
 FREE_TEXT_PAGE = 25
@@ -25,9 +25,12 @@ class FreeTextAnswer:
 MAX_SEARCH = 200
 
 
-def free_text_answers(*, evaluation: Assessment, q: str = "") -> QuerySet[Answer]:
-    """The evaluation's free-text answers, newest first, those containing ``q`` (any case) if given."""
-    answers = Answer.objects.filter(attempt__assessment=evaluation).exclude(text="")
+def free_text_answers(*, evaluation: Assessment, catalog: Catalog, q: str = "") -> QuerySet[Answer]:
+    """The evaluation's free-text answers, newest first, those containing ``q`` (any case) if given.
+
+    Read through the free-text questions' keys (indexed), not by scanning every answer of the evaluation."""
+    keys = [entry["key"] for entry in catalog.questions if entry["kind"] == Question.Kind.FREE_TEXT]
+    answers = Answer.objects.filter(attempt__assessment=evaluation, question_key__in=keys).exclude(text="")
     if q:
         answers = answers.filter(text__icontains=q)
     return answers.select_related("attempt").order_by("-attempt__submitted_at", "-pk")
@@ -57,11 +60,13 @@ def free_text_page(
     per_page: int | None = None,
 ) -> tuple[Page, list[FreeTextAnswer]]:
     """One page of ``free_text_answers`` (a page number past the end gives the last): two queries."""
-    answers = free_text_answers(evaluation=evaluation, q=q)
+    answers = free_text_answers(evaluation=evaluation, catalog=catalog, q=q)
     current = Paginator(answers, per_page or FREE_TEXT_PAGE).get_page(page)
     return current, _free_text(current.object_list, catalog)
 
 
 def free_text_rows(*, evaluation: Assessment, catalog: Catalog, q: str = "") -> list[FreeTextAnswer]:
     """Every one of ``free_text_answers``: one query."""
-    return _free_text(free_text_answers(evaluation=evaluation, q=q).iterator(chunk_size=2000), catalog)
+    return _free_text(
+        free_text_answers(evaluation=evaluation, catalog=catalog, q=q).iterator(chunk_size=2000), catalog
+    )

@@ -177,9 +177,7 @@ def test_free_text_search_narrows_the_page_and_its_csv(client, viewer_a, world):
 
 
 def test_free_text_is_paginated(client, viewer_a, world, monkeypatch):
-    monkeypatch.setattr(
-        outcomes_free_text.free_text_page, "__kwdefaults__", {"q": "", "page": 1, "per_page": 1}
-    )
+    monkeypatch.setattr(outcomes_free_text, "FREE_TEXT_PAGE", 1)
     client.force_login(viewer_a)
     first = page_text(client.get(url(world.activity)))
     second = page_text(client.get(url(world.activity), {"page": "2"}))
@@ -240,7 +238,9 @@ def test_a_choice_only_in_an_old_version_is_listed_as_removed():
         def __init__(self, number, choices):
             self.number = number
             self.content = {
-                "questions": [{"key": "k", "text": f"v{number}", "kind": "single", "choices": choices}]
+                "questions": [
+                    {"id": number, "key": "k", "text": f"v{number}", "kind": "single", "choices": choices}
+                ]
             }
 
     old = Version(
@@ -258,6 +258,7 @@ def test_a_choice_only_in_an_old_version_is_listed_as_removed():
         ("Gone", True),
     ]
     assert catalog.slots == {("k", 1): 0, ("k", 3): 1, ("k", 2): 2}
+    assert catalog.keys == {1: "k", 2: "k"}
 
 
 def test_an_activity_without_assessments_shows_its_funnel_only(client, viewer_a, activity_a, physician):
