@@ -103,6 +103,15 @@ class AssessmentForm(forms.ModelForm):
         choice = data.get("start_from")
         if choice:
             source = self.templates.get(choice)
+            provider = data.get("provider")
+            if source is not None and provider is not None and source.provider_id != provider.pk:
+                # Only accreditation staff are offered other providers' templates.
+                self.add_error(
+                    "start_from",
+                    _("That template is %(owner)s’s; start %(provider)s’s assessment from one of its own.")
+                    % {"owner": source.provider, "provider": provider},
+                )
+                return data
             settings = authoring.source_settings(source)
             if not data.get("title"):
                 data["title"] = settings["title"]

@@ -353,3 +353,18 @@ def test_copy_to_an_activity_that_cannot_exist_is_a_form_error(as_staff_a, provi
         and "activity" in refused.context["form"].errors
     )
     assert Assessment.objects.count() == 1
+
+
+def test_accreditor_cannot_start_one_providers_assessment_from_anothers_template(
+    client, accreditor, provider_a, provider_b, activity_a
+):
+    b_template = template_of(provider_b, questions=1)
+    client.force_login(accreditor)
+    data = settings_data(provider_a, activity_a, start_from=str(b_template.pk), kind="", title="")
+    response = client.post(ADD, {**data, **questions_data([])})
+    assert response.status_code == 200
+    assert (
+        "start Provider A’s assessment from one of its own"
+        in response.context["adminform"].form.errors["start_from"][0]
+    )
+    assert not activity_a.assessments.exists()
