@@ -269,6 +269,7 @@ MOC_BOARDS = (
 MOC_BOARD_CHOICES = [(code, abbreviation) for code, abbreviation, _ in MOC_BOARDS]
 MOC_BOARD_NAMES = {code: name for code, _, name in MOC_BOARDS}
 MOC_BOARD_ABBREVIATIONS = {code: abbreviation for code, abbreviation, _ in MOC_BOARDS}
+MOC_BOARD_CODES = frozenset(code for code, _, _ in MOC_BOARDS)
 
 # MOC credit types in the boards' own words, capitalised as they capitalise them: ABIM awards "Medical
 # Knowledge", "Practice Assessment" and "Patient Safety" MOC points (ABIM, "MOC Assessment Recognition

@@ -29,7 +29,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity, Provider
-from activities.vocabulary import MOC_BOARD_NAMES
+from activities.vocabulary import MOC_BOARD_CODES
 from learners.models import Enrollment
 from portal.models import TimestampedModel
 
@@ -165,7 +165,7 @@ class Assessment(TimestampedModel):
         boards = self.moc_boards
         if not isinstance(boards, list) or not all(isinstance(b, str) for b in boards):
             return {"moc_boards": _('List the boards\' codes, such as ["ABIM", "ABS"].')}
-        unknown = [b for b in boards if b not in MOC_BOARD_NAMES]
+        unknown = [b for b in boards if b not in MOC_BOARD_CODES]
         if unknown:
             return {"moc_boards": _("Not an MOC board's code: %(codes)s.") % {"codes": ", ".join(unknown)}}
         if boards and self.required_for != self.RequiredFor.MOC:
