@@ -3,7 +3,7 @@
 Builds (once; reused while it holds the same number of learners) an activity whose 10,000 learners each
 took a pre-test of 10 questions, a post-test of the same 10 questions once or twice (the second attempt
 after a fail), and most of them the evaluation (8 Likert items, one choice item, one free-text item):
-about 24,000 attempts and 320,000 answers, written with ``bulk_create`` straight into the benchmark's
+about 30,000 attempts and 300,000 answers, written with ``bulk_create`` straight into the benchmark's
 PostgreSQL database. Then times, through Django's test client signed in as a viewer of the provider, the
 outcomes page, the page with a free-text search, every CSV and the provider's annual view, interleaved,
 against ``/healthz`` through the same client as the floor. Prints median and p95 per request, their ratio

@@ -1,8 +1,9 @@
 """What an activity's pre-test, post-test and evaluation show about its learners: the outcomes report.
 
 Every figure is counted by the database in a fixed number of grouped queries (``values()`` grouping with
-``Count``/``Avg`` and ``filter=Q(...)``, ``Exists`` subqueries): about ten for the whole report, however many
-learners, attempts, answers or questions there are. Works alike on PostgreSQL and SQLite.
+``Count``/``Sum`` and ``filter=Q(...)``, ``Exists`` subqueries): six for the whole report, however many
+learners, attempts, answers or questions there are, and one pass over the answers. Works alike on PostgreSQL
+and SQLite.
 
 Definitions (the page says them too):
 
