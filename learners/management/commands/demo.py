@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from activities import demo_courses
@@ -64,7 +65,10 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("Demo accounts are for local portals only: set DJANGO_DEBUG=1.")
         user_model = get_user_model()
-        with transaction.atomic():
+        # The demo learner's own certificate email goes to the test mailbox, not the terminal: the console
+        # backend would print its PDF before the sign-in details. Learners' claims afterwards print as usual.
+        quiet = override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+        with quiet, transaction.atomic():
             provider = Provider.objects.filter(name__iexact=DEMO_PROVIDER).first()
             if provider is None:
                 provider = Provider.objects.create(name=DEMO_PROVIDER, slug="statpearls-llc")
