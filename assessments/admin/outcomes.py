@@ -276,6 +276,9 @@ class AttemptAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
     ]
     date_hierarchy = "submitted_at"
     ordering = ["-submitted_at", "-pk"]
+
+    class Media:
+        css = {"all": ["assessments/admin-outcomes.css"]}  # underlined breadcrumbs, the answers' table
     readonly_fields = [
         "learner",
         "activity",
