@@ -279,6 +279,7 @@ class AttemptAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
 
     class Media:
         css = {"all": ["assessments/admin-outcomes.css"]}  # underlined breadcrumbs, the answers' table
+
     readonly_fields = [
         "learner",
         "activity",
