@@ -24,31 +24,23 @@ Questions are matched across versions by their key (``outcomes_catalog``); the f
 by ``outcomes_free_text``.
 """
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.core.cache import caches
 from django.db.models import (
     Case,
     Count,
-    Exists,
-    F,
-    FilteredRelation,
-    IntegerField,
     Max,
-    OuterRef,
     Q,
-    QuerySet,
-    Sum,
-    Value,
     When,
 )
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity
-from assessments.models import Answer, Assessment, AssessmentVersion, Attempt, Question
+from assessments.models import Assessment, AssessmentVersion, Attempt, Question
+from assessments.selectors import outcomes_queries as queries
 from assessments.selectors.outcomes_catalog import (
     HUNDREDTH,
     Catalog,
@@ -61,7 +53,7 @@ from assessments.selectors.outcomes_catalog import (
 )
 from learners.models import Enrollment
 
-BINS = 10
+BINS = queries.BINS
 LIKERT_VALUES = (1, 2, 3, 4, 5)
 LIKERT_LABELS = {
     1: _("Strongly disagree"),
@@ -235,18 +227,6 @@ class Outcomes:
     catalogs: dict[str, Catalog]  # by assessment kind
 
 
-# --- the queries ---------------------------------------------------------------------------------------
-
-
-def best_attempts(attempts: QuerySet[Attempt]) -> QuerySet[Attempt]:
-    """Of ``attempts``, each learner's best scored one per assessment: the highest score, the earliest of
-    equal ones."""
-    better = Attempt.objects.filter(
-        enrollment_id=OuterRef("enrollment_id"), assessment_id=OuterRef("assessment_id")
-    ).filter(Q(score__gt=OuterRef("score")) | Q(score=OuterRef("score"), number__lt=OuterRef("number")))
-    return attempts.filter(score__isnull=False).filter(~Exists(better))
-
-
 PARTS = frozenset({"scores", "questions", "knowledge", "evaluation"})
 
 
@@ -270,11 +250,11 @@ def activity_outcomes(*, activity: Activity, parts: Collection[str] = PARTS) -> 
 
     best: list[Mapping[str, Any]] = []
     if post is not None and {"scores", "knowledge"} & set(parts):
-        best = _cached(f"{key}:best", lambda: _best_scores(pre, post))
+        best = queries.cached(f"{key}:best", lambda: queries.best_scores(pre, post))
     groups: dict[int, list[Mapping[str, Any]]] = {a.pk: [] for a in assessments.values()}
     if {"questions", "knowledge", "evaluation"} & set(parts) and assessments:
-        rows = _cached(
-            f"{key}:answers", lambda: _answer_groups(pre, post, list(assessments.values()), catalogs)
+        rows = queries.cached(
+            f"{key}:answers", lambda: queries.answer_groups(pre, post, list(assessments.values()), catalogs)
         )
         for row in rows:
             groups[row["assessment_id"]].append(row)
@@ -295,15 +275,6 @@ def activity_outcomes(*, activity: Activity, parts: Collection[str] = PARTS) -> 
         else [],
         catalogs=catalogs,
     )
-
-
-def _cached(key: str, compute: Callable[[], list[Mapping[str, Any]]]) -> list[Mapping[str, Any]]:
-    cache = caches["fragments"]
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value)
-    return value
 
 
 def _funnel(activity: Activity, assessments: dict[str, Assessment]) -> tuple[Funnel, PassRates | None, str]:
@@ -354,44 +325,6 @@ def _funnel(activity: Activity, assessments: dict[str, Assessment]) -> tuple[Fun
     return funnel, rates, token
 
 
-def _matched_best(pre: Assessment, post: Assessment) -> QuerySet[Attempt]:
-    """The best post-test attempts of the learners who also took the pre-test."""
-    took_pre = Attempt.objects.filter(assessment=pre, enrollment_id=OuterRef("enrollment_id"))
-    return best_attempts(Attempt.objects.filter(assessment=post)).filter(Exists(took_pre))
-
-
-def _best_scores(pre: Assessment | None, post: Assessment) -> list[Mapping[str, Any]]:
-    """Each learner's best post-test attempt, counted by score bin and by whether the learner took the
-    pre-test (with the sums of both scores, and how many improved or kept their score): one query. The
-    pre-test is joined (a learner takes it once), not looked up per learner."""
-    width = 100 // BINS
-    bin_of = Case(
-        *(When(score__lt=(n + 1) * width, then=n) for n in range(BINS - 1)),
-        default=BINS - 1,
-        output_field=IntegerField(),
-    )
-    best = best_attempts(Attempt.objects.filter(assessment=post)).annotate(bin=bin_of)
-    if pre is None:
-        return list(best.values("bin").annotate(n=Count("pk"), matched=Value(0)).order_by())
-    took_pre = Q(enrollment__attempts__assessment=pre, enrollment__attempts__number=1)
-    best = best.annotate(pre=FilteredRelation("enrollment__attempts", condition=took_pre))
-    return list(
-        best.annotate(
-            pre_score=F("pre__score"),
-            matched=Case(When(pre__score__isnull=False, then=Value(1)), default=Value(0)),
-        )
-        .values("bin", "matched")
-        .annotate(
-            n=Count("pk"),
-            post_sum=Sum("score"),
-            pre_sum=Sum("pre_score"),
-            improved=Count("pk", filter=Q(score__gt=F("pre_score"))),
-            unchanged=Count("pk", filter=Q(score=F("pre_score"))),
-        )
-        .order_by()
-    )
-
-
 def _score_bins(best: list[Mapping[str, Any]]) -> list[ScoreBin]:
     width = 100 // BINS
     counts = [0] * BINS
@@ -399,43 +332,6 @@ def _score_bins(best: list[Mapping[str, Any]]) -> list[ScoreBin]:
         counts[row["bin"]] += row["n"]
     return [
         ScoreBin(n * width, 100 if n == BINS - 1 else (n + 1) * width - 1, counts[n]) for n in range(BINS)
-    ]
-
-
-def _answer_groups(
-    pre: Assessment | None,
-    post: Assessment | None,
-    assessments: list[Assessment],
-    catalogs: dict[str, Catalog],
-) -> list[Mapping[str, Any]]:
-    """Every answer to the activity's assessments, counted by assessment, question, choices picked and
-    Likert value, and by whether it belongs to a matched learner's pre-test or best post-test attempt:
-    one query, one pass over the answers and no join. An answer names its question's id, which belongs to
-    one assessment only, so the versions' question ids pick the activity's answers and tell the tests
-    apart; the matched attempts are two uncorrelated subqueries, hashed."""
-    ids = {a.pk: set(catalogs[a.kind].keys) for a in assessments}
-    answers = Answer.objects.filter(question_pk__in=sorted(set().union(*ids.values())))
-    if pre is not None and post is not None:
-        took_post = Attempt.objects.filter(assessment=post, enrollment_id=OuterRef("enrollment_id"))
-        matched_pre = Attempt.objects.filter(assessment=pre).filter(Exists(took_post)).values("pk")
-        matched_post = _matched_best(pre, post).values("pk")
-        answers = answers.annotate(
-            # The test is told first, so an answer is looked up in one set at most.
-            matched=Case(
-                When(Q(question_pk__in=sorted(ids[pre.pk])) & Q(attempt_id__in=matched_pre), then=Value(1)),
-                When(Q(question_pk__in=sorted(ids[post.pk])) & Q(attempt_id__in=matched_post), then=Value(1)),
-                default=Value(0),
-            )
-        )
-    else:
-        answers = answers.annotate(matched=Value(0))
-    owner = {question_id: assessment_id for assessment_id, pks in ids.items() for question_id in pks}
-    keys = {pk: key for a in assessments for pk, key in catalogs[a.kind].keys.items()}
-    return [
-        {**row, "assessment_id": owner[row["question_pk"]], "question_key": keys[row["question_pk"]]}
-        for row in answers.values("question_pk", "choice_ids", "value", "matched")
-        .annotate(n=Count("pk"), right=Count("pk", filter=Q(correct=True)))
-        .order_by()
     ]
 
 

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from activities import vocabulary
 from activities.models import Activity, Provider
 from assessments.models import Assessment, Attempt
-from assessments.selectors.outcomes import best_attempts
 from assessments.selectors.outcomes_catalog import as_decimal, percent
+from assessments.selectors.outcomes_queries import best_attempts
 from learners.models import Enrollment
 
 
