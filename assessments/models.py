@@ -404,7 +404,8 @@ class Answer(models.Model):
                 condition=Q(value__isnull=True) | Q(value__gte=1, value__lte=5), name="answer_likert_1_to_5"
             ),
         ]
-        indexes = [models.Index(fields=["question_key"])]
+        # The outcomes report reads an activity's answers by their questions' ids (unique to one assessment).
+        indexes = [models.Index(fields=["question_pk"]), models.Index(fields=["question_key"])]
 
     def __str__(self):
         return f"Answer to {self.question_pk} in {self.attempt_id}"

@@ -28,9 +28,13 @@ MAX_SEARCH = 200
 def free_text_answers(*, evaluation: Assessment, catalog: Catalog, q: str = "") -> QuerySet[Answer]:
     """The evaluation's free-text answers, newest first, those containing ``q`` (any case) if given.
 
-    Read through the free-text questions' keys (indexed), not by scanning every answer of the evaluation."""
-    keys = [entry["key"] for entry in catalog.questions if entry["kind"] == Question.Kind.FREE_TEXT]
-    answers = Answer.objects.filter(attempt__assessment=evaluation, question_key__in=keys).exclude(text="")
+    Read through the free-text questions' ids in every version (indexed, and unique to this evaluation: the
+    keys are shared by every copy of a template), not by scanning every answer of the evaluation."""
+    keys = {entry["key"] for entry in catalog.questions if entry["kind"] == Question.Kind.FREE_TEXT}
+    question_ids = sorted(pk for pk, key in catalog.keys.items() if key in keys)
+    answers = Answer.objects.filter(attempt__assessment=evaluation, question_pk__in=question_ids).exclude(
+        text=""
+    )
     if q:
         answers = answers.filter(text__icontains=q)
     return answers.select_related("attempt").order_by("-attempt__submitted_at", "-pk")
