@@ -409,3 +409,49 @@ class Answer(models.Model):
 
     def __str__(self):
         return f"Answer to {self.question_pk} in {self.attempt_id}"
+
+
+class AnswerTally(models.Model):
+    """How many answers an assessment's question got with one set of choices (or one Likert value), and how
+    many were correct: the outcomes report reads these instead of every answer. Kept by ``submit_attempt``
+    in the attempt's transaction; ``assessments.services.tallies.rebuild`` recounts them from the answers."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="answer_tallies")
+    question_pk = models.PositiveIntegerField()
+    question_key = models.UUIDField()
+    choices = models.CharField(max_length=400, blank=True)  # the choice ids picked, sorted, comma-separated
+    value = models.PositiveSmallIntegerField(default=0)  # the Likert value; 0 for none
+    answers = models.PositiveIntegerField(default=0)
+    right = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "question_pk", "choices", "value"], name="answer_tally_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.question_pk} {self.choices or self.value}: {self.answers}"
+
+
+class KnowledgeTally(models.Model):
+    """Per question (by key) of an activity's pre- and post-test, the answers and correct answers of the
+    matched learners (those who took both): their pre-test attempt (``side`` "pre") and their best post-test
+    attempt ("post"). Kept by ``submit_attempt``, recounted by ``tallies.rebuild``."""
+
+    post_test = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="knowledge_tallies")
+    question_key = models.UUIDField()
+    side = models.CharField(max_length=4, choices=[("pre", "pre"), ("post", "post")])
+    answers = models.IntegerField(default=0)
+    right = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post_test", "question_key", "side"], name="knowledge_tally_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.question_key} {self.side}: {self.right}/{self.answers}"

@@ -1,9 +1,10 @@
 """What an activity's pre-test, post-test and evaluation show about its learners: the outcomes report.
 
 Every figure is counted by the database in a fixed number of grouped queries (``values()`` grouping with
-``Count``/``Sum`` and ``filter=Q(...)``, ``Exists`` subqueries): six for the whole report, however many
-learners, attempts, answers or questions there are, and one pass over the answers. Works alike on PostgreSQL
-and SQLite.
+``Count``/``Sum`` and ``filter=Q(...)``, ``Exists`` subqueries): seven for the whole report, however many
+learners, attempts, answers or questions there are. The answers are never read: their counts per question
+and choice, and the matched learners' per question, are kept as attempts are recorded
+(``assessments.services.tallies``). Works alike on PostgreSQL and SQLite.
 
 Definitions (the page says them too):
 
@@ -231,12 +232,12 @@ PARTS = frozenset({"scores", "questions", "knowledge", "evaluation"})
 
 
 def activity_outcomes(*, activity: Activity, parts: Collection[str] = PARTS) -> Outcomes:
-    """The outcomes report of ``activity`` (see the module docstring) in six queries: the funnel always,
+    """The outcomes report of ``activity`` (see the module docstring) in seven queries: the funnel always,
     and of ``parts`` only those asked for (a CSV of one table needs no other); the rest are left empty.
 
-    The two queries that read every attempt and answer are kept in the per-process ``fragments`` cache
-    under a key naming the attempts taken so far, so a repeat view costs four queries and a new attempt
-    anywhere in the activity makes a new key (the old entry ages out)."""
+    The query that finds each learner's best post-test attempt is kept in the per-process ``fragments``
+    cache under a key naming the attempts taken so far, so a repeat view costs six queries and a new
+    attempt anywhere in the activity makes a new key (the old entry ages out)."""
     assessments = {a.kind: a for a in Assessment.objects.filter(activity=activity)}
     pre, post, evaluation = (assessments.get(kind) for kind in Assessment.Kind.values)
     versions: dict[int, list[AssessmentVersion]] = {}
@@ -245,19 +246,19 @@ def activity_outcomes(*, activity: Activity, parts: Collection[str] = PARTS) -> 
             versions.setdefault(version.assessment_id, []).append(version)
     catalogs = {kind: catalog_of(versions.get(a.pk, [])) for kind, a in assessments.items()}
     funnel, pass_rates, token = _funnel(activity, assessments)
-    # What follows reads every answer: kept (per process) under a key that changes with any new attempt.
+    # The best attempts are kept (per process) under a key that changes with any new attempt.
     key = f"outcomes:{activity.pk}:{'.'.join(str(a.pk) for a in assessments.values())}:{token}"
 
     best: list[Mapping[str, Any]] = []
     if post is not None and {"scores", "knowledge"} & set(parts):
         best = queries.cached(f"{key}:best", lambda: queries.best_scores(pre, post))
     groups: dict[int, list[Mapping[str, Any]]] = {a.pk: [] for a in assessments.values()}
+    matched: dict[str, dict[str, tuple[int, int]]] = {"pre": {}, "post": {}}
     if {"questions", "knowledge", "evaluation"} & set(parts) and assessments:
-        rows = queries.cached(
-            f"{key}:answers", lambda: queries.answer_groups(pre, post, list(assessments.values()), catalogs)
-        )
-        for row in rows:
+        for row in queries.answer_tallies(list(assessments.values())):
             groups[row["assessment_id"]].append(row)
+        if pre is not None and post is not None and "knowledge" in parts:
+            matched = queries.knowledge_tallies(post)
     return Outcomes(
         activity=activity,
         pre_test=pre,
@@ -267,7 +268,7 @@ def activity_outcomes(*, activity: Activity, parts: Collection[str] = PARTS) -> 
         pass_rates=pass_rates,
         scores=_score_bins(best) if post is not None and "scores" in parts else [],
         questions=_difficulty(groups[post.pk], catalogs[post.kind]) if post and "questions" in parts else [],
-        knowledge=_knowledge(pre, post, catalogs, best, groups)
+        knowledge=_knowledge(pre, post, catalogs, best, matched)
         if pre is not None and post is not None and "knowledge" in parts
         else None,
         evaluation_items=_evaluation(groups[evaluation.pk], catalogs[evaluation.kind])
@@ -357,22 +358,12 @@ def _difficulty(rows: list[Mapping[str, Any]], catalog: Catalog) -> list[Questio
     ]
 
 
-def _matched_counts(rows: list[Mapping[str, Any]]) -> dict[str, tuple[int, int]]:
-    counts: dict[str, tuple[int, int]] = {}
-    for row in rows:
-        if row["matched"]:
-            key = str(row["question_key"])
-            n, right = counts.get(key, (0, 0))
-            counts[key] = (n + row["n"], right + row["right"])
-    return counts
-
-
 def _knowledge(
     pre: Assessment,
     post: Assessment,
     catalogs: dict[str, Catalog],
     best: list[Mapping[str, Any]],
-    groups: dict[int, list[Mapping[str, Any]]],
+    matched_counts: dict[str, dict[str, tuple[int, int]]],
 ) -> Knowledge:
     """Pre-test against best post-test, for the learners who took both."""
     matched_rows = [row for row in best if row["matched"]]
@@ -384,7 +375,7 @@ def _knowledge(
         total = sum((Decimal(str(row[column])) for row in matched_rows), Decimal(0))
         return as_decimal(total / matched) if matched else None
 
-    pre_counts, post_counts = _matched_counts(groups[pre.pk]), _matched_counts(groups[post.pk])
+    pre_counts, post_counts = matched_counts["pre"], matched_counts["post"]
     labels = {**catalogs[pre.kind].by_key(), **catalogs[post.kind].by_key()}  # the post-test's text wins
     post_keys = [e["key"] for e in catalogs[post.kind].questions]
     order = post_keys + [e["key"] for e in catalogs[pre.kind].questions if e["key"] not in set(post_keys)]

@@ -1,5 +1,6 @@
-"""The outcomes report's queries over every attempt and answer of an activity, and the per-process cache
-that keeps their results until the next attempt. Each returns plain rows; ``outcomes`` makes the figures."""
+"""The outcomes report's queries: over an activity's attempts (the best ones, with a per-process cache that
+keeps them until the next attempt) and its tallies of answers. Each returns plain rows; ``outcomes`` makes
+the figures."""
 
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,8 +21,7 @@ from django.db.models import (
     When,
 )
 
-from assessments.models import Answer, Assessment, Attempt
-from assessments.selectors.outcomes_catalog import Catalog
+from assessments.models import AnswerTally, Assessment, Attempt, KnowledgeTally
 
 BINS = 10
 
@@ -82,38 +82,31 @@ def best_scores(pre: Assessment | None, post: Assessment) -> list[Mapping[str, A
     )
 
 
-def answer_groups(
-    pre: Assessment | None,
-    post: Assessment | None,
-    assessments: list[Assessment],
-    catalogs: dict[str, Catalog],
-) -> list[Mapping[str, Any]]:
-    """Every answer to the activity's assessments, counted by assessment, question, choices picked and
-    Likert value, and by whether it belongs to a matched learner's pre-test or best post-test attempt:
-    one query, one pass over the answers and no join. An answer names its question's id, which belongs to
-    one assessment only, so the versions' question ids pick the activity's answers and tell the tests
-    apart; the matched attempts are two uncorrelated subqueries, hashed."""
-    ids = {a.pk: set(catalogs[a.kind].keys) for a in assessments}
-    answers = Answer.objects.filter(question_pk__in=sorted(set().union(*ids.values())))
-    if pre is not None and post is not None:
-        took_post = Attempt.objects.filter(assessment=post, enrollment_id=OuterRef("enrollment_id"))
-        matched_pre = Attempt.objects.filter(assessment=pre).filter(Exists(took_post)).values("pk")
-        matched_post = matched_best(pre, post).values("pk")
-        answers = answers.annotate(
-            # The test is told first, so an answer is looked up in one set at most.
-            matched=Case(
-                When(Q(question_pk__in=sorted(ids[pre.pk])) & Q(attempt_id__in=matched_pre), then=Value(1)),
-                When(Q(question_pk__in=sorted(ids[post.pk])) & Q(attempt_id__in=matched_post), then=Value(1)),
-                default=Value(0),
-            )
-        )
-    else:
-        answers = answers.annotate(matched=Value(0))
-    owner = {question_id: assessment_id for assessment_id, pks in ids.items() for question_id in pks}
-    keys = {pk: key for a in assessments for pk, key in catalogs[a.kind].keys.items()}
+def answer_tallies(assessments: list[Assessment]) -> list[Mapping[str, Any]]:
+    """The assessments' answers counted by question, choices picked and Likert value (``AnswerTally``, kept
+    as attempts are recorded): one query, whatever the number of answers."""
     return [
-        {**row, "assessment_id": owner[row["question_pk"]], "question_key": keys[row["question_pk"]]}
-        for row in answers.values("question_pk", "choice_ids", "value", "matched")
-        .annotate(n=Count("pk"), right=Count("pk", filter=Q(correct=True)))
-        .order_by()
+        {
+            "assessment_id": row["assessment_id"],
+            "question_pk": row["question_pk"],
+            "question_key": str(row["question_key"]),
+            "choice_ids": [int(c) for c in row["choices"].split(",")] if row["choices"] else [],
+            "value": row["value"] or None,
+            "n": row["answers"],
+            "right": row["right"],
+        }
+        for row in AnswerTally.objects.filter(assessment__in=assessments, answers__gt=0).values(
+            "assessment_id", "question_pk", "question_key", "choices", "value", "answers", "right"
+        )
     ]
+
+
+def knowledge_tallies(post: Assessment) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per side ("pre", "post") and question key, the matched learners' answers and correct answers
+    (``KnowledgeTally``): one query."""
+    counts: dict[str, dict[str, tuple[int, int]]] = {"pre": {}, "post": {}}
+    for row in KnowledgeTally.objects.filter(post_test=post).values(
+        "side", "question_key", "answers", "right"
+    ):
+        counts[row["side"]][str(row["question_key"])] = (row["answers"], row["right"])
+    return counts

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assessments.models import Answer, Assessment, AssessmentVersion, Attempt, Question
+from assessments.services import tallies
 from learners.models import CreditClaim, Enrollment
 from portal import audit
 
@@ -151,6 +152,7 @@ def submit_attempt(
         for answer in answers:
             answer.attempt = attempt
         Answer.objects.bulk_create(answers)
+        tallies.record(attempt, answers, attempts)
         audit.record(
             actor=enrollment.learner,
             action=audit.AuditAction.ATTEMPT_SUBMITTED,

@@ -14,6 +14,7 @@ from activities import demo_data
 from activities.models import Activity, CreditDesignation, MocApproval, Provider, Specialty
 from activities.search import search_documents_deferred
 from assessments.models import Answer, Assessment, AssessmentVersion, Attempt, Choice, Question
+from assessments.services import tallies
 from assessments.services.authoring import add_starter_evaluation, create_pre_test_from_post_test
 from assessments.services.versions import current_version
 from learners.models import Enrollment
@@ -224,6 +225,8 @@ class Command(BaseCommand):
                 for offset in range(0, learners, OUTCOME_CHUNK):
                     chunk = users[offset : offset + OUTCOME_CHUNK]
                     written += self._journeys(activity, chunk, taken=taken, rng=rng)
+                # Written around the attempt service, so the outcomes report's counts are made afresh.
+                tallies.rebuild(activity)
         return written
 
     def _outcome_learners(self, *, seed: int, count: int) -> list[User]:

@@ -1,0 +1,180 @@
+"""The outcomes report's running counts, kept as attempts are recorded so the report never reads every answer.
+
+``AnswerTally``: per question and set of choices picked (or Likert value), the answers and the correct
+ones, over every attempt. ``KnowledgeTally``: per question key, the answers and correct answers of the
+matched learners (those who took the pre-test and the post-test) in their pre-test attempt and their best
+post-test attempt (the highest score, the earliest of equal ones).
+
+``record`` runs in ``submit_attempt``'s transaction with the enrollment locked, so the counts change with the
+attempt or not at all. Rows are updated in a fixed order, so concurrent attempts at one activity queue
+behind each other instead of deadlocking. A pre-test is always taken before the post-test (the attempt
+service refuses it after), so a learner becomes matched at their first post-test attempt, and their best
+post-test attempt changes only when a later one scores higher. ``rebuild`` recounts everything from the
+answers (for data loaded in bulk, and to check the running counts).
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q
+
+from activities.models import Activity
+from assessments.models import Answer, AnswerTally, Assessment, Attempt, KnowledgeTally
+
+
+def choices_key(choice_ids: Iterable[int]) -> str:
+    return ",".join(str(choice) for choice in sorted(choice_ids))
+
+
+def record(attempt: Attempt, answers: Sequence[Answer], previous: Sequence[Attempt]) -> None:
+    """Count ``attempt``'s ``answers``; ``previous``: the learner's earlier attempts at the same assessment."""
+    _count_answers(attempt.assessment_id, answers)
+    if attempt.assessment.kind == Assessment.Kind.POST_TEST:
+        _count_knowledge(attempt, answers, previous)
+
+
+def _count_answers(assessment_id: int, answers: Iterable[Answer]) -> None:
+    counts: Counter[tuple[int, str, str, int]] = Counter()
+    right: Counter[tuple[int, str, str, int]] = Counter()
+    for answer in answers:
+        group = (
+            answer.question_pk,
+            str(answer.question_key),
+            choices_key(answer.choice_ids),
+            answer.value or 0,
+        )
+        counts[group] += 1
+        right[group] += 1 if answer.correct else 0
+    for question_pk, key, choices, value in sorted(counts):
+        group = (question_pk, key, choices, value)
+        _bump(
+            AnswerTally,
+            {"assessment_id": assessment_id, "question_pk": question_pk, "choices": choices, "value": value},
+            {"question_key": key},
+            counts[group],
+            right[group],
+        )
+
+
+def _best(attempts: Iterable[Attempt]) -> Attempt | None:
+    scored = [a for a in attempts if a.score is not None]
+    return max(scored, key=lambda a: (a.score, -a.number)) if scored else None
+
+
+def _count_knowledge(attempt: Attempt, answers: Sequence[Answer], previous: Sequence[Attempt]) -> None:
+    pre_attempt = (
+        Attempt.objects.filter(
+            enrollment_id=attempt.enrollment_id,
+            assessment__activity=attempt.assessment.activity_id,
+            assessment__kind=Assessment.Kind.PRE_TEST,
+        )
+        .order_by("number")
+        .first()
+    )
+    if pre_attempt is None:
+        return
+    before, after = _best(previous), _best([*previous, attempt])
+    post_test_id = attempt.assessment_id
+    if before is None:  # matched from now on: their pre-test counts
+        _count_side(post_test_id, "pre", list(pre_attempt.answers.all()), 1)
+    if after is not None and (before is None or after.pk != before.pk):
+        if before is not None:
+            _count_side(post_test_id, "post", list(before.answers.all()), -1)
+        _count_side(post_test_id, "post", answers, 1)
+
+
+def _count_side(post_test_id: int, side: str, answers: Iterable[Answer], sign: int) -> None:
+    counts: Counter[str] = Counter()
+    right: Counter[str] = Counter()
+    for answer in answers:
+        counts[str(answer.question_key)] += sign
+        right[str(answer.question_key)] += sign if answer.correct else 0
+    for key in sorted(counts):
+        _bump(
+            KnowledgeTally,
+            {"post_test_id": post_test_id, "question_key": key, "side": side},
+            {},
+            counts[key],
+            right[key],
+        )
+
+
+def _bump(
+    model: type[AnswerTally] | type[KnowledgeTally], lookup: dict, extra: dict, answers: int, right: int
+) -> None:
+    def add() -> int:
+        return model.objects.filter(**lookup).update(answers=F("answers") + answers, right=F("right") + right)
+
+    if add():
+        return
+    try:
+        with transaction.atomic():
+            model.objects.create(**lookup, **extra, answers=answers, right=right)
+    except IntegrityError:  # another attempt made the row a moment ago
+        add()
+
+
+def rebuild(activity: Activity) -> None:
+    """Recount ``activity``'s tallies from its answers (after a bulk load, or to check them)."""
+    assessments = list(Assessment.objects.filter(activity=activity))
+    with transaction.atomic():
+        AnswerTally.objects.filter(assessment__in=assessments).delete()
+        KnowledgeTally.objects.filter(post_test__in=assessments).delete()
+        tallies: dict[tuple[int, int, str, int], AnswerTally] = {}
+        rows = (
+            Answer.objects.filter(attempt__assessment__in=assessments)
+            .values("attempt__assessment_id", "question_pk", "question_key", "choice_ids", "value")
+            .annotate(n=Count("pk"), right=Count("pk", filter=Q(correct=True)))
+            .order_by()
+        )
+        for row in rows:
+            group = (
+                row["attempt__assessment_id"],
+                row["question_pk"],
+                choices_key(row["choice_ids"] or []),
+                row["value"] or 0,
+            )
+            tally = tallies.setdefault(
+                group,
+                AnswerTally(
+                    assessment_id=group[0], question_pk=group[1], choices=group[2], value=group[3],
+                    question_key=row["question_key"],
+                ),
+            )  # fmt: skip
+            tally.answers += row["n"]
+            tally.right += row["right"]
+        AnswerTally.objects.bulk_create(tallies.values(), batch_size=1000)
+        by_kind = {a.kind: a for a in assessments}
+        pre, post = by_kind.get(Assessment.Kind.PRE_TEST), by_kind.get(Assessment.Kind.POST_TEST)
+        if pre is not None and post is not None:
+            KnowledgeTally.objects.bulk_create(_matched_tallies(pre, post), batch_size=1000)
+
+
+def _matched_tallies(pre: Assessment, post: Assessment) -> list[KnowledgeTally]:
+    from assessments.selectors.outcomes_queries import matched_best
+
+    took_post = Attempt.objects.filter(assessment=post, enrollment_id=OuterRef("enrollment_id"))
+    sides = {
+        "pre": Attempt.objects.filter(assessment=pre).filter(Exists(took_post)).values("pk"),
+        "post": matched_best(pre, post).values("pk"),
+    }
+    tallies = []
+    for side, attempts in sides.items():
+        rows = (
+            Answer.objects.filter(attempt_id__in=attempts)
+            .values("question_key")
+            .annotate(n=Count("pk"), right=Count("pk", filter=Q(correct=True)))
+            .order_by()
+        )
+        tallies += [
+            KnowledgeTally(
+                post_test=post,
+                question_key=row["question_key"],
+                side=side,
+                answers=row["n"],
+                right=row["right"],
+            )
+            for row in rows
+        ]
+    return tallies
