@@ -3,6 +3,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -17,6 +20,7 @@ from activities.models import (
     Provider,
     Specialty,
 )
+from assessments.models import Assessment
 from portal import audit, scoping
 from portal.admin import ProviderScopedAdmin, ProviderScopedInline, ReferenceDataAdmin
 
@@ -116,7 +120,34 @@ class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
                 )
             },
         ),
+        (_("Completion requirements"), {"fields": ("requirements",)}),
     )
+    readonly_fields = ["requirements"]
+
+    @admin.display(description=_("pre-test, post-test and evaluation"))
+    def requirements(self, obj):
+        """The activity's assessments (each a link to edit it), a link to add each kind it lacks, and its
+        outcomes report."""
+        if obj is None or obj.pk is None:
+            return _("Save the activity first.")
+        have = {assessment.kind: assessment for assessment in obj.assessments.all()}
+        items = []
+        for kind, label in Assessment.Kind.choices:
+            if kind in have:
+                url = reverse("admin:assessments_assessment_change", args=[have[kind].pk])
+                items.append(format_html('<a href="{}">{}: {}</a>', url, label, have[kind].title))
+            else:
+                url = (
+                    reverse("admin:assessments_assessment_add")
+                    + "?"
+                    + urlencode({"provider": obj.provider_id, "activity": obj.pk, "kind": kind})
+                )
+                items.append(
+                    format_html('<a href="{}">{}</a>', url, _("Add a %(kind)s") % {"kind": label.lower()})
+                )
+        outcomes = reverse("admin:assessments_outcomes", args=[obj.pk])
+        items.append(format_html('<a href="{}">{}</a>', outcomes, _("Outcomes report")))
+        return format_html_join(mark_safe(" · "), "{}", ((item,) for item in items))
 
     @admin.action(description=_("Publish selected activities"), permissions=["change"])
     def publish(self, request, queryset):
