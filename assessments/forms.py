@@ -15,13 +15,7 @@ from assessments.services.attempts import MAX_TEXT, NON_FIELD, LearnerQuestion
 
 VERSION_FIELD = "version"
 
-LIKERT_LABELS = [
-    (1, _("Strongly disagree")),
-    (2, _("Disagree")),
-    (3, _("Neither agree nor disagree")),
-    (4, _("Agree")),
-    (5, _("Strongly agree")),
-]
+LIKERT_LABELS = list(Question.LIKERT_LABELS.items())
 
 
 @dataclass

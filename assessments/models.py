@@ -230,6 +230,14 @@ class Question(models.Model):
         FREE_TEXT = "free_text", _("Free text (evaluations only)")
 
     SCORED_KINDS = (Kind.SINGLE, Kind.MULTIPLE, Kind.TRUE_FALSE)
+    # The Likert scale's points, as the learner's form, the result page and the outcomes report name them.
+    LIKERT_LABELS = {
+        1: _("Strongly disagree"),
+        2: _("Disagree"),
+        3: _("Neither agree nor disagree"),
+        4: _("Agree"),
+        5: _("Strongly agree"),
+    }
     CHOICE_KINDS = (Kind.SINGLE, Kind.MULTIPLE, Kind.TRUE_FALSE)
 
     assessment = models.ForeignKey(

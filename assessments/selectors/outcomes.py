@@ -56,13 +56,7 @@ from learners.models import Enrollment
 
 BINS = queries.BINS
 LIKERT_VALUES = (1, 2, 3, 4, 5)
-LIKERT_LABELS = {
-    1: _("Strongly disagree"),
-    2: _("Disagree"),
-    3: _("Neither agree nor disagree"),
-    4: _("Agree"),
-    5: _("Strongly agree"),
-}
+LIKERT_LABELS = Question.LIKERT_LABELS
 
 
 # --- the figures ---------------------------------------------------------------------------------------
