@@ -16,13 +16,12 @@ activity or provider outside the user's scope is a 404. Nothing here writes. The
 ``assessments.selectors.outcomes``.
 """
 
-import re
 from collections.abc import Callable
 from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter
-from django.core.exceptions import BadRequest, PermissionDenied
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -38,7 +37,8 @@ from assessments.models import Assessment, Attempt
 from assessments.selectors import outcomes as selectors
 from assessments.selectors import outcomes_annual, outcomes_free_text, outcomes_tables
 from assessments.selectors.outcomes_catalog import catalog_of
-from learners.selectors.dashboards import dashboard_providers, may_see_dashboards
+from learners.admin.dashboards import report_selection
+from learners.selectors.dashboards import may_see_dashboards
 from portal import scoping
 from portal.admin import ProviderScopedAdmin, ReadOnlyAdmin, scope_queryset
 from portal.lib import svg_chart
@@ -46,8 +46,6 @@ from portal.lib.csv import write_rows
 from portal.lib.http import csv_attachment
 from portal.lib.querystring import with_params
 from portal.sites import PortalAdminSite
-
-MIN_YEAR, MAX_YEAR = 1990, 9998
 
 
 def _activity(request: HttpRequest, activity_id: int) -> Activity:
@@ -186,25 +184,9 @@ def outcomes_csv_view(request: HttpRequest, activity_id: int) -> HttpResponse:
 
 
 def _annual_selection(request: HttpRequest) -> tuple[int, Provider, list[Provider], str]:
-    user = request.user
-    if not may_see_dashboards(user=user):
-        raise PermissionDenied
-    raw_year = request.GET.get("year", "").strip()
-    if not raw_year:
-        year = timezone.localdate().year
-    elif re.fullmatch(r"[0-9]{4}", raw_year) and MIN_YEAR <= int(raw_year) <= MAX_YEAR:
-        year = int(raw_year)
-    else:
-        raise BadRequest(_("Choose a year between %(min)d and %(max)d.") % {"min": MIN_YEAR, "max": MAX_YEAR})
-    providers = list(dashboard_providers(user=user))
-    raw_provider = request.GET.get("provider", "").strip()
-    if raw_provider:
-        provider = next((p for p in providers if str(p.pk) == raw_provider), None)
-        if provider is None:
-            raise Http404(_("No such provider, or not one of yours."))
-    elif providers:
-        provider = providers[0]
-    else:
+    year, chosen, providers = report_selection(request)
+    provider = chosen or (providers[0] if providers else None)
+    if provider is None:
         raise Http404(_("There is no provider to show."))
     outcome = request.GET.get("outcome", "").strip()
     if outcome and outcome not in dict(vocabulary.OUTCOME_CHOICES):

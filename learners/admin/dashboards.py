@@ -34,8 +34,9 @@ from portal.sites import PortalAdminSite
 MIN_YEAR, MAX_YEAR = 1990, 9998
 
 
-def _selection(request) -> tuple[int, Provider | None, list[Provider]]:
-    """The year and provider asked for, and the providers the user may choose from.
+def report_selection(request) -> tuple[int, Provider | None, list[Provider]]:
+    """The year and provider asked for, and the providers the user may choose from (the CME dashboard's and
+    the outcomes' yearly view's).
 
     Raises PermissionDenied for staff without a provider, BadRequest for a year that is not one, and
     Http404 for a provider the user may not see (or that does not exist).
@@ -62,7 +63,7 @@ def _selection(request) -> tuple[int, Provider | None, list[Provider]]:
 
 def dashboard_view(request):
     """The page: year and provider selectors, totals, the monthly chart and the per-activity table."""
-    year, provider, providers = _selection(request)
+    year, provider, providers = report_selection(request)
     activities = dashboards.dashboard_activities(user=request.user, provider=provider)
     report = dashboards.year_report(activities=activities, year=year)
     current = timezone.localdate().year
@@ -100,7 +101,7 @@ def dashboard_view(request):
 
 def dashboard_csv_view(request):
     """The per-activity table as CSV, one row per activity: the annual report's rows."""
-    year, provider, _providers = _selection(request)
+    year, provider, _providers = report_selection(request)
     activities = dashboards.dashboard_activities(user=request.user, provider=provider)
     report = dashboards.year_report(activities=activities, year=year)
     filename = f"cme-annual-{year}-{provider.slug}.csv" if provider else f"cme-annual-{year}.csv"

@@ -19,31 +19,6 @@ from tests.helpers import answers, attempt, page_text
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def activity(provider_a):
-    return ActivityFactory(
-        provider=provider_a,
-        title="Sepsis bundles in the first hour",
-        credits={"ama_pra_1": "1.50"},
-        moc=[("ABIM", "medical_knowledge", "1.50")],
-    )
-
-
-@pytest.fixture
-def enrollment(physician, activity):
-    return services.enroll(learner=physician, activity=activity)[0]
-
-
-@pytest.fixture
-def post_test(activity):
-    return make_assessment(activity, "post_test", questions=4, passing_score=70, max_attempts=2)
-
-
-@pytest.fixture
-def evaluation(activity):
-    return make_assessment(activity, "evaluation", questions=3)
-
-
 def take_url(enrollment, kind="post_test") -> str:
     return reverse("assessments:take", kwargs={"public_id": enrollment.public_id, "kind": kind})
 

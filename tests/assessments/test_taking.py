@@ -15,31 +15,10 @@ from assessments.models import Answer, Assessment, AssessmentVersion, Attempt, C
 from assessments.services import versions
 from learners import services
 from portal.models import AuditEntry
-from tests.factories import ActivityFactory, make_assessment
+from tests.factories import make_assessment
 from tests.helpers import answers, attempt, page_text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def activity(provider_a):
-    return ActivityFactory(
-        provider=provider_a,
-        title="Sepsis bundles in the first hour",
-        credits={"ama_pra_1": "1.50"},
-        moc=[("ABIM", "medical_knowledge", "1.50")],
-    )
-
-
-@pytest.fixture
-def enrollment(physician, activity):
-    return services.enroll(learner=physician, activity=activity)[0]
-
-
-@pytest.fixture
-def post_test(activity):
-    """Four single-choice questions, 70 % to pass (three right), two attempts."""
-    return make_assessment(activity, "post_test", questions=4, passing_score=70, max_attempts=2)
 
 
 @pytest.fixture
