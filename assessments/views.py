@@ -57,8 +57,7 @@ def take(request, public_id, kind: str) -> HttpResponse:
         )
     version: AssessmentVersion | None = current_version(assessment)
     if request.method == "POST":  # the version the learner was shown, which need not be the latest
-        shown = version_id_of(request.POST)
-        version = assessment.versions.filter(pk=shown).first() if shown else None
+        version = attempt_service.submittable_version(assessment, version_id_of(request.POST))
     errors = {}
     if version is None:
         errors = {attempt_service.NON_FIELD: _("This page was out of date: answer the questions again.")}
@@ -152,13 +151,25 @@ def _reviews(attempt: Attempt, *, with_answers: bool) -> list[Review]:
     ]
 
 
-def _feedback_held(attempt: Attempt, progress: requirements.Progress) -> bool:
-    """A pre-test's answers would give away the post-test's: they are shown once the post-test is over."""
+HELD_UNTIL_POST_TEST, HELD_FOR_GOOD = "until the post-test", "for good"
+
+
+def _feedback_held(attempt: Attempt, progress: requirements.Progress) -> str | None:
+    """Whether a pre-test's answers are held back, which would give away the post-test's (they share
+    questions): until the post-test is over (``HELD_UNTIL_POST_TEST``; a post-test still without questions
+    too), or for good when the post-test does not show its own answers (``HELD_FOR_GOOD``); None if not."""
     if attempt.assessment.kind != Assessment.Kind.PRE_TEST:
-        return False
-    post = progress.of(Assessment.Kind.POST_TEST)
+        return None
+    post_test = Assessment.objects.filter(
+        activity=attempt.assessment.activity_id, kind=Assessment.Kind.POST_TEST
+    ).first()
+    if post_test is None:
+        return None
+    if not post_test.show_feedback:
+        return HELD_FOR_GOOD
+    standing = progress.of(Assessment.Kind.POST_TEST)
     claimed = attempt.enrollment.status == Enrollment.Status.COMPLETED
-    return post is not None and not (post.is_done or claimed)
+    return None if claimed or (standing is not None and standing.is_done) else HELD_UNTIL_POST_TEST
 
 
 @login_required
@@ -180,7 +191,7 @@ def result(request, public_id, kind: str, number: int) -> HttpResponse:
     )
     held = _feedback_held(attempt, progress)
     scored = attempt.assessment.is_scored
-    show_reviews = not scored or (attempt.assessment.show_feedback and not held)
+    show_reviews = not scored or (attempt.assessment.show_feedback and held is None)
     steps = _steps(enrollment, progress)
     context = {
         "enrollment": enrollment,
@@ -188,9 +199,11 @@ def result(request, public_id, kind: str, number: int) -> HttpResponse:
         "assessment": attempt.assessment,
         "attempt": attempt,
         "score": score_text(attempt.score),
+        # The passing score the attempt was judged on, which a later edit of the test does not change.
+        "passing_score": attempt.version.content.get("passing_score"),
         "standing": standing,
         "is_latest": standing.attempts and standing.attempts[-1].pk == attempt.pk,
-        "held": held and attempt.assessment.show_feedback,
+        "held": held == HELD_UNTIL_POST_TEST and attempt.assessment.show_feedback,
         "reviews": _reviews(attempt, with_answers=scored) if show_reviews else [],
         "steps": steps,
         "next_step": next((s for s in steps if s.is_current and s.url), None),

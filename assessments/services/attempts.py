@@ -9,11 +9,11 @@ database holds one pass per learner and test); a pre-test and an evaluation are 
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from assessments.models import Answer, Assessment, AssessmentVersion, Attempt, Question
@@ -23,6 +23,10 @@ from portal import audit
 
 MAX_TEXT = 5000  # characters of a free-text answer
 NON_FIELD = "__all__"
+# How long after a test changed a page of its previous version may still be submitted, scored as shown: a
+# learner who opened the test before the edit finishes it. An older version is refused, so nobody picks a
+# version with an easier passing score or an answer key corrected since.
+SUPERSEDED_GRACE = timedelta(hours=3)
 
 
 class AttemptError(Exception):
@@ -54,7 +58,8 @@ def question_order(version: AssessmentVersion, *, enrollment: Enrollment, number
     """The version's questions in the order this attempt shows them: as authored, or (when the assessment
     shuffles) in an order of the learner's own for that attempt, the same on every page load."""
     questions = list(version.content["questions"])
-    if version.assessment.shuffle_questions:
+    # Frozen in the version: switching shuffling on or off later never reorders an attempt's review.
+    if version.content.get("shuffle", version.assessment.shuffle_questions):
         # An order, not a secret: seeded so that the page and its submission agree.
         random.Random(f"{enrollment.public_id}:{version.assessment_id}:{number}").shuffle(questions)  # noqa: S311
     return questions
@@ -77,10 +82,35 @@ def learner_questions(
     ]
 
 
-def refusal(*, enrollment: Enrollment, assessment: Assessment, attempts: Sequence[Attempt]) -> str | None:
+def submittable_version(
+    assessment: Assessment, version_id: int | None, *, at: datetime | None = None
+) -> AssessmentVersion | None:
+    """The version a submission may be scored on: the assessment's latest, or the one before it while
+    ``SUPERSEDED_GRACE`` has not passed since it was superseded, and of the assessment's kind; else None."""
+    if version_id is None:
+        return None
+    version = assessment.versions.filter(pk=version_id).first()
+    if version is None or version.content.get("kind") != assessment.kind:
+        return None
+    newer = assessment.versions.filter(number__gt=version.number).order_by("number").first()
+    if newer is not None and newer.created < (at or timezone.now()) - SUPERSEDED_GRACE:
+        return None
+    return version
+
+
+def refusal(
+    *, enrollment: Enrollment, assessment: Assessment, attempts: Sequence[Attempt], at: datetime | None = None
+) -> str | None:
     """Why the learner cannot start another attempt now, or None. ``attempts``: theirs at this assessment."""
     if assessment.activity_id != enrollment.activity_id:
         return _("This assessment is not part of your activity.")
+    start = enrollment.activity.start
+    if (at or timezone.now()) < start:
+        # What a learner completes counts from the activity's start: a test taken before it would date the
+        # completion (on the certificate, and for the registries) before the activity began.
+        return _("This activity's tests open when it starts, on %(date)s.") % {
+            "date": formats.date_format(timezone.localtime(start))
+        }
     if CreditClaim.objects.filter(enrollment=enrollment).exists():
         return _("You have claimed credit for this activity; its assessments are closed.")
     if any(attempt.passed for attempt in attempts):
@@ -120,10 +150,12 @@ def submit_attempt(
     at = at or timezone.now()
     if version.assessment_id != assessment.pk:
         raise AttemptError({NON_FIELD: _("This version is not of this assessment.")})
+    if submittable_version(assessment, version.pk, at=at) is None:
+        raise AttemptError({NON_FIELD: _("This page was out of date: answer the questions again.")})
     with transaction.atomic():
-        enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        enrollment = Enrollment.objects.select_for_update().select_related("activity").get(pk=enrollment.pk)
         attempts = list(Attempt.objects.filter(enrollment=enrollment, assessment=assessment))
-        why_not = refusal(enrollment=enrollment, assessment=assessment, attempts=attempts)
+        why_not = refusal(enrollment=enrollment, assessment=assessment, attempts=attempts, at=at)
         if why_not:
             raise AttemptError({NON_FIELD: why_not})
         answers, errors = _read_answers(version.content["questions"], responses)
@@ -138,6 +170,8 @@ def submit_attempt(
         )
         if assessment.is_scored:
             scored = [a for a in answers if a.correct is not None]
+            if not scored:  # a score of nothing would read 100 %
+                raise AttemptError({NON_FIELD: _("This test has no scored questions yet.")})
             attempt.scored = len(scored)
             attempt.correct = sum(1 for a in scored if a.correct)
             attempt.score = _percent(attempt.correct, attempt.scored)
@@ -171,8 +205,6 @@ def submit_attempt(
 
 
 def _percent(correct: int, total: int) -> Decimal:
-    if total == 0:
-        return Decimal("100.00")
     return (Decimal(100) * correct / total).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 

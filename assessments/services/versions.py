@@ -17,6 +17,7 @@ def content_of(assessment: Assessment) -> dict:
         "kind": assessment.kind,
         "instructions": str(assessment.instructions),
         "passing_score": assessment.passing_score,
+        "shuffle": assessment.shuffle_questions,
         "questions": [
             {
                 "id": question.pk,

@@ -36,3 +36,21 @@ def test_the_admin_home_lists_the_outcomes_by_year(as_staff_a, client):
     html = as_staff_a.get(reverse("admin:index")).content.decode()
     assert reverse("admin:assessments_outcomes_annual") in html
     assert "Outcomes by year" in html
+
+
+def test_the_assessment_list_counts_questions_and_attempts_apart(as_staff_a, provider_a, physician):
+    from learners import services
+    from tests.helpers import attempt
+
+    activity = ActivityFactory(provider=provider_a)
+    post_test = make_assessment(activity, "post_test", questions=3, max_attempts=None)
+    enrollment, _ = services.enroll(learner=physician, activity=activity)
+    attempt(enrollment, post_test, right=0)
+    attempt(enrollment, post_test, right=1)
+    make_assessment(activity, "evaluation", questions=5)
+    page = as_staff_a.get(reverse("admin:assessments_assessment_changelist"))
+    rows = {
+        result.kind: (result.question_total, result.attempt_total)
+        for result in page.context["cl"].result_list
+    }
+    assert rows == {"post_test": (3, 2), "evaluation": (5, 0)}

@@ -2,6 +2,7 @@
 a pass final, a test edited after learners took it never changing their attempts, nothing written for an
 answer sheet that is refused."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -316,3 +317,68 @@ def test_a_deleted_assessment_with_attempts_is_kept(enrollment, post_test):
     with pytest.raises(ProtectedError):
         Assessment.objects.filter(pk=post_test.pk).delete()
     assert Attempt.objects.filter(assessment=post_test).count() == 1
+
+
+# --- which version a submission may be scored on ----------------------------------------------------------------
+
+
+def test_a_page_of_a_version_superseded_hours_ago_is_refused(enrollment):
+    import time_machine
+    from django.utils import timezone
+
+    test = make_assessment(enrollment.activity, "post_test", passing_score=100, max_attempts=None)
+    assert versions.current_version(test).number == 1
+    test.passing_score = 50
+    test.save()
+    lenient = versions.current_version(test)  # 50 % to pass
+    test.passing_score = 100
+    test.save()
+    strict = versions.current_version(test)
+    assert strict.number == lenient.number + 1
+    sheet = answers(lenient, right=2)
+    later = timezone.now() + attempts.SUPERSEDED_GRACE + timedelta(minutes=1)
+    with time_machine.travel(later), pytest.raises(attempts.AttemptError, match="out of date"):
+        submit(enrollment, test, sheet, version=lenient)
+    assert not Attempt.objects.exists()
+    assert attempts.submittable_version(test, lenient.pk) == lenient  # still within the grace now
+    assert submit(enrollment, test, sheet, version=lenient).passed is True
+
+
+def test_a_version_of_another_kind_is_refused(enrollment):
+    evaluation = make_assessment(enrollment.activity, "evaluation", questions=2)
+    shown = versions.current_version(evaluation)
+    evaluation.kind, evaluation.passing_score, evaluation.max_attempts = "post_test", 70, 2
+    evaluation.required_for = "credit"
+    evaluation.save()
+    with pytest.raises(attempts.AttemptError, match="out of date"):
+        submit(enrollment, evaluation, answers(shown), version=shown)
+    assert not Attempt.objects.exists()
+
+
+def test_a_test_with_no_scored_question_scores_nothing(enrollment):
+    test = make_assessment(enrollment.activity, "post_test", questions=0)
+    with pytest.raises(attempts.AttemptError, match="no scored questions"):
+        submit(enrollment, test, {})
+    assert not Attempt.objects.exists()
+
+
+def test_the_tests_open_when_the_activity_starts(physician, provider_a):
+    from django.utils import timezone
+
+    activity = ActivityFactory(provider=provider_a, start=timezone.now() + timedelta(days=10))
+    test = make_assessment(activity, "post_test")
+    enrollment, _ = services.enroll(learner=physician, activity=activity)
+    with pytest.raises(attempts.AttemptError, match="open when it starts"):
+        attempt(enrollment, test)
+    assert not Attempt.objects.exists()
+
+
+def test_switching_shuffling_later_never_reorders_an_attempts_questions(enrollment):
+    test = make_assessment(enrollment.activity, "post_test", questions=12, shuffle=True, max_attempts=None)
+    taken = attempt(enrollment, test, right=0)
+    shown = [q["id"] for q in attempts.question_order(taken.version, enrollment=enrollment, number=1)]
+    test.shuffle_questions = False
+    test.save()
+    assert versions.current_version(test).number == 2
+    taken.version.refresh_from_db()
+    assert [q["id"] for q in attempts.question_order(taken.version, enrollment=enrollment, number=1)] == shown

@@ -477,3 +477,34 @@ def test_two_tabs_submitting_the_last_attempt_at_once_record_one(physician, acti
     ]
     assert Answer.objects.filter(attempt__number=2).count() == 4
     assert AuditEntry.objects.filter(action="attempt.submitted").count() == 2
+
+
+def test_a_pre_test_never_gives_away_the_answers_a_post_test_keeps_to_itself(signed_in, enrollment, activity):
+    post_test = make_assessment(activity, "post_test", questions=4, max_attempts=1, show_feedback=False)
+    pre_test = make_assessment(activity, "pre_test", questions=4)
+    taken = submit(signed_in, enrollment, pre_test, right=1)
+    attempt(enrollment, post_test, right=1)  # failed, and no attempt left: the post-test is over
+
+    text = page_text(signed_in.get(taken["Location"]))
+    assert "Score 25 % (1 of 4 correct)" in text
+    assert "The provider does not show the correct answers for this test." in text
+    assert "Because of reason" not in text and "Right answer 2" not in text
+
+
+def test_a_pre_test_holds_its_answers_while_the_post_test_has_no_questions_yet(
+    signed_in, enrollment, activity
+):
+    make_assessment(activity, "post_test", questions=0)
+    pre_test = make_assessment(activity, "pre_test", questions=4)
+    taken = submit(signed_in, enrollment, pre_test, right=1)
+    text = page_text(signed_in.get(taken["Location"]))
+    assert "shown once you have finished the post-test" in text and "Because of reason" not in text
+
+
+def test_a_result_states_the_passing_score_it_was_judged_on(signed_in, enrollment, activity):
+    test = make_assessment(activity, "post_test", questions=4, passing_score=50)
+    taken = submit(signed_in, enrollment, test, right=2)
+    test.passing_score = 100
+    test.save()
+    text = page_text(signed_in.get(taken["Location"]))
+    assert "Passed (50 % needed)" in text
