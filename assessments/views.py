@@ -15,10 +15,10 @@ from django.views.decorators.http import require_http_methods
 
 from assessments.forms import LIKERT_LABELS, AttemptForm, version_id_of
 from assessments.models import Assessment, AssessmentVersion, Attempt, Question
+from assessments.selectors.steps import Step, score_text, steps_for
 from assessments.services import attempts as attempt_service
 from assessments.services import requirements
 from assessments.services.versions import current_version
-from assessments.templatetags.assessment_steps import Step, score_text, steps_for
 from learners.models import Certificate, Enrollment
 from learners.selectors import learner as learner_selectors
 from portal.lib.http import private

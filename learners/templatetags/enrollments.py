@@ -1,8 +1,8 @@
 from django import template
 from django.utils import timezone
 
+from assessments.selectors.steps import steps_for
 from assessments.services import requirements
-from assessments.templatetags.assessment_steps import steps_for
 from learners.models import Certificate, Enrollment
 
 register = template.Library()

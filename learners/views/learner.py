@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from activities.models import Activity
+from assessments.selectors.steps import steps_for
 from assessments.services import requirements
-from assessments.templatetags.assessment_steps import steps_for
 from learners import services
 from learners.forms import BoardIdFormSet, ClaimForm, LicenseFormSet, ProfileForm, TranscriptForm
 from learners.models import Certificate, Enrollment, LearnerProfile
