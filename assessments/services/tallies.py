@@ -6,8 +6,8 @@ matched learners (those who took the pre-test and the post-test) in their pre-te
 post-test attempt (the highest score, the earliest of equal ones).
 
 ``record`` runs in ``submit_attempt``'s transaction with the enrollment locked, so the counts change with the
-attempt or not at all. Rows are updated in a fixed order, so concurrent attempts at one activity queue
-behind each other instead of deadlocking. A pre-test is always taken before the post-test (the attempt
+attempt or not at all: one statement per table adds to the rows and makes the missing ones, in a fixed
+order, so concurrent attempts at one activity queue behind each other instead of deadlocking. A pre-test is always taken before the post-test (the attempt
 service refuses it after), so a learner becomes matched at their first post-test attempt, and their best
 post-test attempt changes only when a later one scores higher. ``rebuild`` recounts everything from the
 answers (for data loaded in bulk, and to check the running counts).
@@ -16,8 +16,8 @@ answers (for data loaded in bulk, and to check the running counts).
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Count, Exists, Field, ForeignKey, OuterRef, Q
 
 from activities.models import Activity
 from assessments.models import Answer, AnswerTally, Assessment, Attempt, KnowledgeTally
@@ -46,15 +46,15 @@ def _count_answers(assessment_id: int, answers: Iterable[Answer]) -> None:
         )
         counts[group] += 1
         right[group] += 1 if answer.correct else 0
-    for question_pk, key, choices, value in sorted(counts):
-        group = (question_pk, key, choices, value)
-        _bump(
-            AnswerTally,
-            {"assessment_id": assessment_id, "question_pk": question_pk, "choices": choices, "value": value},
-            {"question_key": key},
-            counts[group],
-            right[group],
-        )
+    _add(
+        AnswerTally,
+        ["assessment", "question_pk", "choices", "value"],
+        [
+            ({"assessment": assessment_id, "question_pk": pk, "choices": choices, "value": value, "question_key": key},
+             counts[(pk, key, choices, value)], right[(pk, key, choices, value)])
+            for pk, key, choices, value in sorted(counts)
+        ],
+    )  # fmt: skip
 
 
 def _best(attempts: Iterable[Attempt]) -> Attempt | None:
@@ -90,29 +90,49 @@ def _count_side(post_test_id: int, side: str, answers: Iterable[Answer], sign: i
     for answer in answers:
         counts[str(answer.question_key)] += sign
         right[str(answer.question_key)] += sign if answer.correct else 0
-    for key in sorted(counts):
-        _bump(
-            KnowledgeTally,
-            {"post_test_id": post_test_id, "question_key": key, "side": side},
-            {},
-            counts[key],
-            right[key],
-        )
+    _add(
+        KnowledgeTally,
+        ["post_test", "question_key", "side"],
+        [
+            ({"post_test": post_test_id, "question_key": key, "side": side}, counts[key], right[key])
+            for key in sorted(counts)
+        ],
+    )
 
 
-def _bump(
-    model: type[AnswerTally] | type[KnowledgeTally], lookup: dict, extra: dict, answers: int, right: int
+def _add(
+    model: type[AnswerTally] | type[KnowledgeTally],
+    unique: list[str],
+    rows: list[tuple[dict[str, object], int, int]],
 ) -> None:
-    def add() -> int:
-        return model.objects.filter(**lookup).update(answers=F("answers") + answers, right=F("right") + right)
-
-    if add():
+    """Add ``(answers, right)`` to each row of ``model`` named by its ``unique`` fields, making the ones
+    missing: one INSERT ... ON CONFLICT DO UPDATE statement (PostgreSQL and SQLite alike), whose rows are
+    locked in the order given (sorted by the callers), so concurrent attempts never deadlock."""
+    if not rows:
         return
-    try:
-        with transaction.atomic():
-            model.objects.create(**lookup, **extra, answers=answers, right=right)
-    except IntegrityError:  # another attempt made the row a moment ago
-        add()
+    meta, quote = model._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in rows[0][0]]
+    columns = [quote(field.column) for field in fields] + [quote("answers"), quote("right")]
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    params: list[object] = []
+    for data, answers, right in rows:
+        params += [_db_value(field, data[field.name]) for field in fields] + [answers, right]
+    table = quote(meta.db_table)
+    conflict = ", ".join(quote(meta.get_field(name).column) for name in unique)
+    add = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in ("answers", "right"))
+    # Only the model's own table and column names go into the text, quoted; every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(rows))} "  # noqa: S608
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {add}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _db_value(field: Field, value: object) -> object:
+    if isinstance(field, ForeignKey):  # given by id
+        return value
+    return field.get_db_prep_value(value, connection, prepared=False)
 
 
 def rebuild(activity: Activity) -> None:
