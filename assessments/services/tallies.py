@@ -15,9 +15,10 @@ answers (for data loaded in bulk, and to check the running counts).
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Field, ForeignKey, OuterRef, Q
+from django.db.models import Count, Exists, Field, ForeignKey, ForeignObjectRel, OuterRef, Q
 
 from activities.models import Activity
 from assessments.models import Answer, AnswerTally, Assessment, Attempt, KnowledgeTally
@@ -111,14 +112,14 @@ def _add(
     if not rows:
         return
     meta, quote = model._meta, connection.ops.quote_name
-    fields = [meta.get_field(name) for name in rows[0][0]]
-    columns = [quote(field.column) for field in fields] + [quote("answers"), quote("right")]
+    fields = [_concrete(meta.get_field(name)) for name in rows[0][0]]
+    columns = [quote(_column(field)) for field in fields] + [quote("answers"), quote("right")]
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    params: list[object] = []
+    params: list[Any] = []
     for data, answers, right in rows:
         params += [_db_value(field, data[field.name]) for field in fields] + [answers, right]
     table = quote(meta.db_table)
-    conflict = ", ".join(quote(meta.get_field(name).column) for name in unique)
+    conflict = ", ".join(quote(_column(_concrete(meta.get_field(name)))) for name in unique)
     add = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in ("answers", "right"))
     # Only the model's own table and column names go into the text, quoted; every value is a parameter.
     sql = (
@@ -127,6 +128,16 @@ def _add(
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def _concrete(field: Field | ForeignObjectRel) -> Field:
+    assert isinstance(field, Field), f"{field} is not a column"
+    return field
+
+
+def _column(field: Field) -> str:
+    assert field.column is not None, f"{field} is not a column"
+    return field.column
 
 
 def _db_value(field: Field, value: object) -> object:
