@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from activities import services, sessions
-from activities.forms import ListingUploadForm, ScheduleForm
+from activities.forms import ListingUploadForm, ScheduleForm, SessionForm
 from activities.models import (
     Activity,
     CreditDesignation,
@@ -84,6 +84,7 @@ class MocApprovalInline(ProviderScopedInline, admin.TabularInline):
 
 class SessionInline(ProviderScopedInline, admin.TabularInline):
     model = Session
+    form = SessionForm
     extra = 0
     fields = ["start", "end", "time_zone", "online", "venue", "city", "state", "country", "track", "hours"]
     readonly_fields = ["hours"]
@@ -115,6 +116,7 @@ class SessionAdmin(ProviderScopedAdmin, admin.ModelAdmin):
     autocomplete_fields = ["activity"]
     date_hierarchy = "start"
     inlines = [SessionCreditInline]
+    form = SessionForm
     fields = ["activity", "start", "end", "time_zone", "online", "venue", "city", "state", "country", "track"]
 
     def save_model(self, request, obj, form, change):

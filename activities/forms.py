@@ -1,6 +1,8 @@
 import datetime
+import zoneinfo
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import validate_time_zone
@@ -99,4 +101,29 @@ class ScheduleForm(forms.Form):
             self.add_error("last", _("is before the first date."))
         if not data.get("online") and not data.get("venue"):
             self.add_error("venue", _("An in-person session needs a venue (or tick online)."))
+        return data
+
+
+class SessionForm(forms.ModelForm):
+    """A session's start and end are typed, and shown, as wall-clock times in the session's own time zone."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.start and self.instance.end:
+            for name in ("start", "end"):
+                local = getattr(self.instance, f"local_{name}")
+                self.initial[name] = local.replace(tzinfo=None)
+
+    def clean(self):
+        data = super().clean() or {}
+        zone_name = data.get("time_zone")
+        if zone_name and "time_zone" not in self.errors:
+            zone = zoneinfo.ZoneInfo(zone_name)
+            for name in ("start", "end"):
+                value = data.get(name)
+                if value is not None:
+                    # The field read the wall-clock time in the site's time zone; read it in the session's.
+                    wall = timezone.localtime(value).replace(tzinfo=None)
+                    data[name] = wall.replace(tzinfo=zone)
+                    setattr(self.instance, name, data[name])
         return data

@@ -496,7 +496,8 @@ class Session(TimestampedModel):
         errors: dict[str, list[StrOrPromise]] = {}
         if self.start and self.end and self.end <= self.start:
             errors.setdefault("end", []).append(_("must be after the start."))
-        if not self.online and not self.venue:
+        # The import's own session may lack a venue (listings carry none); staff's sessions name one.
+        if not self.online and not self.venue and not self.from_listing:
             errors.setdefault("venue", []).append(_("An in-person session needs a venue (or tick online)."))
         if errors:
             raise ValidationError(errors)

@@ -249,3 +249,45 @@ def test_schedule_form_errors_name_the_field(as_staff_a, series_a):
     )
     errors = response.context["form"].errors
     assert {"end_time", "time_zone", "skip", "venue"} <= set(errors)
+
+
+def test_an_imported_session_without_a_venue_does_not_block_saving_the_activity(as_staff_a, series_a):
+    imported = Session.objects.create(
+        activity=series_a,
+        start=series_a.start,
+        end=series_a.start + dt.timedelta(hours=1),
+        time_zone="UTC",
+        from_listing=True,
+    )
+    data = activity_form(series_a, title="Renamed")
+    local = imported.local_start
+    data.update(
+        {
+            "sessions-TOTAL_FORMS": "1",
+            "sessions-INITIAL_FORMS": "1",
+            "sessions-0-id": imported.pk,
+            "sessions-0-activity": series_a.pk,
+            "sessions-0-start_0": local.strftime("%Y-%m-%d"),
+            "sessions-0-start_1": local.strftime("%H:%M:%S"),
+            "sessions-0-end_0": local.strftime("%Y-%m-%d"),
+            "sessions-0-end_1": imported.local_end.strftime("%H:%M:%S"),
+            "sessions-0-time_zone": "UTC",
+        }
+    )
+    post_ok(as_staff_a, change_url(series_a), data)
+    imported.refresh_from_db()
+    assert imported.from_listing  # unchanged, so still the import's
+    assert not AuditEntry.objects.filter(action__startswith="session.").exists()
+
+
+def test_times_are_typed_and_shown_in_the_sessions_own_time_zone(as_staff_a, series_a):
+    post_ok(
+        as_staff_a,
+        change_url(series_a),
+        with_session_forms(series_a, new=new_session(series_a, time_zone="America/New_York")),
+    )
+    session = series_a.sessions.get()
+    assert session.start == dt.datetime(2027, 1, 11, 12, tzinfo=dt.UTC)  # 07:00 in New York
+    assert session.local_start.hour == 7
+    page = as_staff_a.get(change_url(session)).content.decode()
+    assert 'value="07:00:00"' in page
