@@ -116,9 +116,11 @@ class SessionForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean() or {}
-        zone_name = data.get("time_zone")
-        if zone_name and "time_zone" not in self.errors:
-            zone = zoneinfo.ZoneInfo(zone_name)
+        try:
+            zone = zoneinfo.ZoneInfo(data.get("time_zone") or "")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = None  # the field's validator reports it
+        if zone is not None:
             for name in ("start", "end"):
                 value = data.get(name)
                 if value is not None:

@@ -291,3 +291,13 @@ def test_times_are_typed_and_shown_in_the_sessions_own_time_zone(as_staff_a, ser
     assert session.local_start.hour == 7
     page = as_staff_a.get(change_url(session)).content.decode()
     assert 'value="07:00:00"' in page
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "²", "../etc", ""])
+def test_an_unknown_time_zone_is_an_error_on_its_field(as_staff_a, series_a, zone):
+    response = as_staff_a.post(
+        reverse("admin:activities_session_add"), {**new_session(series_a, time_zone=zone), **CREDITS_NONE}
+    )
+    assert response.status_code == 200
+    assert "time_zone" in response.context["adminform"].form.errors
+    assert not Session.objects.exists()
