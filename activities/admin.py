@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -9,8 +10,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from activities import services
-from activities.forms import ListingUploadForm
+from activities import services, sessions
+from activities.forms import ListingUploadForm, ScheduleForm, SessionForm
 from activities.models import (
     Activity,
     CreditDesignation,
@@ -18,6 +19,8 @@ from activities.models import (
     Membership,
     MocApproval,
     Provider,
+    Session,
+    SessionCredit,
     Specialty,
 )
 from assessments.models import Assessment
@@ -79,6 +82,48 @@ class MocApprovalInline(ProviderScopedInline, admin.TabularInline):
     fields = ["board", "credit_type", "points"]
 
 
+class SessionInline(ProviderScopedInline, admin.TabularInline):
+    model = Session
+    form = SessionForm
+    extra = 0
+    fields = ["start", "end", "time_zone", "online", "venue", "city", "state", "country", "track", "hours"]
+    readonly_fields = ["hours"]
+    show_change_link = True
+    verbose_name_plural = _("sessions (credit hours on each session's own page)")
+
+    @admin.display(description=_("credit hours"))
+    def hours(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        return ", ".join(f"{credit.hours} {credit.credit_type.label}" for credit in obj.credits.all()) or "-"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("credits__credit_type")
+
+
+class SessionCreditInline(ProviderScopedInline, admin.TabularInline):
+    model = SessionCredit
+    extra = 0
+    fields = ["credit_type", "hours"]
+
+
+@admin.register(Session)
+class SessionAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+    list_display = ["__str__", "activity", "start", "end", "time_zone", "online", "track"]
+    list_select_related = ["activity", "activity__provider"]
+    list_filter = ["online", "activity__provider"]
+    search_fields = ["activity__title", "venue", "city", "track"]
+    autocomplete_fields = ["activity"]
+    date_hierarchy = "start"
+    inlines = [SessionCreditInline]
+    form = SessionForm
+    fields = ["activity", "start", "end", "time_zone", "online", "venue", "city", "state", "country", "track"]
+
+    def save_model(self, request, obj, form, change):
+        obj.from_listing = False  # staff's from now on: a re-import leaves it alone
+        super().save_model(request, obj, form, change)
+
+
 @admin.register(Activity)
 class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
     list_display = ["title", "provider", "activity_type", "format", "start", "end", "status", "needs_review"]
@@ -96,7 +141,7 @@ class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
     autocomplete_fields = ["provider", "specialties"]
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "start"
-    inlines = [CreditDesignationInline, MocApprovalInline]
+    inlines = [CreditDesignationInline, MocApprovalInline, SessionInline]
     actions = ["publish", "unpublish"]
     fieldsets = (
         (
@@ -105,7 +150,17 @@ class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
         ),
         (
             _("Type and schedule"),
-            {"fields": ("activity_type", "format", "start", "end", "reviewed_on", "location")},
+            {
+                "fields": (
+                    "activity_type",
+                    "format",
+                    "start",
+                    "end",
+                    "reviewed_on",
+                    "location",
+                    "repeating_schedule",
+                )
+            },
         ),
         (
             _("Listing details"),
@@ -122,7 +177,16 @@ class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
         ),
         (_("Completion requirements"), {"fields": ("requirements",)}),
     )
-    readonly_fields = ["requirements"]
+    readonly_fields = ["requirements", "repeating_schedule"]
+
+    @admin.display(description=_("sessions"))
+    def repeating_schedule(self, obj):
+        if obj is None or obj.pk is None:
+            return _("Save the activity first.")
+        if not obj.is_live:
+            return _("Only a live activity has sessions.")
+        url = reverse("admin:activities_activity_schedule", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Add a repeating schedule of sessions"))
 
     @admin.display(description=_("pre-test, post-test and evaluation"))
     def requirements(self, obj):
@@ -163,13 +227,29 @@ class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
             request, ngettext("%d activity unpublished.", "%d activities unpublished.", count) % count
         )
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Session:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        sessions.record_session_edits(
+            added=list(formset.new_objects),
+            changed=[session for session, _fields in formset.changed_objects],
+            deleted=list(formset.deleted_objects),
+            actor=audit.actor_of(request),
+        )
+
     def get_urls(self):
         extra = [
+            path(
+                "<path:object_id>/schedule/",
+                self.admin_site.admin_view(self.schedule_view),
+                name="activities_activity_schedule",
+            ),
             path(
                 "import/",
                 self.admin_site.admin_view(self.import_view),
                 name="activities_activity_import",
-            )
+            ),
         ]
         return extra + super().get_urls()
 
@@ -198,3 +278,45 @@ class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
             "changelist_url": reverse("admin:activities_activity_changelist"),
         }
         return TemplateResponse(request, "admin/activities/activity/import.html", context)
+
+    def schedule_view(self, request, object_id):
+        """Add a repeating schedule of sessions: preview what it would add, then add it in one go."""
+        activity = self.get_object(request, object_id)
+        if activity is None:
+            raise Http404
+        if not self.has_change_permission(request, activity):
+            raise PermissionDenied
+        form = ScheduleForm(request.POST or None)
+        plan = None
+        change_url = reverse("admin:activities_activity_change", args=[activity.pk])
+        if request.method == "POST" and form.is_valid():
+            schedule = sessions.Schedule(**form.cleaned_data)
+            try:
+                plan = sessions.plan_schedule(schedule)
+                problem = sessions.series_error(activity=activity, starts=[s for s, _e in plan.starts])
+                if problem:
+                    raise sessions.SessionError(problem)
+                if "confirm" in request.POST:
+                    added = sessions.schedule_sessions(
+                        activity=activity, schedule=schedule, actor=audit.actor_of(request)
+                    )
+                    self.message_user(
+                        request,
+                        ngettext("%d session added.", "%d sessions added.", len(added)) % len(added),
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(change_url)
+            except sessions.SessionError as exc:
+                form.add_error(None, str(exc))
+                plan = None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Add a repeating schedule"),
+            "activity": activity,
+            "form": form,
+            "plan": plan,
+            "change_url": change_url,
+            "changelist_url": reverse("admin:activities_activity_changelist"),
+        }
+        return TemplateResponse(request, "admin/activities/activity/schedule.html", context)

@@ -1,6 +1,7 @@
 """The read-only JSON API over the catalog: the same filters as the catalog pages."""
 
 from datetime import UTC
+from zoneinfo import ZoneInfo
 
 from django.http import JsonResponse
 from django.urls import reverse
@@ -53,6 +54,22 @@ def activity_data(record: dict, *, request) -> dict:
             for board, kind, points in record["moc"]
         ],
         "assessments": assessments_data(record["assessments"]),
+        "sessions": [
+            {
+                "start": _utc(session["start"]),
+                "end": _utc(session["end"]),
+                "time_zone": session["time_zone"],
+                "local_start": session["start"].astimezone(ZoneInfo(session["time_zone"])).isoformat(),
+                "local_end": session["end"].astimezone(ZoneInfo(session["time_zone"])).isoformat(),
+                "online": session["online"],
+                "location": None
+                if session["online"]
+                else {key: session[key] for key in ("venue", "city", "state", "country")},
+                "track": session["track"] or None,
+                "credits": [{"type": name, "hours": _amount(hours)} for name, hours in session["credits"]],
+            }
+            for session in record["sessions"]
+        ],
     }
 
 

@@ -1,3 +1,4 @@
+import zoneinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -404,3 +405,146 @@ class MocApproval(models.Model):
     @property
     def board_name(self) -> str:
         return vocabulary.board_name(self.board)
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name, such as ``America/Chicago``."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            _("%(value)s is not a known time zone name."), params={"value": value}
+        ) from None
+
+
+class Session(TimestampedModel):
+    """One meeting of a live activity: when, in which time zone, where (or online), and in which track."""
+
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.CASCADE, related_name="sessions"
+    )
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="America/Chicago",
+        validators=[validate_time_zone],
+        help_text=_("Where the session's times are read, e.g. America/Chicago."),
+    )
+    online = models.BooleanField(_("online"), default=False)
+    venue = models.CharField(_("venue"), max_length=200, blank=True, validators=[validate_not_formula])
+    city = models.CharField(_("city"), max_length=100, blank=True, validators=[validate_not_formula])
+    state = models.CharField(_("state"), max_length=100, blank=True, validators=[validate_not_formula])
+    country = models.CharField(_("country"), max_length=100, blank=True, validators=[validate_not_formula])
+    track = models.CharField(
+        _("track"),
+        max_length=100,
+        blank=True,
+        validators=[validate_not_formula],
+        help_text=_("For a course with parallel tracks."),
+    )
+    from_listing = models.BooleanField(
+        _("made by the import"),
+        default=False,
+        editable=False,
+        help_text=_("The import updates this session from the listing until staff edit it."),
+    )
+
+    provider_field = "activity__provider"
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["start", "track", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="session_end_after_start"),
+        ]
+        indexes = [models.Index(fields=["activity", "start"])]
+
+    def __str__(self):
+        local = self.local_start
+        return f"{self.activity.title if self.activity_id else ''} {local:%Y-%m-%d %H:%M} {self.time_zone}".strip()
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
+    @property
+    def local_start(self):
+        return self.start.astimezone(self.zone)
+
+    @property
+    def local_end(self):
+        return self.end.astimezone(self.zone)
+
+    @property
+    def date(self):
+        return self.local_start.date()
+
+    @property
+    def place(self) -> str:
+        """The venue and address, or "Online"."""
+        if self.online:
+            return str(_("Online"))
+        return ", ".join(part for part in (self.venue, self.city, self.state, self.country) if part)
+
+    def clean(self):
+        errors: dict[str, list[StrOrPromise]] = {}
+        if self.start and self.end and self.end <= self.start:
+            errors.setdefault("end", []).append(_("must be after the start."))
+        # The import's own session may lack a venue (listings carry none); staff's sessions name one.
+        if not self.online and not self.venue and not self.from_listing:
+            errors.setdefault("venue", []).append(_("An in-person session needs a venue (or tick online)."))
+        if errors:
+            raise ValidationError(errors)
+
+
+class SessionCredit(models.Model):
+    """The hours of one credit type a session carries; never more than the activity designates."""
+
+    session = models.ForeignKey(
+        Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="credits"
+    )
+    credit_type = models.ForeignKey(
+        CreditType, verbose_name=_("credit type"), on_delete=models.PROTECT, related_name="session_credits"
+    )
+    hours = models.DecimalField(_("hours"), max_digits=6, decimal_places=2, validators=[POSITIVE])
+
+    provider_field = "session__activity__provider"
+
+    class Meta:
+        verbose_name = _("session credit")
+        verbose_name_plural = _("session credits")
+        ordering = ["credit_type__position"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "credit_type"], name="session_credit_unique_per_type"),
+            models.CheckConstraint(condition=Q(hours__gt=0), name="session_credit_hours_gt_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.hours} {self.credit_type}"
+
+    def clean(self):
+        if self.hours is None or not self.credit_type_id:
+            return
+        problem = rules.increment_error(self.hours, self.credit_type.increment)
+        if problem:
+            raise ValidationError({"hours": f"{self.credit_type}: {problem}"})
+        if self.session_id:
+            designated = (
+                CreditDesignation.objects.filter(
+                    activity_id=self.session.activity_id, credit_type_id=self.credit_type_id
+                )
+                .values_list("max_amount", flat=True)
+                .first()
+            )
+            if designated is None:
+                raise ValidationError({"credit_type": _("The activity designates no credit of this type.")})
+            if self.hours > designated:
+                raise ValidationError(
+                    {"hours": _("more than the activity designates (%(max)s).") % {"max": designated}}
+                )

@@ -68,3 +68,11 @@ def increment_error(amount: Decimal, increment: Decimal) -> str | None:
     if amount % increment != 0:
         return f"{amount} is not a multiple of {increment}"
     return None
+
+
+def series_span_error(*, activity_type: str, first: datetime, last: datetime) -> str | None:
+    """Why sessions from ``first`` to ``last`` cannot all belong to one activity of ``activity_type``, or None:
+    a regularly scheduled series' sessions fall within ``RSS_MAX_MONTHS`` of its first."""
+    if activity_type == RSS and last > _limit(first, RSS_MAX_MONTHS):
+        return f"a regularly scheduled series covers at most {RSS_MAX_MONTHS} months"
+    return None

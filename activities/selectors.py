@@ -14,7 +14,7 @@ from django.utils import timezone
 from activities import catalog_index, vocabulary
 from activities.catalog_index import FacetValue
 from activities.filters import PAGE_SIZE, end_of, start_of
-from activities.models import Activity, CreditDesignation, MocApproval
+from activities.models import Activity, CreditDesignation, MocApproval, Session, SessionCredit
 from activities.search import keyword_ids, words
 from activities.text import activity_dates_text, fee_text
 
@@ -193,7 +193,7 @@ RECORD_FIELDS = (
 
 
 def activity_records(ids: list[int]) -> list[dict]:
-    """Everything the API shows for these published activities, in this order: five queries for any number."""
+    """Everything the API shows for these published activities, in this order: six queries for any number."""
     if not ids:
         return []
     records = {row[0]: dict(zip(RECORD_FIELDS, row, strict=True)) for row in (
@@ -222,7 +222,42 @@ def activity_records(ids: list[int]) -> list[dict]:
         records[activity_id]["moc"].append((board, moc_type, points))
     for activity_id, requirements in offered_assessments(found).items():
         records[activity_id]["assessments"] = requirements
+    for activity_id, sessions in session_records(found).items():
+        records[activity_id]["sessions"] = sessions
     return [records[pk] for pk in ids if pk in records]
+
+
+def session_records(activity_ids: list[int]) -> dict[int, list[dict]]:
+    """The activities' sessions in order, each with its credit hours, in one query: ``{activity id: [{"start",
+    "end", "time_zone", "online", "venue", "city", "state", "country", "track", "credits": [(label,
+    hours)]}]}``; every id is in the result."""
+    found: dict[int, list[dict]] = {pk: [] for pk in activity_ids}
+    if not activity_ids:
+        return found
+    by_session: dict[int, dict] = {}
+    rows = (
+        Session.objects.filter(activity_id__in=activity_ids)
+        .order_by("start", "track", "pk", "credits__credit_type__position")
+        .values_list(
+            "pk",
+            "activity_id",
+            *SESSION_FIELDS,
+            "credits__credit_type_id",
+            "credits__credit_type__name",
+            "credits__hours",
+        )
+    )
+    for pk, activity_id, *values, code, name, hours in rows:
+        session = by_session.get(pk)
+        if session is None:
+            session = by_session[pk] = dict(zip(SESSION_FIELDS, values, strict=True), credits=[])
+            found[activity_id].append(session)
+        if code is not None:
+            session["credits"].append((vocabulary.credit_type_label(code, default=name), hours))
+    return found
+
+
+SESSION_FIELDS = ("start", "end", "time_zone", "online", "venue", "city", "state", "country", "track")
 
 
 @dataclass(frozen=True)
@@ -310,5 +345,17 @@ def activities_for_display(queryset: QuerySet | None = None) -> QuerySet:
 
 
 def activity_for_page(*, slug: str) -> Activity:
-    """A published activity by slug, with everything its page shows. Raises ``Activity.DoesNotExist``."""
-    return activities_for_display().get(slug=slug)
+    """A published activity by slug, with everything its page shows (its sessions and their credit hours too).
+    Raises ``Activity.DoesNotExist``."""
+    return (
+        activities_for_display()
+        .prefetch_related(
+            Prefetch(
+                "sessions",
+                queryset=Session.objects.prefetch_related(
+                    Prefetch("credits", queryset=SessionCredit.objects.select_related("credit_type"))
+                ),
+            )
+        )
+        .get(slug=slug)
+    )

@@ -20,6 +20,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from activities import sessions as listing_sessions
 from activities.listing import (
     ACTIVITY_LINK,
     FILE,
@@ -308,6 +309,9 @@ def _write_batch(
         children_changed = stored.sync(
             [(activity.pk, listing) for _, listing, activity, _ in rows], specialties=specialties
         )
+        sessions_changed = listing_sessions.sync_listing_sessions(
+            [activity for _, _, activity, _ in rows], now=now
+        )
         requirements = listed_requirements.add_listed_requirements(
             items=[(activity, listing) for _, listing, activity, _ in rows],
             by=actor if isinstance(actor, User) and actor.is_authenticated else None,
@@ -328,6 +332,8 @@ def _write_batch(
             changes = sorted(changed)
             if activity.pk in children_changed:
                 changes.append("credits, MOC or specialties")
+            if activity.pk in sessions_changed:
+                changes.append("session")
             if changes:
                 activity.modified = now
                 to_update.append(activity)

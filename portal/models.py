@@ -93,6 +93,11 @@ class AuditAction(models.TextChoices):
     # Assessments: learners' attempts at pre-tests, post-tests and evaluations; staff copying templates.
     ATTEMPT_SUBMITTED = "attempt.submitted", _("Assessment attempt submitted")
     ASSESSMENT_COPIED = "assessment.copied", _("Assessment copied from a template")
+    # Sessions of live activities: added, changed and deleted by staff in the admin, or added by a schedule.
+    SESSION_ADDED = "session.added", _("Session added in the admin")
+    SESSION_CHANGED = "session.changed", _("Session changed in the admin")
+    SESSION_DELETED = "session.deleted", _("Session deleted in the admin")
+    SESSION_SCHEDULED = "session.scheduled", _("Sessions added by a repeating schedule")
     # Certificates.
     CERTIFICATE_ISSUED = "certificate.issued", _("Certificate issued")
     CERTIFICATE_REISSUED = "certificate.reissued", _("Certificate reissued")

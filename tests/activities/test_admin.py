@@ -52,6 +52,8 @@ def activity_form(activity, **overrides):
         "credits-INITIAL_FORMS": "0",
         "moc-TOTAL_FORMS": "0",
         "moc-INITIAL_FORMS": "0",
+        "sessions-TOTAL_FORMS": "0",
+        "sessions-INITIAL_FORMS": "0",
     }
     data.update(overrides)
     return data

@@ -25,7 +25,7 @@ LIST_URL = "/api/activities/"
 DETAIL_KEYS = {
     "slug", "title", "summary", "url", "activity_link", "provider", "activity_type", "format", "start", "end",
     "fee", "registration", "providership", "commercial_support", "measured_outcomes", "specialties",
-    "credits", "moc", "assessments",
+    "credits", "moc", "assessments", "sessions",
 }  # fmt: skip
 
 
@@ -99,6 +99,7 @@ def test_the_seed_activity_reads_exactly_as_its_listing_says(client, seed, seed_
             {"board": "ABS", "credit_type": "Self-Assessment", "points": "1.50"},
         ],
         "assessments": {"pre_test": False, "post_test": None, "evaluation": False},
+        "sessions": [],  # an enduring material has none
     }
     assert "™" in response.content.decode("utf-8")  # sent as UTF-8, not as \u escapes
 

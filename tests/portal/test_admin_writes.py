@@ -7,6 +7,8 @@ the mixed-role user (editor at A, viewer at B), and staff of A with no role at B
 site's registry, so a model admin or an action added later is covered, or fails here until it is.
 """
 
+import datetime
+
 import pytest
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
@@ -15,7 +17,7 @@ from django.forms.models import model_to_dict
 from django.test import RequestFactory
 from django.urls import reverse
 
-from activities.models import Activity, Membership, Provider
+from activities.models import Activity, Membership, Provider, Session, SessionCredit
 from assessments.models import Assessment
 from learners.models import (
     Certificate,
@@ -48,6 +50,13 @@ class World:
             credits={"ama_pra_1": "1.50"},
             moc=[("ABIM", "medical_knowledge", "1.50")],
         )
+        self.session = Session.objects.create(
+            activity=self.activity,
+            start=self.activity.start,
+            end=self.activity.start + datetime.timedelta(hours=1),
+            venue=f"{provider.name} hall",
+        )
+        SessionCredit.objects.create(session=self.session, credit_type_id="ama_pra_1", hours="1.50")
         learners = [
             make_learner(
                 first_name=name,
@@ -101,6 +110,8 @@ class World:
             Certificate,
             OutboxMessage,
             Assessment,
+            Session,
+            SessionCredit,
         ]
         state = {
             model.__name__: sorted(
