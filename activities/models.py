@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -29,6 +29,11 @@ class Provider(TimestampedModel):
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     website = models.URLField(_("website"), max_length=500, blank=True)
     address = models.TextField(_("address"), blank=True)
+    contact_email = models.EmailField(
+        _("contact email for learners"),
+        blank=True,
+        help_text=_("Shown to learners who need help with attendance or a claim, e.g. cme@hospital.org."),
+    )
     accreditation_statement = models.TextField(
         _("accreditation statement"),
         blank=True,
@@ -192,6 +197,25 @@ class Activity(TimestampedModel):
     )
     capacity = models.PositiveIntegerField(
         _("capacity"), null=True, blank=True, help_text=_("Most learners who may enroll; empty for no limit.")
+    )
+    checkin_opens_minutes = models.PositiveSmallIntegerField(
+        _("check-in opens (minutes before a session)"),
+        default=30,
+        validators=[MaxValueValidator(24 * 60)],
+    )
+    checkin_closes_minutes = models.PositiveSmallIntegerField(
+        _("check-in closes (minutes after a session)"),
+        default=30,
+        validators=[MaxValueValidator(24 * 60)],
+    )
+    claim_days = models.PositiveSmallIntegerField(
+        _("days to claim after a session"),
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(455)],
+        help_text=_(
+            "Live activities: a session's credit can be claimed from its end for this many days, and never "
+            "after 31 March of the next year."
+        ),
     )
     fee_kind = models.CharField(_("fee"), max_length=16, choices=Fee.choices, default=Fee.FREE)
     fee_amount = models.DecimalField(

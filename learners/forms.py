@@ -201,23 +201,34 @@ class ClaimForm(forms.Form):
     def __init__(self, *args, options: ClaimOptions, **kwargs):
         super().__init__(*args, **kwargs)
         self.options = options
+        if len(options.chosen) > 1:  # one session is simply the session claimed
+            self.fields["sessions"] = forms.TypedMultipleChoiceField(
+                label=_("Sessions you attended"),
+                choices=[(s.session.pk, s.describe()) for s in options.chosen],
+                coerce=int,
+                initial=[s.session.pk for s in options.chosen],
+                widget=forms.CheckboxSelectMultiple,
+                error_messages={"required": _("Choose the sessions you claim credit for.")},
+            )
+        live = options.standings is not None
         for option in options.claimable:
             designation = option.designation
             credit_type: CreditType = designation.credit_type
+            help_text = (
+                _("Up to %(max)s %(unit)s for the sessions you claim, in steps of %(step)s.")
+                if live
+                else _("Up to %(max)s %(unit)s, in steps of %(step)s.")
+            )
             self.fields[option.field] = forms.DecimalField(
                 label=credit_type.label,
                 max_digits=6,
                 decimal_places=2,
                 required=False,
-                initial=designation.max_amount,
-                help_text=_("Up to %(max)s %(unit)s, in steps of %(step)s.")
-                % {
-                    "max": designation.max_amount,
-                    "unit": credit_type.unit,
-                    "step": credit_type.increment.normalize(),
-                },
+                initial=option.cap,
+                help_text=help_text
+                % {"max": option.cap, "unit": credit_type.unit, "step": credit_type.increment.normalize()},
                 widget=forms.NumberInput(
-                    attrs={"step": str(credit_type.increment), "min": "0", "max": str(designation.max_amount)}
+                    attrs={"step": str(credit_type.increment), "min": "0", "max": str(option.cap)}
                 ),
             )
         for moc in options.moc:
@@ -245,6 +256,10 @@ class ClaimForm(forms.Form):
 
     def moc_boards(self) -> list[str]:
         return [option.board for option in self.options.moc if self.cleaned_data.get(option.field)]
+
+    def sessions(self) -> list[int] | None:
+        """The sessions the learner claims (None for an activity without sessions)."""
+        return self.cleaned_data.get("sessions") if "sessions" in self.fields else None
 
 
 class TranscriptForm(forms.Form):

@@ -98,6 +98,18 @@ class AuditAction(models.TextChoices):
     SESSION_CHANGED = "session.changed", _("Session changed in the admin")
     SESSION_DELETED = "session.deleted", _("Session deleted in the admin")
     SESSION_SCHEDULED = "session.scheduled", _("Sessions added by a repeating schedule")
+    # Attendance at sessions: learners checking in, staff recording attendance, opening check-in by a fixed
+    # code, inviting by email; claims recorded, corrected or given more time by staff.
+    ATTENDANCE_CHECKED_IN = "attendance.checked_in", _("Learner checked in to a session")
+    ATTENDANCE_RECORDED = "attendance.recorded", _("Attendance recorded by staff")
+    ATTENDANCE_REMOVED = "attendance.removed", _("Attendance removed by staff")
+    CHECKIN_CHANGED = "sessioncheckin.changed", _("Session check-in opened or changed")
+    INVITATION_SENT = "invitation.sent", _("Attendance recorded for an email without an account")
+    INVITATION_ACCEPTED = "invitation.accepted", _("Invited attendance found on signing up")
+    CLAIM_SESSIONS_ADDED = "claim.sessions_added", _("Sessions added to a claim")
+    CLAIM_RECORDED = "claim.recorded", _("Credit claimed by staff on a learner's behalf")
+    CLAIM_CORRECTED = "claim.corrected", _("Claim corrected by staff")
+    CLAIM_WINDOW_EXTENDED = "claimwindowextension.added", _("Claim window extended for a learner")
     # Certificates.
     CERTIFICATE_ISSUED = "certificate.issued", _("Certificate issued")
     CERTIFICATE_REISSUED = "certificate.reissued", _("Certificate reissued")

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "activities.apps.ActivitiesConfig",
     "learners.apps.LearnersConfig",
     "assessments.apps.AssessmentsConfig",
+    "attendance.apps.AttendanceConfig",
     "portal.apps.PortalAdminConfig",  # django.contrib.admin with the portal's site (portal/sites.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",

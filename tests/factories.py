@@ -5,7 +5,15 @@ import factory
 from django.utils import timezone
 from django.utils.text import slugify
 
-from activities.models import Activity, CreditDesignation, Membership, MocApproval, Provider, Specialty
+from activities.models import (
+    Activity,
+    CreditDesignation,
+    Membership,
+    MocApproval,
+    Provider,
+    Session,
+    Specialty,
+)
 from portal.models import User
 
 PASSWORD = "correct-horse-battery"
@@ -82,6 +90,16 @@ class ActivityFactory(factory.django.DjangoModelFactory):
             return
         for code, amount in (extracted if extracted is not None else {"ama_pra_1": "1.50"}).items():
             CreditDesignation.objects.create(activity=obj, credit_type_id=code, max_amount=Decimal(amount))
+
+    @factory.post_generation
+    def sessions(obj, create, extracted, **kwargs):
+        """A live activity's sessions: ``sessions=[(start, end), ...]``; by default one from its start to its
+        end, as the import makes (UTC, no venue, no hours of its own). ``sessions=[]`` for none."""
+        if not create or not obj.is_live:
+            return
+        spans = extracted if extracted is not None else [(obj.start, obj.end)]
+        for start, end in spans:
+            Session.objects.create(activity=obj, start=start, end=end, time_zone="UTC")
 
     @factory.post_generation
     def moc(obj, create, extracted, **kwargs):

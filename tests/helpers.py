@@ -2,7 +2,7 @@
 and what a response shows.
 
 ``make_learner`` and ``change_profile`` go through ``create_profile`` and ``update_profile``, ``complete``
-through ``enroll`` and ``claim_credit``, and ``issue`` through ``issue_certificate``, so a test never holds a
+through ``enroll``, ``check_in`` (at each session of a live activity) and ``claim_credit``, and ``issue`` through ``issue_certificate``, so a test never holds a
 state the portal could not reach: every claim, certificate and ledger row is written as the portal writes it.
 The personas made with them are fixtures in ``tests/conftest.py``.
 """
@@ -15,6 +15,8 @@ from datetime import datetime
 import time_machine
 from django.contrib.messages import get_messages
 
+from attendance import codes
+from attendance.services import checkin as checkin_service
 from learners import services
 from learners.models import Certificate, Enrollment, LearnerProfile
 from learners.services import certificates
@@ -113,6 +115,9 @@ def complete(user, activity, *, amounts=None, moc_boards=(), at: datetime | None
     clock = time_machine.travel(at, tick=False) if at is not None else contextlib.nullcontext()
     with clock:
         enrollment, _ = services.enroll(learner=user, activity=activity, at=at)
+        if activity.is_live:
+            for session in activity.sessions.all():
+                attend(user, session)
         if amounts is None:
             profile = LearnerProfile.objects.get(user=user)
             options = services.claim_options(enrollment=enrollment, profile=profile)
@@ -122,6 +127,16 @@ def complete(user, activity, *, amounts=None, moc_boards=(), at: datetime | None
         )
     enrollment.refresh_from_db()
     return enrollment
+
+
+def attend(user, session, *, at: datetime | None = None):
+    """``user`` checks in to ``session`` with the code its screen shows at ``at`` (by default the session's
+    start); returns the attendance."""
+    at = at or session.start
+    checkin = checkin_service.checkin_for(session)
+    return checkin_service.check_in(
+        learner=user, checkin=checkin, code=codes.current_code(checkin.secret, at), at=at
+    ).attendance
 
 
 def issue(enrollment, capture) -> Certificate:

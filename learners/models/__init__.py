@@ -1,7 +1,7 @@
 """The learners app's models, one module per area; every model is importable from here."""
 
 from learners.models.certificates import Certificate, CertificateVersion, _short_code, _verification_id
-from learners.models.enrollments import ClaimedCredit, ClaimedMoc, CreditClaim, Enrollment
+from learners.models.enrollments import ClaimedCredit, ClaimedMoc, ClaimedSession, CreditClaim, Enrollment
 from learners.models.outbox import OutboxMessage
 from learners.models.profiles import US_STATES, BoardId, LearnerProfile, StateLicense
 from learners.models.reporting import DeadlineDigest, Destination, ExportBatch, ReportingEntry
@@ -13,6 +13,7 @@ __all__ = [
     "CertificateVersion",
     "ClaimedCredit",
     "ClaimedMoc",
+    "ClaimedSession",
     "CreditClaim",
     "DeadlineDigest",
     "Destination",

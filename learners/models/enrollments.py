@@ -69,7 +69,12 @@ class Enrollment(TimestampedModel):
 
 
 class CreditClaim(TimestampedModel):
-    """What a learner attested to having earned in one activity: one per enrollment, never changed."""
+    """What a learner attested to having earned in one activity: one per enrollment.
+
+    A claim changes only by adding sessions of a live activity (the learner claims each session of a series
+    as it ends) or by a staff correction with a reason; each change reissues the certificate and corrects
+    the reporting ledger (``learners.services.corrections``). ``recorded_by`` is set when staff claimed on
+    the learner's behalf: the attestation is then the learner's, as given to that staff member."""
 
     enrollment = models.OneToOneField(
         Enrollment, verbose_name=_("enrollment"), on_delete=models.PROTECT, related_name="claim"
@@ -78,6 +83,21 @@ class CreditClaim(TimestampedModel):
     attested = models.BooleanField(_("attested"), default=False)
     profession = models.CharField(
         _("profession when claimed"), max_length=32, choices=vocabulary.PROFESSION_CHOICES
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by staff"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    revision = models.PositiveSmallIntegerField(_("revision"), default=1)
+    sessions = models.ManyToManyField(
+        "activities.Session",
+        verbose_name=_("sessions claimed"),
+        through="ClaimedSession",
+        related_name="+",
     )
 
     provider_field = "enrollment__activity__provider"
@@ -90,6 +110,26 @@ class CreditClaim(TimestampedModel):
 
     def __str__(self):
         return f"Claim by {self.enrollment.learner} for {self.enrollment.activity}"
+
+
+class ClaimedSession(models.Model):
+    """A session of a live activity that a claim covers."""
+
+    claim = models.ForeignKey(CreditClaim, on_delete=models.PROTECT, related_name="claimed_sessions")
+    session = models.ForeignKey("activities.Session", on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(_("claimed at"))
+
+    provider_field = "claim__enrollment__activity__provider"
+
+    class Meta:
+        verbose_name = _("claimed session")
+        verbose_name_plural = _("claimed sessions")
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "session"], name="claimed_session_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.session}"
 
 
 class ClaimedCredit(models.Model):

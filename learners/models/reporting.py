@@ -53,6 +53,10 @@ class ReportingEntry(TimestampedModel):
 
     Destination = Destination
 
+    class Action(models.TextChoices):
+        ADD = "add", _("Add")
+        DELETE = "delete", _("Delete")
+
     class State(models.TextChoices):
         WAITING = "waiting", _("Waiting for consent or details")
         READY = "ready", _("Ready to report")
@@ -73,6 +77,22 @@ class ReportingEntry(TimestampedModel):
     completed_on = models.DateField(_("completed on"))
     due_on = models.DateField(_("report by"))
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.WAITING)
+    action = models.CharField(_("action"), max_length=8, choices=Action.choices, default=Action.ADD)
+    reverses = models.ForeignKey(
+        "self",
+        verbose_name=_("deletes"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("For a correction's delete row: the exported row it takes back."),
+    )
+    superseded_at = models.DateTimeField(
+        _("corrected at"),
+        null=True,
+        blank=True,
+        help_text=_("Set when a correction of the claim replaced this row."),
+    )
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     batch = models.ForeignKey(
         ExportBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
@@ -88,7 +108,13 @@ class ReportingEntry(TimestampedModel):
         ordering = ["due_on", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["claim", "destination", "board", "credit_type"], name="reporting_one_row_per_line"
+                fields=["claim", "destination", "board", "credit_type"],
+                condition=Q(action="add", superseded_at__isnull=True),
+                name="reporting_one_row_per_line",
+            ),
+            models.CheckConstraint(
+                condition=Q(action="add", reverses__isnull=True) | Q(action="delete", reverses__isnull=False),
+                name="reporting_delete_reverses_a_row",
             ),
             models.CheckConstraint(
                 condition=~Q(state__in=["waiting", "rejected", "withdrawn"]) | ~Q(reason=""),

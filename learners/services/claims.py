@@ -10,10 +10,12 @@ from django.utils.translation import gettext as _
 from activities import rules, vocabulary
 from activities.models import Activity, CreditDesignation, CreditType
 from assessments.services import requirements
-from learners.models import ClaimedCredit, ClaimedMoc, CreditClaim, Enrollment, LearnerProfile
-from learners.services import dispatch
+from attendance.services import credit
+from learners.models import ClaimedCredit, ClaimedMoc, ClaimedSession, CreditClaim, Enrollment, LearnerProfile
+from learners.services import claim_changes, dispatch
 from learners.services.reporting import ledger
 from portal import audit
+from portal.models import User
 
 NON_FIELD = "__all__"
 
@@ -30,6 +32,7 @@ class ClaimError(Exception):
 class CreditOption:
     designation: CreditDesignation
     claimable: bool
+    cap: Decimal  # the most this claim can add: the designation, or the hours of the sessions claimed
 
     @property
     def field(self) -> str:
@@ -60,6 +63,9 @@ class MocOption:
 class ClaimOptions:
     credits: list[CreditOption]
     moc: list[MocOption] = field(default_factory=list)
+    # A live activity's sessions as this learner's claim sees them (None for other activities).
+    standings: credit.Standings | None = None
+    chosen: list[credit.SessionStanding] = field(default_factory=list)  # the sessions this claim covers
 
     @property
     def claimable(self) -> list[CreditOption]:
@@ -72,20 +78,34 @@ class ClaimOptions:
 
 
 def claim_options(
-    *, enrollment: Enrollment, profile: LearnerProfile | None, progress: requirements.Progress | None = None
+    *,
+    enrollment: Enrollment,
+    profile: LearnerProfile | None,
+    progress: requirements.Progress | None = None,
+    sessions: Iterable[int] | None = None,
+    at: datetime | None = None,
+    ignore_window: bool = False,
 ) -> ClaimOptions:
     """What the claim form offers: each designated credit type (claimable by the learner's profession or
-    not) and each MOC board, with whether the learner can opt in (board ID and consent given, and the
-    board's post-test or evaluation requirement met)."""
+    not, up to its cap) and each MOC board, with whether the learner can opt in (board ID and consent given,
+    and the board's post-test or evaluation requirement met).
+
+    For a live activity the claim covers sessions: ``sessions`` (ids), or every session the learner can
+    claim now; each credit type's cap is those sessions' hours, within what the designation leaves."""
     activity = enrollment.activity
     progress = progress or requirements.progress(enrollment)
     profession = profile.profession if profile else None
-    credits = [
-        CreditOption(
-            designation, profession is not None and designation.credit_type.may_be_claimed_by(profession)
-        )
-        for designation in activity.credits.select_related("credit_type").order_by("credit_type__position")
-    ]
+    standings, chosen = None, []
+    if activity.is_live:
+        standings = credit.standings(enrollment, at=at or timezone.now(), ignore_window=ignore_window)
+        wanted = None if sessions is None else set(sessions)
+        chosen = [s for s in standings.claimable if wanted is None or s.session.pk in wanted]
+        caps = standings.cap(chosen)
+    credits = []
+    for designation in activity.credits.select_related("credit_type").order_by("credit_type__position"):
+        cap = caps[designation.credit_type_id] if standings is not None else designation.max_amount
+        may = profession is not None and designation.credit_type.may_be_claimed_by(profession)
+        credits.append(CreditOption(designation, may and cap > 0, cap))
     board_ids = dict(profile.board_ids.values_list("board", "board_id")) if profile else {}
     by_board: dict[str, list[tuple[str, Decimal]]] = {}
     for approval in activity.moc.order_by("board", "credit_type"):
@@ -105,7 +125,7 @@ def claim_options(
                 "what": " ".join(standing.unmet_message() for standing in unmet),
             }
         moc.append(MocOption(board, rows, board_ids.get(board), reason))
-    return ClaimOptions(credits, moc)
+    return ClaimOptions(credits, moc, standings, chosen)
 
 
 def claim_credit(
@@ -115,8 +135,19 @@ def claim_credit(
     attested: bool,
     moc_boards: Iterable[str] = (),
     at: datetime | None = None,
+    sessions: Iterable[int] | None = None,
+    recorded_by: User | None = None,
+    reason: str = "",
 ) -> CreditClaim:
     """Record what the learner claims for ``enrollment`` and complete it.
+
+    For a live activity the claim covers sessions the learner attended whose credit can be claimed now
+    (``sessions``, or all of them; see ``attendance.services.credit``): the amounts are capped by their
+    hours. A learner of a series claims again as later sessions end: the claim gains the sessions and the
+    amounts, its certificate is reissued and the ledger corrected (``corrections.sessions_added``).
+
+    ``recorded_by``: staff claiming on the learner's behalf, the attestation given to them, with a
+    ``reason``; the claim window does not apply (the requirements do).
 
     ``amounts`` maps credit type codes to the amount claimed, for every type the learner's profession may
     claim (a learner who may claim none gets a certificate of participation). Each amount must be above
@@ -132,11 +163,16 @@ def claim_credit(
         enrollment = (
             Enrollment.objects.select_for_update().select_related("activity", "learner").get(pk=enrollment.pk)
         )
-        if CreditClaim.objects.filter(enrollment=enrollment).exists():
-            raise ClaimError({NON_FIELD: _("You have already claimed credit for this activity.")})
         activity = enrollment.activity
-        if not activity.is_open_for_claims(at=at):
+        existing = CreditClaim.objects.filter(enrollment=enrollment).first()
+        if existing is not None and not activity.is_live:
+            raise ClaimError({NON_FIELD: _("You have already claimed credit for this activity.")})
+        if recorded_by is not None and not reason.strip():
+            raise ClaimError({"reason": _("Say why the credit is recorded on the learner's behalf.")})
+        if not activity.is_live and recorded_by is None and not activity.is_open_for_claims(at=at):
             raise ClaimError({NON_FIELD: _claim_window_message(activity, at)})
+        if activity.status != activity.Status.PUBLISHED:
+            raise ClaimError({NON_FIELD: _("This activity is not open for credit.")})
         profile = LearnerProfile.objects.filter(user=enrollment.learner).first()
         if profile is None:
             raise ClaimError(
@@ -146,7 +182,28 @@ def claim_credit(
         unmet = progress.unmet_for_credit()
         if unmet:
             raise ClaimError({NON_FIELD: " ".join(standing.unmet_message() for standing in unmet)})
-        options = claim_options(enrollment=enrollment, profile=profile, progress=progress)
+        options = claim_options(
+            enrollment=enrollment,
+            profile=profile,
+            progress=progress,
+            sessions=sessions,
+            at=at,
+            ignore_window=recorded_by is not None,
+        )
+        if options.standings is not None:
+            _check_sessions(options, sessions, contact=credit.contact_for(activity))
+        if existing is not None:
+            return _add_sessions(
+                claim=existing,
+                options=options,
+                amounts=amounts,
+                attested=attested,
+                moc_boards=moc_boards,
+                progress=progress,
+                at=at,
+                recorded_by=recorded_by,
+                reason=reason,
+            )
 
         errors: dict[str, str] = {}
         if not attested:
@@ -159,7 +216,11 @@ def claim_credit(
         try:
             with transaction.atomic():
                 claim = CreditClaim.objects.create(
-                    enrollment=enrollment, claimed_at=at, attested=True, profession=profile.profession
+                    enrollment=enrollment,
+                    claimed_at=at,
+                    attested=True,
+                    profession=profile.profession,
+                    recorded_by=recorded_by,
                 )
         except IntegrityError:  # another claim for this enrollment won the race
             raise ClaimError({NON_FIELD: _("You have already claimed credit for this activity.")}) from None
@@ -171,23 +232,125 @@ def claim_credit(
             ClaimedMoc(claim=claim, board=board, credit_type=kind, points=points, board_id=board_id)
             for board, kind, points, board_id in moc_rows
         )
-        completed_at = progress.completed_at(moc_boards={row[0] for row in moc_rows}) or at
+        ClaimedSession.objects.bulk_create(
+            ClaimedSession(claim=claim, session=standing.session, added_at=at) for standing in options.chosen
+        )
+        completed_at = completion(
+            progress=progress, moc_boards={row[0] for row in moc_rows}, sessions=options.chosen, at=at
+        )
         enrollment.status, enrollment.completed_at = Enrollment.Status.COMPLETED, completed_at
         enrollment.save(update_fields=["status", "completed_at", "modified"])
         ledger.record_claim(claim=claim)
         audit.record(
-            actor=enrollment.learner,
-            action=audit.AuditAction.CLAIM_CREATED,
+            actor=recorded_by or enrollment.learner,
+            action=audit.AuditAction.CLAIM_RECORDED if recorded_by else audit.AuditAction.CLAIM_CREATED,
             obj=claim,
             provider_id=activity.provider_id,
             data={
                 "credits": {credit_type.code: f"{amount:.2f}" for credit_type, amount in lines},
                 "moc": sorted({row[0] for row in moc_rows}),
+                "sessions": [standing.session.pk for standing in options.chosen],
+                **({"reason": reason.strip(), "learner": enrollment.learner_id} if recorded_by else {}),
             },
         )
         # Once the claim is safely stored, its certificate (the sweep covers a broker that is down).
         transaction.on_commit(lambda: dispatch.issue_certificate(enrollment.pk), robust=True)
     return claim
+
+
+def _add_sessions(
+    *,
+    claim: CreditClaim,
+    options: ClaimOptions,
+    amounts: dict[str, Decimal | None],
+    attested: bool,
+    moc_boards: Iterable[str],
+    progress: requirements.Progress,
+    at: datetime,
+    recorded_by: User | None,
+    reason: str,
+) -> CreditClaim:
+    """A series learner claiming sessions that ended after their claim: the amounts are added to the claim
+    (capped by the new sessions' hours), boards newly opted into are added, and the claim changes as every
+    change does (``claim_changes.apply``: certificate reissued, ledger corrected)."""
+    errors: dict[str, str] = {}
+    if not attested:
+        errors["attested"] = _("Confirm that you claim only the credit that matches your participation.")
+    lines = _credit_lines(options, amounts, errors)
+    have_boards = set(claim.moc.values_list("board", flat=True))
+    moc_rows = _moc_rows(options, [b for b in moc_boards if b not in have_boards], errors)
+    if errors:
+        raise ClaimError(errors)
+    before = {c.credit_type_id: c for c in claim.credits.all()}
+    for credit_type, amount in lines:
+        if credit_type.code in before:
+            row = before[credit_type.code]
+            row.amount += amount
+            row.save(update_fields=["amount"])
+        else:
+            ClaimedCredit.objects.create(claim=claim, credit_type=credit_type, amount=amount)
+    ClaimedMoc.objects.bulk_create(
+        ClaimedMoc(claim=claim, board=board, credit_type=kind, points=points, board_id=board_id)
+        for board, kind, points, board_id in moc_rows
+    )
+    ClaimedSession.objects.bulk_create(
+        ClaimedSession(claim=claim, session=standing.session, added_at=at) for standing in options.chosen
+    )
+    assert options.standings is not None  # only live activities' claims gain sessions
+    earlier = [s.session.end for s in options.standings.sessions if s.state is credit.State.CLAIMED]
+    completed_at = completion(
+        progress=progress,
+        moc_boards=set(claim.moc.values_list("board", flat=True)),
+        sessions=options.chosen,
+        at=at,
+        earlier=earlier,
+    )
+    claim_changes.apply(
+        claim=claim,
+        completed_at=completed_at,
+        by=recorded_by or claim.enrollment.learner,
+        action=audit.AuditAction.CLAIM_SESSIONS_ADDED,
+        reason=reason.strip() or _("Sessions added to the claim"),
+        data={
+            "credits": {credit_type.code: f"+{amount:.2f}" for credit_type, amount in lines},
+            "sessions": [standing.session.pk for standing in options.chosen],
+        },
+    )
+    return claim
+
+
+def completion(
+    *,
+    progress: requirements.Progress,
+    moc_boards: Iterable[str],
+    sessions: Iterable[credit.SessionStanding],
+    at: datetime,
+    earlier: Iterable[datetime] = (),
+) -> datetime:
+    """When the learner completed: the end of the last session claimed (``sessions`` and the ``earlier``
+    session ends), or when the last requirement the claim depends on was met if that is later; the claim's
+    time when there is neither."""
+    moments = [s.session.end for s in sessions] + list(earlier)
+    met = progress.completed_at(moc_boards=moc_boards)
+    if met is not None:
+        moments.append(met)
+    return max(moments) if moments else at
+
+
+def _check_sessions(options: ClaimOptions, sessions: Iterable[int] | None, *, contact: str) -> None:
+    """Refuse a live claim that covers no session, or names one that cannot be claimed now (and why)."""
+    standings = options.standings
+    assert standings is not None
+    if sessions is not None:
+        by_id = {s.session.pk: s for s in standings.sessions}
+        for session_id in sessions:
+            standing = by_id.get(session_id)
+            if standing is None:
+                raise ClaimError({"sessions": _("That session is not one of this activity's.")})
+            if not standing.claimable:
+                raise ClaimError({"sessions": f"{standing.describe()}: {standing.message()}"})
+    if not options.chosen:
+        raise ClaimError({NON_FIELD: standings.refusal(contact=contact)})
 
 
 def _credit_lines(
@@ -202,7 +365,7 @@ def _credit_lines(
         if option is None or not option.claimable:
             errors[f"credit_{code}"] = _("This credit is not offered to you for this activity.")
             continue
-        problem = _amount_problem(amount, option.designation)
+        problem = _amount_problem(amount, option.designation, option.cap)
         if problem:
             errors[option.field] = problem
         elif amount is not None:  # always, once _amount_problem has found nothing
@@ -232,13 +395,18 @@ def _moc_rows(
     return rows
 
 
-def _amount_problem(amount: Decimal | None, designation: CreditDesignation) -> str | None:
+def _amount_problem(amount: Decimal | None, designation: CreditDesignation, cap: Decimal) -> str | None:
     credit_type = designation.credit_type
     if amount is None:
         return _("Enter the credit you earned.")
     if amount <= 0:
         return _("Claim more than zero, or leave the activity unclaimed until you have taken part.")
-    if amount > designation.max_amount:
+    if amount > cap:
+        if cap < designation.max_amount:
+            return _("At most %(max)s %(unit)s can be claimed for the sessions claimed.") % {
+                "max": cap,
+                "unit": credit_type.unit,
+            }
         return _("At most %(max)s %(unit)s can be claimed for this activity.") % {
             "max": designation.max_amount,
             "unit": credit_type.unit,

@@ -4,13 +4,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from activities.models import Activity
 from assessments.selectors.steps import steps_for
 from assessments.services import requirements
+from attendance.services import credit
 from learners import services
 from learners.forms import BoardIdFormSet, ClaimForm, LicenseFormSet, ProfileForm, TranscriptForm
 from learners.models import Certificate, Enrollment, LearnerProfile
@@ -81,13 +82,15 @@ def claim(request, public_id):
     # Bound on every POST: a participation-only claim may arrive with no fields at all.
     form = ClaimForm(request.POST if request.method == "POST" else None, options=options)
     already = getattr(enrollment, "claim", None)
-    if request.method == "POST" and already is None and form.is_valid():
+    more = options.standings is not None and bool(options.chosen)  # a series' sessions since the claim
+    if request.method == "POST" and (already is None or more) and form.is_valid():
         try:
             services.claim_credit(
                 enrollment=enrollment,
                 amounts=form.amounts(),
                 attested=form.cleaned_data["attested"],
                 moc_boards=form.moc_boards(),
+                sessions=form.sessions(),
             )
         except services.ClaimError as exc:
             for field, message in exc.errors.items():
@@ -111,12 +114,29 @@ def claim(request, public_id):
         "form": form,
         "profile": profile,
         "claim": already,
-        "window_open": enrollment.activity.is_open_for_claims(at=timezone.now()),
-        "now": timezone.now(),
+        "refusal": _claim_refusal(enrollment, options),
+        "more": more,
         "unmet": [] if already else progress.unmet_for_credit(),
         "steps": steps,
     }
     return private(render(request, "learners/claim.html", context, status=status))
+
+
+def _claim_refusal(enrollment: Enrollment, options) -> str:
+    """Why the learner cannot claim now, naming whom to ask ("" when they can)."""
+    activity = enrollment.activity
+    if options.standings is not None:
+        return "" if options.chosen else options.standings.refusal(contact=credit.contact_for(activity))
+    now = timezone.now()
+    if activity.is_open_for_claims(at=now):
+        return ""
+    if activity.status != activity.Status.PUBLISHED:
+        return _("This activity is not open for credit.")
+    if now < activity.start:
+        return _("Credit can be claimed from %(start)s.") % {"start": formats.date_format(activity.start)}
+    return _("The time to claim credit for this activity ended on %(end)s.") % {
+        "end": formats.date_format(activity.end)
+    } + " " + _("If you need more time, ask %(contact)s.") % {"contact": credit.contact_for(activity)}
 
 
 @login_required

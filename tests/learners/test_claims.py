@@ -13,7 +13,7 @@ from learners import services
 from learners.models import ClaimedCredit, ClaimedMoc, CreditClaim, Enrollment
 from portal.models import AuditEntry
 from tests.factories import ActivityFactory, UserFactory
-from tests.helpers import ABIM_ID, make_learner, page_text
+from tests.helpers import attend, ABIM_ID, make_learner, page_text
 from tests.learners.conftest import field_error, inputs
 
 pytestmark = pytest.mark.django_db
@@ -335,7 +335,7 @@ def test_the_service_refuses_a_board_the_activity_has_no_moc_with(physician_enro
     assert nothing_written(physician_enrollment)
 
 
-def test_a_live_activity_cannot_be_claimed_before_it_starts(client, physician, provider_a):
+def test_a_live_activity_cannot_be_claimed_before_its_session_ends(client, physician, provider_a):
     start = datetime(2026, 12, 10, 13, 0, tzinfo=UTC)
     course = ActivityFactory(
         provider=provider_a,
@@ -345,20 +345,23 @@ def test_a_live_activity_cannot_be_claimed_before_it_starts(client, physician, p
         end=start + timedelta(hours=8),
     )
     enrollment = enrolled(physician, course, at=start - timedelta(days=5))
+    attend(physician, course.sessions.get())
 
-    with time_machine.travel(start - timedelta(minutes=1), tick=False):
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
         client.force_login(physician)
         page = client.get(claim_url(enrollment))
         response = post_claim(client, enrollment, ama_pra_1="1.50")
 
-    assert "Credit can be claimed from Dec 10, 2026." in page_text(page)
+    assert "Credit can be claimed from Dec 10, 2026, 21:00, when the session ends." in page_text(page)
     assert not [name for name in inputs(page) if name.startswith("credit_")]
     assert response.status_code == 400
-    assert "Credit can be claimed from" in page_text(response)
+    assert "when the session ends" in page_text(response)
     assert nothing_written(enrollment)
 
 
-def test_a_live_activity_that_has_ended_can_still_be_claimed(client, physician, provider_a):
+def test_a_live_activity_is_claimed_for_the_sessions_attended_until_the_claim_deadline(
+    client, physician, provider_a
+):
     start = datetime(2026, 1, 10, 13, 0, tzinfo=UTC)
     course = ActivityFactory(
         provider=provider_a,
@@ -368,12 +371,17 @@ def test_a_live_activity_that_has_ended_can_still_be_claimed(client, physician, 
         end=start + timedelta(hours=8),
     )
     enrollment = enrolled(physician, course, at=start)
+    attend(physician, course.sessions.get())
 
-    with time_machine.travel(start + timedelta(days=200), tick=False):
-        client.force_login(physician)
+    client.force_login(physician)
+    with time_machine.travel(start + timedelta(days=91), tick=False):
+        late = post_claim(client, enrollment, ama_pra_1="1.50")
+    with time_machine.travel(start + timedelta(days=90), tick=False):
         response = post_claim(client, enrollment, ama_pra_1="1.50")
 
-    assert response.status_code == 302
+    assert late.status_code == 400
+    assert "The time to claim credit for the sessions you attended ended on April 10, 2026." in page_text(late)
+    assert response.status_code == 302, page_text(response)
     assert CreditClaim.objects.filter(enrollment=enrollment).exists()
 
 

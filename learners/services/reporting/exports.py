@@ -25,10 +25,11 @@ from portal.models import User
 ACCREDITOR_COLUMNS = [
     "row_id", "activity_id", "activity_title", "completion_date", "learner_first_name", "learner_last_name",
     "birth_month", "birth_day", "board", "board_id", "credit_type", "amount", "license_state", "license_number",
+    "action", "deletes_row_id",
 ]  # fmt: skip
 CPE_MONITOR_COLUMNS = [
     "row_id", "eprofile_id", "birth_mmdd", "activity_number", "completion_date", "credits",
-    "learner_first_name", "learner_last_name", "activity_title",
+    "learner_first_name", "learner_last_name", "activity_title", "action", "deletes_row_id",
 ]  # fmt: skip
 
 
@@ -70,6 +71,9 @@ def export_rows(entries: list[ReportingEntry], destination: str) -> list[dict]:
             "learner_first_name": first_name,
             "learner_last_name": last_name,
             "activity_title": activity.title,
+            # A correction of a claim already reported: a delete of the row sent, then an add.
+            "action": entry.action,
+            "deletes_row_id": entry.reverses_id or "",
         }
         if destination == Destination.CPE_MONITOR:
             numbers = [

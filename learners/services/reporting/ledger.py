@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities import vocabulary
-from learners.models import CreditClaim, Destination, Enrollment, LearnerProfile, ReportingEntry
+from learners.models import Certificate, CreditClaim, Destination, Enrollment, LearnerProfile, ReportingEntry
 from portal import audit
 from portal.models import User
 
@@ -119,7 +119,9 @@ def refresh_learner(*, learner: User) -> int:
     )
     have = {
         (e.claim_id, e.destination, e.board, e.credit_type)
-        for e in ReportingEntry.objects.filter(learner=learner)
+        for e in ReportingEntry.objects.filter(
+            learner=learner, action=ReportingEntry.Action.ADD, superseded_at__isnull=True
+        )
     }
     added = 0
     for claim in claims.prefetch_related("moc", "credits"):
@@ -160,6 +162,77 @@ def _add_lines(
         _set_state(entry, profile)
         entries.append(entry)
     return ReportingEntry.objects.bulk_create(entries)
+
+
+@dataclass(frozen=True)
+class LedgerCorrection:
+    """What ``correct_claim`` did: rows changed in place (not yet exported), rows taken back from a registry
+    with a delete row, rows added."""
+
+    replaced: int = 0
+    deleted: int = 0
+    added: int = 0
+
+
+def correct_claim(*, claim: CreditClaim) -> LedgerCorrection:
+    """Bring the ledger in line with ``claim`` after it changed (inside the change's transaction).
+
+    A row not yet exported (waiting, ready, rejected) takes the new amount and completion date in place, or
+    is withdrawn when its line is gone. A row already exported or accepted stays as sent, marked superseded,
+    and gets a delete row for the registry; the corrected line is then added as a new row. Lines the claim
+    now owes that had no row are added. A revoked certificate's claim is not reported and is left alone."""
+    enrollment = claim.enrollment
+    if Certificate.objects.filter(enrollment=enrollment, revoked_at__isnull=False).exists():
+        return LedgerCorrection()
+    profile = _profiles([enrollment.learner_id]).get(enrollment.learner_id)
+    wanted = {(line.destination, line.board, line.credit_type): line for line in _lines(claim, profile)}
+    completed_on = timezone.localdate(enrollment.completed_at)
+    now = timezone.now()
+    replaced = deleted = 0
+    current = ReportingEntry.objects.select_for_update().filter(
+        claim=claim, action=ReportingEntry.Action.ADD, superseded_at__isnull=True
+    )
+    for entry in current:
+        line = wanted.pop((entry.destination, entry.board, entry.credit_type), None)
+        if entry.state == ReportingEntry.State.WITHDRAWN:
+            continue
+        if line is not None and (line.amount, completed_on) == (entry.amount, entry.completed_on):
+            continue
+        if entry.state in (*OPEN, ReportingEntry.State.REJECTED):
+            if line is None:
+                entry.state, entry.reason = ReportingEntry.State.WITHDRAWN, _("Removed by a correction.")
+                entry.superseded_at = now
+            else:
+                entry.amount, entry.completed_on = line.amount, completed_on
+                entry.due_on = completed_on + timedelta(days=DAYS_TO_REPORT[entry.destination])
+                entry.batch, entry.exported_at, entry.settled_at = None, None, None
+                entry.state = ReportingEntry.State.WAITING
+                _set_state(entry, profile)
+            entry.save()
+            replaced += 1
+            continue
+        entry.superseded_at = now
+        entry.save(update_fields=["superseded_at", "modified"])
+        reverse = ReportingEntry(
+            claim=claim,
+            learner_id=entry.learner_id,
+            activity_id=entry.activity_id,
+            destination=entry.destination,
+            board=entry.board,
+            credit_type=entry.credit_type,
+            amount=entry.amount,
+            completed_on=entry.completed_on,
+            due_on=timezone.localdate(now) + timedelta(days=DAYS_TO_REPORT[entry.destination]),
+            action=ReportingEntry.Action.DELETE,
+            reverses=entry,
+        )
+        _set_state(reverse, profile)
+        reverse.save()
+        deleted += 1
+        if line is not None:
+            wanted[(line.destination, line.board, line.credit_type)] = line
+    added = _add_lines(claim, list(wanted.values()), profile)
+    return LedgerCorrection(replaced=replaced, deleted=deleted, added=len(added))
 
 
 def withdraw_for_revocation(*, enrollment: Enrollment, reason: str, by: audit.Actor) -> int:
