@@ -32,6 +32,7 @@ from activities.models import (
     CreditType,
     MocApproval,
     Provider,
+    Session,
     Specialty,
 )
 
@@ -81,6 +82,53 @@ class _RangeIndex:
         return self.checkpoints[checkpoint] | _bits_from_positions(rest, self.nbytes)
 
 
+class _SpanIndex:
+    """Positions that hold at least one key in ``[low, high)``, as a bitset, for activities with many keys.
+
+    The (key, position) pairs are sorted by key; blocks of ``_RANGE_STEP`` consecutive pairs, and unions
+    of 2, 4, 8... aligned blocks, are kept as bitsets (a segment tree over blocks). A range is two partial
+    blocks walked pair by pair plus at most two unions per level: unlike ``_RangeIndex``, no complement or
+    difference of bitsets is taken, since an activity's other keys may lie outside the range.
+    """
+
+    def __init__(self, pairs: list[tuple[float, int]], nbytes: int):
+        pairs.sort()
+        self.keys = array("d", (key for key, _ in pairs))
+        self.positions = array("l", (position for _, position in pairs))
+        self.nbytes = nbytes
+        level = [
+            _bits_from_positions(self.positions[start : start + _RANGE_STEP], nbytes)
+            for start in range(0, len(pairs) - _RANGE_STEP + 1, _RANGE_STEP)
+        ]  # whole blocks only; the tail is walked pair by pair
+        self.levels = [level]
+        while len(level) > 1:
+            level = [level[i] | level[i + 1] for i in range(0, len(level) - 1, 2)]
+            self.levels.append(level)
+
+    def between(self, low: float | None, high: float | None) -> int:
+        lo = 0 if low is None else bisect.bisect_left(self.keys, low)
+        hi = len(self.keys) if high is None else bisect.bisect_left(self.keys, high)
+        if lo >= hi:
+            return 0
+        first, last = -(-lo // _RANGE_STEP), min(hi // _RANGE_STEP, len(self.levels[0]))
+        if first >= last:
+            return _bits_from_positions(self.positions[lo:hi], self.nbytes)
+        bits = _bits_from_positions(self.positions[lo : first * _RANGE_STEP], self.nbytes)
+        bits |= _bits_from_positions(self.positions[last * _RANGE_STEP : hi], self.nbytes)
+        for level in self.levels:
+            if first >= last:
+                break
+            if first & 1:
+                bits |= level[first]
+                first += 1
+            if last & 1:
+                last -= 1
+                bits |= level[last]
+            first >>= 1
+            last >>= 1
+        return bits
+
+
 class _Space:
     """The published catalog in one order; position ``p`` holds the ``p``-th activity of that order."""
 
@@ -102,6 +150,12 @@ class _Space:
         self.bits = {key: int.from_bytes(buffer, "little") for key, buffer in buffers.items()}
         self.start = _RangeIndex(array("d", (index.starts[c] for c in order)), self.nbytes)
         self.end = _RangeIndex(array("d", (index.ends[c] for c in order)), self.nbytes)
+        # Activities with sessions match a date range on their sessions' starts, the others on their own.
+        self.with_sessions = self.positions(c for c, starts in enumerate(index.session_starts) if starts)
+        self.session_start = _SpanIndex(
+            [(key, self.position_of[c]) for c, starts in enumerate(index.session_starts) for key in starts],
+            self.nbytes,
+        )
 
     def positions(self, canonicals) -> int:
         return _bits_from_positions((self.position_of[c] for c in canonicals), self.nbytes)
@@ -155,7 +209,8 @@ class CatalogIndex:
         self.token = token
         self.ids: list[int] = []
         self.starts = array("d")
-        self.ends = array("d")
+        self.ends = array("d")  # the last session's end, for an activity with sessions
+        self.session_starts: list[tuple[float, ...]] = []
         self.values: list[tuple[tuple, ...]] = []
         self.canonical: dict[int, int] = {}
         self.labels: dict[str, dict[object, tuple[str, str]]] = {}  # facet -> value -> (param, label)
@@ -206,13 +261,21 @@ class CatalogIndex:
             boards[activity_id].add(board)
             moc_types[activity_id].add(moc_type)
 
+        sessions: defaultdict[int, list[tuple[float, float]]] = defaultdict(list)
+        for activity_id, session_start, session_end in Session.objects.filter(
+            activity__status=Activity.Status.PUBLISHED
+        ).values_list("activity_id", "start", "end"):
+            sessions[activity_id].append((session_start.timestamp(), session_end.timestamp()))
+
         self.titles, self.amounts = [], []
         self.credits: list[tuple[tuple[str, Decimal], ...]] = []  # by canonical number, for result cards
         for activity_id, start, end, title, activity_type, format_, provider_id, fee_kind in rows:
             self.canonical[activity_id] = len(self.ids)
             self.ids.append(activity_id)
             self.starts.append(start.timestamp())
-            self.ends.append(end.timestamp())
+            own = sessions.get(activity_id, ())
+            self.ends.append(max(e for _, e in own) if own else end.timestamp())
+            self.session_starts.append(tuple(s for s, _ in own))
             self.titles.append(title.casefold())
             self.amounts.append(amounts[activity_id])
             self.credits.append(tuple(credits[activity_id]))
@@ -291,10 +354,15 @@ class CatalogIndex:
         base = space.all
         if now is not None:
             base &= space.all ^ space.end.below(now.timestamp())
-        if starts_after is not None:
-            base &= space.all ^ space.start.below(starts_after.timestamp())
-        if starts_before is not None:
-            base &= space.start.below(starts_before.timestamp())
+        if starts_after is not None or starts_before is not None:
+            low = None if starts_after is None else starts_after.timestamp()
+            high = None if starts_before is None else starts_before.timestamp()
+            own = space.all ^ space.with_sessions
+            if low is not None:
+                own &= space.all ^ space.start.below(low)
+            if high is not None:
+                own &= space.start.below(high)
+            base &= own | space.session_start.between(low, high)
         if keyword_ids is not None:
             base &= self._keyword_bits(space, keyword_ids)
         chosen = {facet: space.bits.get((facet, value), 0) for facet, value in filters.items()}

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import F, Max
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities import vocabulary
-from activities.models import Activity, CreditType, Provider, Specialty
+from activities.models import Activity, CreditType, Provider, Session, Specialty
 from activities.search import keyword_filter
 from portal.forms import BoundedDateField
 
@@ -76,6 +76,27 @@ def end_of(day: date) -> datetime | None:
     return start_of(day + timedelta(days=1))
 
 
+def _sessions(**lookups) -> Exists:
+    return Exists(Session.objects.filter(activity=OuterRef("pk"), **lookups))
+
+
+def starts_between(*, after: datetime | None, before: datetime | None) -> Q:
+    """Activities starting in ``[after, before)`` (None: unbounded): for one with sessions, one of its
+    sessions starts there (the same session meets both bounds); for one without, its own start does."""
+    bounds = {}
+    if after is not None:
+        bounds["start__gte"] = after
+    if before is not None:
+        bounds["start__lt"] = before
+    return Q(_sessions(**bounds)) | (~Q(_sessions()) & Q(**bounds))
+
+
+def not_over(now: datetime) -> Q:
+    """Activities not over at ``now``: the last session ends at ``now`` or later, or, for one without
+    sessions, its own end does."""
+    return Q(_sessions(end__gte=now)) | (~Q(_sessions()) & Q(end__gte=now))
+
+
 class CatalogFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Keywords"), method="filter_keywords", max_length=200)
     specialty = django_filters.ModelChoiceFilter(
@@ -101,8 +122,8 @@ class CatalogFilter(django_filters.FilterSet):
     provider = django_filters.ModelChoiceFilter(
         label=_("Provider"), queryset=Provider.objects.all(), to_field_name="slug"
     )
-    starts_after = DateFilter(label=_("Starts on or after"), method="filter_starts_after")
-    starts_before = DateFilter(label=_("Starts on or before"), method="filter_starts_before")
+    starts_after = DateFilter(label=_("Starts on or after"), method="filter_nothing")
+    starts_before = DateFilter(label=_("Starts on or before"), method="filter_nothing")
     include_past = StrictBooleanFilter(label=_("Include past activities"), method="filter_nothing")
     sort = django_filters.ChoiceFilter(label=_("Sort by"), choices=SORT_CHOICES, method="filter_nothing")
 
@@ -120,21 +141,21 @@ class CatalogFilter(django_filters.FilterSet):
         free = queryset.filter(fee_kind=Activity.Fee.FREE)
         return free if value else queryset.exclude(pk__in=free.values("pk"))
 
-    def filter_starts_after(self, queryset, name, value):
-        return queryset.filter(start__gte=start_of(value))
-
-    def filter_starts_before(self, queryset, name, value):
-        end = end_of(value)
-        return queryset if end is None else queryset.filter(start__lt=end)
-
     def filter_nothing(self, queryset, name, value):
-        return queryset  # applied in filter_queryset, where the default matters too
+        return queryset  # applied in filter_queryset, where defaults matter and the date bounds meet
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
+        after, before = data.get("starts_after"), data.get("starts_before")
+        if after or before:
+            queryset = queryset.filter(
+                starts_between(
+                    after=start_of(after) if after else None, before=end_of(before) if before else None
+                )
+            )
         if not data.get("include_past"):
-            queryset = queryset.filter(end__gte=timezone.now())
+            queryset = queryset.filter(not_over(timezone.now()))
         sort = data.get("sort") or ("relevance" if data.get("q") else "-start")
         if sort == "relevance" and not data.get("q"):
             sort = "-start"

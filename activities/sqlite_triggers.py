@@ -15,6 +15,8 @@ CATALOG_TABLES = (
     "activities_activity_specialties",
     "activities_provider",
     "activities_specialty",
+    "activities_session",
+    "activities_sessioncredit",
 )
 
 

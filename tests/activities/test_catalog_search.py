@@ -16,7 +16,16 @@ from django.utils import timezone
 
 from activities import catalog_index
 from activities.filters import CatalogFilter
-from activities.models import Activity, CatalogState, CreditDesignation, MocApproval, Provider, Specialty
+from activities.models import (
+    Activity,
+    CatalogState,
+    CreditDesignation,
+    MocApproval,
+    Provider,
+    Session,
+    SessionCredit,
+    Specialty,
+)
 from activities.selectors import FACET_PARAMS, PageOutOfRange, catalog_search
 from activities.vocabulary import ACTIVITY_TYPE_CHOICES, FORMAT_CHOICES, MOC_CREDIT_TYPE_CHOICES
 from tests.conftest import is_postgres
@@ -30,8 +39,11 @@ BOARDS = ["ABIM", "ABA", "ABS", "ABPATH"]
 
 @pytest.fixture
 def catalog():
-    """Forty-odd activities varied in every dimension a filter reads, plus drafts and ended ones."""
+    """Forty-odd activities varied in every dimension a filter reads, plus drafts and ended ones; each has
+    0 to 3 sessions at random times (before, within or after its own dates), which the date filters and
+    the "not over yet" rule read instead of its own dates."""
     rng = random.Random(7)
+    session_rng = random.Random(8)  # apart, so the activities stay what they were before sessions
     providers = [ProviderFactory(name=f"Provider {c}") for c in "XYZ"]
     specialties = [SpecialtyFactory(name=n) for n in ["Cardiology", "Neurology", "Pain Medicine", "Oncology"]]
     now = timezone.now()
@@ -63,6 +75,19 @@ def catalog():
                 specialties=rng.sample(specialties, rng.randint(1, 2)),
             )
         )
+    sessions = []
+    for activity in made:
+        for _ in range(session_rng.choice([0, 0, 1, 1, 2, 3])):
+            start = now + timedelta(days=session_rng.randint(-400, 200), hours=session_rng.randint(0, 23))
+            sessions.append(
+                Session(
+                    activity=activity,
+                    start=start,
+                    end=start + timedelta(hours=session_rng.choice([1, 8, 30])),
+                    online=True,
+                )
+            )
+    Session.objects.bulk_create(sessions)
     return {"providers": providers, "specialties": specialties, "activities": made}
 
 
@@ -98,9 +123,12 @@ def combinations(catalog, count: int, seed: int):
         }
         if rng.random() < 0.4:
             params["include_past"] = "1"
-        if rng.random() < 0.3:
-            day = timezone.localdate() + timedelta(days=rng.randint(-300, 100))
-            params[rng.choice(["starts_after", "starts_before"])] = day.isoformat()
+        if rng.random() < 0.5:
+            bounds = rng.choice([["starts_after"], ["starts_before"], ["starts_after", "starts_before"]])
+            first = timezone.localdate() + timedelta(days=rng.randint(-300, 100))
+            for name in bounds:  # with both, a range of 0 to 120 days
+                day = first + timedelta(days=rng.randint(0, 120)) if name == "starts_before" else first
+                params[name] = day.isoformat()
         params["sort"] = rng.choice(["start", "-start", "credits"])
         yield params
 
@@ -154,7 +182,12 @@ def _clean(params):
 
 def test_drafts_and_ended_activities(catalog):
     drafts = {a.pk for a in catalog["activities"] if a.status == Activity.Status.DRAFT}
-    ended = set(Activity.objects.filter(end__lt=timezone.now()).values_list("pk", flat=True))
+    now = timezone.now()
+    ended = {
+        a.pk
+        for a in Activity.objects.prefetch_related("sessions")
+        if max([s.end for s in a.sessions.all()] or [a.end]) < now
+    }
     shown = set(index_ids({}))
     assert drafts and ended and not (shown & drafts) and not (shown & ended)
     everything = set(index_ids({"include_past": "1"}))
@@ -207,6 +240,18 @@ def test_a_change_to_any_catalog_table_changes_the_token(activity_a):
     Specialty.objects.filter(name="Geriatrics").update(name="Geriatric Medicine")
     assert changed()
     MocApproval.objects.filter(activity=activity_a).delete()
+    assert changed()
+    session = Session.objects.create(
+        activity=activity_a, start=activity_a.start, end=activity_a.end, online=True
+    )
+    assert changed()
+    Session.objects.filter(pk=session.pk).update(track="B")
+    assert changed()
+    credit = SessionCredit.objects.create(session=session, credit_type_id="ama_pra_1", hours=1)
+    assert changed()
+    credit.delete()
+    assert changed()
+    session.delete()
     assert changed()
 
 
