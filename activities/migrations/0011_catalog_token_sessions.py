@@ -32,6 +32,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("activities", "0009_sessions")]
+    dependencies = [("activities", "0010_checkin_and_claim_windows")]
 
     operations = [migrations.RunPython(forward, backward)]
