@@ -97,7 +97,11 @@ class ActivityFactory(factory.django.DjangoModelFactory):
         end, as the import makes (UTC, no venue, no hours of its own). ``sessions=[]`` for none."""
         if not create or not obj.is_live:
             return
-        spans = extracted if extracted is not None else [(obj.start, obj.end)]
+        spans = (
+            extracted
+            if extracted is not None
+            else [(obj.start, max(obj.end, obj.start + timedelta(hours=1)))]
+        )
         for start, end in spans:
             Session.objects.create(activity=obj, start=start, end=end, time_zone="UTC")
 

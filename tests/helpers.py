@@ -114,10 +114,10 @@ def complete(user, activity, *, amounts=None, moc_boards=(), at: datetime | None
     """
     clock = time_machine.travel(at, tick=False) if at is not None else contextlib.nullcontext()
     with clock:
-        enrollment, _ = services.enroll(learner=user, activity=activity, at=at)
-        if activity.is_live:
+        if activity.is_live:  # checking in at each session enrolls the learner
             for session in activity.sessions.all():
                 attend(user, session)
+        enrollment, _ = services.enroll(learner=user, activity=activity, at=at)
         if amounts is None:
             profile = LearnerProfile.objects.get(user=user)
             options = services.claim_options(enrollment=enrollment, profile=profile)

@@ -1,7 +1,7 @@
 """What follows any change to a claim after it was made (sessions a series learner adds, a staff correction):
-the claim's revision and the enrollment's completion date move on, the reporting ledger is corrected, the
-certificate gets a new version, and the change is audited with its reason. Always inside the change's
-transaction, so a change and its consequences commit together or not at all."""
+the claim's revision and the enrollment's completion date move on, the reporting ledger is corrected, and
+the certificate gets a new version. Always inside the change's transaction, so a change and its
+consequences commit together or not at all; the caller audits the change with its reason."""
 
 from datetime import datetime
 
@@ -11,7 +11,7 @@ from learners.models import Certificate, CreditClaim
 from learners.services import certificates, dispatch
 from learners.services.reporting import ledger
 from portal import audit
-from portal.models import AuditAction, User
+from portal.models import User
 
 
 def apply(
@@ -19,9 +19,7 @@ def apply(
     claim: CreditClaim,
     completed_at: datetime,
     by: audit.Actor,
-    action: AuditAction,
     reason: str,
-    data: dict,
 ) -> ledger.LedgerCorrection:
     enrollment = claim.enrollment
     claim.revision += 1
@@ -34,18 +32,6 @@ def apply(
         certificates.reissue_certificate(certificate=certificate, by=_user(by), reason=reason)
     else:  # not issued yet: the issuing (queued when the claim was made) will print the claim as it is now
         transaction.on_commit(lambda: dispatch.issue_certificate(enrollment.pk), robust=True)
-    audit.record(
-        actor=by,
-        action=action,
-        obj=claim,
-        provider_id=enrollment.activity.provider_id,
-        data={
-            **data,
-            "reason": reason,
-            "revision": claim.revision,
-            "ledger": {"replaced": change.replaced, "deleted": change.deleted, "added": change.added},
-        },
-    )
     return change
 
 

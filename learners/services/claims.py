@@ -305,15 +305,20 @@ def _add_sessions(
         at=at,
         earlier=earlier,
     )
-    claim_changes.apply(
-        claim=claim,
-        completed_at=completed_at,
-        by=recorded_by or claim.enrollment.learner,
+    actor = recorded_by or claim.enrollment.learner
+    why = reason.strip() or _("Sessions added to the claim")
+    change = claim_changes.apply(claim=claim, completed_at=completed_at, by=actor, reason=why)
+    audit.record(
+        actor=actor,
         action=audit.AuditAction.CLAIM_SESSIONS_ADDED,
-        reason=reason.strip() or _("Sessions added to the claim"),
+        obj=claim,
+        provider_id=claim.enrollment.activity.provider_id,
         data={
             "credits": {credit_type.code: f"+{amount:.2f}" for credit_type, amount in lines},
             "sessions": [standing.session.pk for standing in options.chosen],
+            "reason": why,
+            "revision": claim.revision,
+            "ledger": change.as_dict(),
         },
     )
     return claim
@@ -365,10 +370,10 @@ def _credit_lines(
         if option is None or not option.claimable:
             errors[f"credit_{code}"] = _("This credit is not offered to you for this activity.")
             continue
-        problem = _amount_problem(amount, option.designation, option.cap)
+        problem = amount_problem(amount, option.designation, option.cap)
         if problem:
             errors[option.field] = problem
-        elif amount is not None:  # always, once _amount_problem has found nothing
+        elif amount is not None:  # always, once amount_problem has found nothing
             lines.append((option.designation.credit_type, amount))
     for option in options.claimable:
         if option.designation.credit_type_id not in amounts:
@@ -395,7 +400,7 @@ def _moc_rows(
     return rows
 
 
-def _amount_problem(amount: Decimal | None, designation: CreditDesignation, cap: Decimal) -> str | None:
+def amount_problem(amount: Decimal | None, designation: CreditDesignation, cap: Decimal) -> str | None:
     credit_type = designation.credit_type
     if amount is None:
         return _("Enter the credit you earned.")

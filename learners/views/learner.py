@@ -134,9 +134,12 @@ def _claim_refusal(enrollment: Enrollment, options) -> str:
         return _("This activity is not open for credit.")
     if now < activity.start:
         return _("Credit can be claimed from %(start)s.") % {"start": formats.date_format(activity.start)}
-    return _("The time to claim credit for this activity ended on %(end)s.") % {
-        "end": formats.date_format(activity.end)
-    } + " " + _("If you need more time, ask %(contact)s.") % {"contact": credit.contact_for(activity)}
+    return (
+        _("The time to claim credit for this activity ended on %(end)s.")
+        % {"end": formats.date_format(activity.end)}
+        + " "
+        + _("If you need more time, ask %(contact)s.") % {"contact": credit.contact_for(activity)}
+    )
 
 
 @login_required

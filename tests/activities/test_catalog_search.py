@@ -73,6 +73,7 @@ def catalog():
                 credits=credits,
                 moc=moc,
                 specialties=rng.sample(specialties, rng.randint(1, 2)),
+                sessions=[],
             )
         )
     sessions = []

@@ -32,6 +32,7 @@ def course(provider_a):
         start=start,
         end=start + dt.timedelta(days=2),
         credits={"ama_pra_1": "6.00", "nursing": "6.00"},
+        sessions=[],
     )
 
 
@@ -126,7 +127,7 @@ def test_a_plan_lists_every_weekday_in_the_range_but_the_skipped_ones():
 
 
 def test_scheduling_adds_the_sessions_in_one_go_with_one_audit_entry(provider_a, staff_a):
-    series = ActivityFactory(provider=provider_a, activity_type="rss", format="in_person")
+    series = ActivityFactory(provider=provider_a, activity_type="rss", format="in_person", sessions=[])
     added = sessions.schedule_sessions(activity=series, schedule=tuesdays(), actor=staff_a)
     assert len(added) == series.sessions.count() == 26
     entry = AuditEntry.objects.get(action="session.scheduled")
@@ -134,7 +135,7 @@ def test_scheduling_adds_the_sessions_in_one_go_with_one_audit_entry(provider_a,
 
 
 def test_a_series_past_12_months_is_refused_and_nothing_is_added(provider_a, staff_a):
-    series = ActivityFactory(provider=provider_a, activity_type="rss", format="in_person")
+    series = ActivityFactory(provider=provider_a, activity_type="rss", format="in_person", sessions=[])
     with pytest.raises(sessions.SessionError, match="at most 12 months"):
         sessions.schedule_sessions(
             activity=series, schedule=tuesdays(last=dt.date(2028, 2, 1)), actor=staff_a
@@ -226,9 +227,11 @@ def test_the_api_list_reads_sessions_in_one_query_whatever_the_page(client, prov
         assert len(body["results"]) == count
         return len(captured)
 
-    first = ActivityFactory(provider=provider_a, activity_type="course", format="in_person")
+    first = ActivityFactory(provider=provider_a, activity_type="course", format="in_person", sessions=[])
     add_sessions(first, 1)
     few = queries(1)
     for _ in range(4):
-        add_sessions(ActivityFactory(provider=provider_a, activity_type="course", format="in_person"), 3)
+        add_sessions(
+            ActivityFactory(provider=provider_a, activity_type="course", format="in_person", sessions=[]), 3
+        )
     assert queries(5) == few

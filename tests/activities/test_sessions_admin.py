@@ -26,6 +26,7 @@ def live(provider, **fields):
         "format": "in_person",
         "start": start,
         "end": start + dt.timedelta(days=180),
+        "sessions": [],
         **fields,
     }
     return ActivityFactory(**values)

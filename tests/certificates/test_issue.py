@@ -207,7 +207,7 @@ def test_jointly_provided_activity_states_the_joint_providership(
     assert "ACCME" in snapshot["joint_providership"]
 
 
-@time_machine.travel(datetime(2026, 3, 10, 12, 0, tzinfo=UTC), tick=False)
+@time_machine.travel(datetime(2026, 3, 10, 18, 0, tzinfo=UTC), tick=False)
 def test_live_course_states_location_and_its_day(provider_a, physician, django_capture_on_commit_callbacks):
     activity = ActivityFactory(
         provider=provider_a,

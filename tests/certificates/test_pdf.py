@@ -134,7 +134,7 @@ def test_participation_certificate_states_ama_designation_and_activity_number(
 def test_live_jointly_provided_certificate_states_location_and_joint_providership(
     provider_a, physician, django_capture_on_commit_callbacks
 ):
-    with time_machine.travel(datetime(2026, 3, 10, 12, 0, tzinfo=UTC), tick=False):
+    with time_machine.travel(datetime(2026, 3, 10, 18, 0, tzinfo=UTC), tick=False):
         activity = ActivityFactory(
             provider=provider_a,
             activity_type="course",

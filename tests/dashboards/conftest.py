@@ -45,7 +45,7 @@ from learners import services
 from learners.models import Enrollment
 from learners.services import certificates, outbox
 from tests.factories import ActivityFactory, UserFactory, utc
-from tests.helpers import make_learner
+from tests.helpers import attend, make_learner
 
 YEAR_A, YEAR_B = 2023, 2024
 
@@ -58,6 +58,8 @@ def enroll_at(user, activity: Activity, moment: datetime) -> Enrollment:
 
 
 def claim_at(enrollment: Enrollment, moment: datetime, **amounts: str) -> Enrollment:
+    for session in enrollment.activity.sessions.all():
+        attend(enrollment.learner, session)
     with time_machine.travel(moment, tick=False):
         services.claim_credit(
             enrollment=enrollment,
@@ -112,6 +114,7 @@ def world(provider_a, provider_b, mailoutbox) -> World:
         start=utc(2023, 3, 10, 9),
         end=utc(2023, 3, 10, 17),
         credits={"nursing": "2.00", "ipce": "1.75"},
+        claim_days=365,  # one learner claims in January of the next year, before PARS's March 31
     )
     a3 = ActivityFactory(
         provider=provider_a,

@@ -13,7 +13,7 @@ from learners import services
 from learners.models import ClaimedCredit, ClaimedMoc, CreditClaim, Enrollment
 from portal.models import AuditEntry
 from tests.factories import ActivityFactory, UserFactory
-from tests.helpers import attend, ABIM_ID, make_learner, page_text
+from tests.helpers import ABIM_ID, attend, make_learner, page_text
 from tests.learners.conftest import field_error, inputs
 
 pytestmark = pytest.mark.django_db
@@ -380,7 +380,9 @@ def test_a_live_activity_is_claimed_for_the_sessions_attended_until_the_claim_de
         response = post_claim(client, enrollment, ama_pra_1="1.50")
 
     assert late.status_code == 400
-    assert "The time to claim credit for the sessions you attended ended on April 10, 2026." in page_text(late)
+    assert "The time to claim credit for the sessions you attended ended on April 10, 2026." in page_text(
+        late
+    )
     assert response.status_code == 302, page_text(response)
     assert CreditClaim.objects.filter(enrollment=enrollment).exists()
 

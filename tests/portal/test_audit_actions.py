@@ -23,7 +23,7 @@ from portal.models import AuditEntry
 from tests.factories import UserFactory
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-APPS = ("activities", "assessments", "learners", "portal")
+APPS = ("activities", "assessments", "attendance", "learners", "portal")
 ADMIN_VERBS = {"add": "added", "change": "changed", "delete": "deleted"}
 
 

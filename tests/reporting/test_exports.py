@@ -73,6 +73,8 @@ def test_accreditor_file_has_one_row_per_learner_and_credit(as_staff_a, october,
         "learner_last_name": "Lovelace",
         "birth_month": "07",
         "birth_day": "04",
+        "action": "add",
+        "deletes_row_id": "",
     }
     assert parse(response) == [
         {"row_id": str(abim.pk), **common, "board": "ABIM", "board_id": "ABIM-448812",
@@ -88,7 +90,8 @@ def test_accreditor_file_has_one_row_per_learner_and_credit(as_staff_a, october,
     ]  # fmt: skip
     assert response.content.decode().splitlines()[0] == (
         "row_id,activity_id,activity_title,completion_date,learner_first_name,learner_last_name,"
-        "birth_month,birth_day,board,board_id,credit_type,amount,license_state,license_number"
+        "birth_month,birth_day,board,board_id,credit_type,amount,license_state,license_number,action,"
+        "deletes_row_id"
     )
     assert batch.row_count == 3
     assert batch.provider.name == "Provider A"
@@ -112,7 +115,7 @@ def test_cpe_monitor_file(as_staff_a, october, pharmacist):
     assert response["Content-Disposition"] == f'attachment; filename="{batch.filename}"'
     assert response.content.decode().splitlines()[0] == (
         "row_id,eprofile_id,birth_mmdd,activity_number,completion_date,credits,learner_first_name,"
-        "learner_last_name,activity_title"
+        "learner_last_name,activity_title,action,deletes_row_id"
     )
     assert parse(response) == [
         {
@@ -125,6 +128,8 @@ def test_cpe_monitor_file(as_staff_a, october, pharmacist):
             "learner_first_name": "Paul",
             "learner_last_name": "Ehrlich",
             "activity_title": "Pain management update",
+            "action": "add",
+            "deletes_row_id": "",
         }
     ]
     entry.refresh_from_db()

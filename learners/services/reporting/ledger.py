@@ -173,6 +173,9 @@ class LedgerCorrection:
     deleted: int = 0
     added: int = 0
 
+    def as_dict(self) -> dict[str, int]:
+        return {"replaced": self.replaced, "deleted": self.deleted, "added": self.added}
+
 
 def correct_claim(*, claim: CreditClaim) -> LedgerCorrection:
     """Bring the ledger in line with ``claim`` after it changed (inside the change's transaction).
