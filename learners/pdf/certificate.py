@@ -5,6 +5,7 @@ verification page, and fonts embedded so a name in any script prints as the lear
 version always gives the same bytes (ReportLab's invariant mode), so any machine can render any certificate.
 """
 
+from datetime import date
 from io import BytesIO
 
 import segno
@@ -124,6 +125,15 @@ def render_snapshot(snapshot: dict, *, version: int = 1) -> bytes:
     y = _paragraph(
         canvas, markup(" · ".join(facts)), _style("facts", size=9.5, color=MUTED), left, y - 4, inner
     )
+    if snapshot.get("sessions"):
+        y = _paragraph(
+            canvas,
+            markup(sessions_line(snapshot["sessions"])),
+            _style("facts", size=9.5, color=MUTED),
+            left,
+            y - 2,
+            inner,
+        )
     dates = (
         f"Completed {snapshot['completed_on']} · Credit claimed {snapshot['claimed_on']} · "
         f"Certificate issued {snapshot['issued_on']}"
@@ -181,3 +191,12 @@ def render_snapshot(snapshot: dict, *, version: int = 1) -> bytes:
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+def sessions_line(sessions: list[dict]) -> str:
+    """The sessions a certificate covers: one in full, several by their dates."""
+    if len(sessions) == 1:
+        return f"Session attended: {sessions[0]['text']}"
+    days = [date.fromisoformat(s["date"]) for s in sessions]
+    listed = ", ".join(f"{day:%b} {day.day}, {day.year}" for day in days)
+    return f"Sessions attended ({len(sessions)}): {listed}"

@@ -40,7 +40,15 @@ def transcript_pdf(*, learner_name: str, email: str, transcript: Transcript) -> 
         rows.append(
             [
                 Paragraph(f"{timezone.localtime(line.claimed_at):%Y-%m-%d}", body),
-                Paragraph(markup(line.activity_title), body),
+                Paragraph(
+                    markup(line.activity_title)
+                    + (
+                        f"<br/><font size=7>Sessions: {markup(', '.join(line.sessions))}</font>"
+                        if line.sessions
+                        else ""
+                    ),
+                    body,
+                ),
                 Paragraph(markup(line.provider), body),
                 Paragraph(markup(line.credit_type), body),
                 Paragraph(f"{line.amount}", body),

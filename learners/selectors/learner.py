@@ -9,7 +9,15 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from activities.models import CreditType
-from learners.models import Certificate, ClaimedCredit, ClaimedMoc, Enrollment, OutboxMessage, ReportingEntry
+from learners.models import (
+    Certificate,
+    ClaimedCredit,
+    ClaimedMoc,
+    ClaimedSession,
+    Enrollment,
+    OutboxMessage,
+    ReportingEntry,
+)
 from portal.models import User
 
 
@@ -68,6 +76,7 @@ class TranscriptLine:
     activity_type: str
     credit_type: str
     amount: Decimal
+    sessions: list[str] = field(default_factory=list)  # a live activity's sessions claimed, by date
 
 
 @dataclass
@@ -97,7 +106,13 @@ def transcript(
         credits = credits.filter(credit_type=credit_type)
     result = Transcript(start, end, credit_type)
     totals: dict[str, Decimal] = {}
-    for credit in credits.order_by("claim__claimed_at", "credit_type__position"):
+    credits = credits.order_by("claim__claimed_at", "credit_type__position")
+    sessions: dict[int, list[str]] = {}
+    claimed = ClaimedSession.objects.filter(claim__enrollment__learner=user).select_related("session")
+    for row in claimed.order_by("session__start", "session__pk"):
+        day = row.session.date
+        sessions.setdefault(row.claim_id, []).append(f"{day:%b} {day.day}, {day.year}")
+    for credit in credits:
         activity = credit.claim.enrollment.activity
         result.lines.append(
             TranscriptLine(
@@ -107,6 +122,7 @@ def transcript(
                 activity_type=activity.get_activity_type_display(),
                 credit_type=credit.credit_type.label,
                 amount=credit.amount,
+                sessions=sessions.get(credit.claim_id, []),
             )
         )
         label = credit.credit_type.label

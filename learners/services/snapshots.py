@@ -13,13 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities import vocabulary
-from activities.models import CreditDesignation
+from activities.models import CreditDesignation, Session
 from activities.text import activity_dates_text
 from learners.models import (
     Certificate,
     CertificateVersion,
     ClaimedCredit,
     ClaimedMoc,
+    ClaimedSession,
     Enrollment,
     LearnerProfile,
 )
@@ -27,15 +28,18 @@ from portal.models import User
 
 
 class SnapshotDetails:
-    """The designations, claimed credit and claimed MOC of several enrollments, read in three queries."""
+    """The designations, claimed credit, claimed MOC and claimed sessions of several enrollments, read in
+    four queries."""
 
     def __init__(
         self,
         designations: dict[int, dict[str, CreditDesignation]],
         credits: dict[int, list[ClaimedCredit]],
         moc: dict[int, list[ClaimedMoc]],
+        sessions: dict[int, list[Session]] | None = None,
     ) -> None:
         self.designations, self.credits, self.moc = designations, credits, moc
+        self.sessions = sessions or {}
 
     @classmethod
     def load(cls, enrollments: list[Enrollment]) -> "SnapshotDetails":
@@ -50,7 +54,18 @@ class SnapshotDetails:
             credits.setdefault(credit.claim_id, []).append(credit)
         for row in ClaimedMoc.objects.filter(claim_id__in=claim_ids):
             moc.setdefault(row.claim_id, []).append(row)
-        return cls(designations, credits, moc)
+        sessions: dict[int, list[Session]] = {}
+        claimed = ClaimedSession.objects.filter(claim_id__in=claim_ids).select_related("session")
+        for claimed_session in claimed.order_by("session__start", "session__pk"):
+            sessions.setdefault(claimed_session.claim_id, []).append(claimed_session.session)
+        return cls(designations, credits, moc, sessions)
+
+
+def session_text(session: Session) -> str:
+    """ "Mar 3, 2026, 07:00–08:00 America/Chicago", and the track when there is one."""
+    start, end = session.local_start, session.local_end
+    text = f"{start:%b} {start.day}, {start.year}, {start:%H:%M}–{end:%H:%M} {session.time_zone}"
+    return f"{text} ({session.track})" if session.track else text
 
 
 def certificate_name(learner: User, profile: LearnerProfile | None) -> str:
@@ -160,6 +175,15 @@ def certificate_snapshot(
                 "points": f"{moc.points:.2f}",
             }
             for moc in sorted(details.moc.get(claim.pk, []), key=lambda m: (m.board, m.credit_type))
+        ],
+        # A live activity's sessions the claim covers, as the learner attended them.
+        "sessions": [
+            {
+                "date": session.date.isoformat(),
+                "text": session_text(session),
+                "place": session.place,
+            }
+            for session in details.sessions.get(claim.pk, [])
         ],
         "code": certificate.code,
         "verification_url": settings.SITE_URL + certificate.get_absolute_url(),
