@@ -118,8 +118,14 @@ def test_the_demo_learner_has_completed_one_course_and_is_partway_through_anothe
 
     learner = User.objects.get(email="learner@example.com")
     enrollments = {e.activity.activity_link: e for e in Enrollment.objects.filter(learner=learner)}
+    rounds = enrollments.pop(demo_courses.DEMO_LINK + "grand-rounds")
     done_course, partway_course, fresh_course = demo_courses.DEMO_COURSES
     assert set(enrollments) == {demo_courses.DEMO_LINK + c.key for c in (done_course, partway_course)}
+    # The series: three sessions attended, the first two claimed one by one (a certificate of two credits).
+    assert rounds.attendances.count() == 3
+    assert rounds.claim.claimed_sessions.count() == 2
+    assert rounds.claim.credits.get().amount == 2
+    assert Certificate.objects.get(enrollment=rounds).versions.count() == 1
 
     done = enrollments[demo_courses.DEMO_LINK + done_course.key]
     standing = progress(done)

@@ -1,5 +1,6 @@
 import uuid
-from datetime import datetime, timedelta
+import zoneinfo
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -12,21 +13,25 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from activities import demo_courses
+from activities import demo_courses, vocabulary
 from activities.listing import parse_listing
-from activities.models import Activity, Membership, Provider
+from activities.models import Activity, CreditDesignation, Membership, Provider, SessionCredit
 from activities.services import import_listing
+from activities.sessions import Schedule, schedule_sessions
 from activities.vocabulary import Profession
 from assessments.models import Assessment, AssessmentVersion, Attempt, Choice, Question
 from assessments.services.attempts import field_name, submit_attempt
 from assessments.services.requirements import progress
 from assessments.services.versions import current_version
+from attendance import codes
+from attendance.services import checkin as checkin_service
 from learners.models import Certificate, Enrollment, LearnerProfile
 from learners.services import certificates, claim_credit, claim_options, create_profile, enroll
 from portal.models import User
 from portal.scoping import ACCREDITATION_STAFF_GROUP
 
 DEMO_PROVIDER = "StatPearls, LLC"
+GRAND_ROUNDS_SLUG = "medicine-grand-rounds-demo"
 DEMO_STATEMENT = (
     "In support of improving patient care, StatPearls, LLC is jointly accredited by the Accreditation "
     "Council for Continuing Medical Education (ACCME), the Accreditation Council for Pharmacy Education "
@@ -109,6 +114,7 @@ class Command(BaseCommand):
             now = timezone.now()
             completed_history(learner, done, at=now - timedelta(days=21))
             partway_history(learner, partway, at=now - timedelta(days=3))
+            rounds = grand_rounds(provider, staff=staff, learner=learner, now=now)
         site = served_url(host=options["host"], port=options["port"])
         self.stdout.write(self.style.SUCCESS("Demo accounts are ready."))
         self.stdout.write(f"  Portal: {site}/    Admin: {site}/admin/")
@@ -118,6 +124,68 @@ class Command(BaseCommand):
         for activity in courses:
             self.stdout.write(f"    {activity.title}: {where_learner_stands(learner, activity)}")
             self.stdout.write(f"      {site}/activities/{activity.slug}/")
+        self.stdout.write(f"  A weekly series with check-in: {rounds.title}")
+        self.stdout.write(f"      {site}/activities/{rounds.slug}/  (sessions and attendance in the admin)")
+
+
+def grand_rounds(provider: Provider, *, staff: User, learner: User, now: datetime) -> Activity:
+    """A regularly scheduled series of the demo provider: Tuesdays 7:00–8:00 in Chicago, from six weeks ago
+    for three months, an hour of AMA credit each. The demo learner checked in to the last three sessions
+    that have taken place and claimed the first two of them. Made once; a repeat does nothing."""
+    activity = Activity.objects.filter(slug=GRAND_ROUNDS_SLUG).first()
+    if activity is not None:
+        return activity
+    zone = zoneinfo.ZoneInfo("America/Chicago")
+    today = timezone.localdate(now, zone)
+    first = today - timedelta(days=42 + today.weekday() - 1)  # the Tuesday six weeks back
+    last = first + timedelta(weeks=12)
+    schedule = Schedule(
+        weekday=1, start_time=time(7), end_time=time(8), first=first, last=last, time_zone="America/Chicago",
+        venue="Main hospital, Auditorium B", city="Chicago", state="IL", country="United States",
+    )  # fmt: skip
+    activity = Activity.objects.create(
+        provider=provider,
+        title="Medicine grand rounds",
+        slug=GRAND_ROUNDS_SLUG,
+        summary="Weekly case-based grand rounds for the department of medicine and the whole care team.",
+        activity_link="https://www.statpearls.example.com/demo/grand-rounds",
+        activity_type="rss",
+        format="in_person",
+        start=datetime.combine(first, time(7), tzinfo=zone),
+        end=datetime.combine(last, time(8), tzinfo=zone),
+        location="Main hospital, Auditorium B, Chicago, IL",
+        status=Activity.Status.PUBLISHED,
+    )
+    sessions = schedule_sessions(activity=activity, schedule=schedule, actor=staff)
+    CreditDesignation.objects.create(
+        activity=activity, credit_type_id=vocabulary.AMA_PRA_1, max_amount=Decimal(len(sessions))
+    )
+    SessionCredit.objects.bulk_create(
+        SessionCredit(session=s, credit_type_id=vocabulary.AMA_PRA_1, hours=Decimal(1)) for s in sessions
+    )
+    past = [s for s in sessions if s.end < now][-3:]
+    for session in past:
+        checkin = checkin_service.checkin_for(session)
+        at = session.start + timedelta(minutes=4)
+        checkin_service.check_in(
+            learner=learner, checkin=checkin, code=codes.current_code(checkin.secret, at), at=at
+        )
+    if len(past) >= 2:
+        enrollment = Enrollment.objects.get(learner=learner, activity=activity)
+        at = past[1].end + timedelta(hours=2)
+        claim_credit(
+            enrollment=enrollment,
+            amounts={vocabulary.AMA_PRA_1: Decimal(1)},
+            attested=True,
+            at=past[0].end + timedelta(hours=2),
+            sessions=[past[0].pk],
+        )
+        claim_credit(
+            enrollment=enrollment, amounts={vocabulary.AMA_PRA_1: Decimal(1)}, attested=True, at=at,
+            sessions=[past[1].pk],
+        )  # fmt: skip
+        certificates.issue_certificate(enrollment=enrollment)
+    return activity
 
 
 def where_learner_stands(learner: User, activity: Activity) -> str:
