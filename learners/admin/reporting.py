@@ -68,11 +68,13 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ReportingPages):
         "completed_on",
         "due_on",
         "state",
+        "action",
         "reason",
     ]
     list_filter = [
         "state",
         "destination",
+        "action",
         DeadlineFilter,
         ("activity", RelatedOnlyFieldListFilter),
         "activity__provider",

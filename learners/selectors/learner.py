@@ -49,9 +49,11 @@ def attach_delivery(enrollments: list[Enrollment]) -> None:
         if message.version is not None:  # always: the filter takes certificate emails only
             latest[message.version.certificate_id] = message
     reporting: dict[int, list[ReportingEntry]] = {}
-    for entry in ReportingEntry.objects.filter(claim__enrollment__in=[e.pk for e in enrollments]).order_by(
-        "destination", "board", "credit_type"
-    ):
+    for entry in ReportingEntry.objects.filter(
+        claim__enrollment__in=[e.pk for e in enrollments],
+        action=ReportingEntry.Action.ADD,
+        superseded_at__isnull=True,
+    ).order_by("destination", "board", "credit_type"):
         reporting.setdefault(entry.claim_id, []).append(entry)
     for enrollment in enrollments:
         certificate = by_enrollment.get(enrollment.pk)
