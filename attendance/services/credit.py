@@ -7,9 +7,10 @@ activity's sessions (rounded down to the credit type's steps), so a one-session 
 designation.
 
 A session's credit can be claimed from the session's end until ``claim_deadline``: the activity's
-``claim_days`` after the session (90 by default), and never after 31 March of the next year, when PARS stops
-taking the year's learner completions (ACCME, "PARS Reporting Deadlines": activities and learner data for a
-year are due by March 31 of the following year, https://accme.org/data-reporting/). Staff may extend the
+``claim_days`` after the session (90 by default), and never after 31 March of the next year, when the
+year's reporting in PARS closes (ACCME FAQ, "How do I complete the annual reporting requirement?": the
+activities of a year, with their learner counts, are entered and closed by March 31 of the following year,
+https://www.accme.org/faq/how-do-i-complete-annual-reporting-requirement). Staff may extend the
 window for one learner (``ClaimWindowExtension``). Enduring materials keep their rule: from release to
 expiry.
 """
