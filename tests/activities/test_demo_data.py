@@ -2,6 +2,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import models
 
 from activities.models import Activity, CreditDesignation, MocApproval, Provider
 
@@ -82,3 +83,16 @@ def test_generated_activities_are_searchable():
 def test_count_must_be_positive():
     with pytest.raises(CommandError, match="at least 1"):
         call_command("generate_demo_data", activities=0)
+
+
+def test_the_bulk_copy_names_every_column_that_has_no_database_default():
+    """PostgreSQL's COPY leaves out no column quietly: one the command does not name is NULL, and a NOT NULL
+    column added later would break ``generate_demo_data`` on PostgreSQL only."""
+    from activities.management.commands.generate_demo_data import ACTIVITY_COLUMNS
+
+    required = {
+        field.column
+        for field in Activity._meta.concrete_fields
+        if not field.null and not field.primary_key and field.db_default is models.NOT_PROVIDED
+    }
+    assert required - set(ACTIVITY_COLUMNS) == set()

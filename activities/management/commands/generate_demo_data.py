@@ -30,7 +30,7 @@ ACTIVITY_COLUMNS = [
     "id", "provider_id", "title", "slug", "summary", "activity_link", "activity_type", "format", "start", "end",
     "reviewed_on", "location", "fee_kind", "fee_amount", "registration", "registration_text", "providership",
     "joint_provider", "commercial_support", "measured_outcomes", "status", "needs_review", "created", "modified",
-    "accreditor_activity_id",
+    "accreditor_activity_id", "checkin_opens_minutes", "checkin_closes_minutes", "claim_days",
 ]  # fmt: skip
 
 
@@ -134,6 +134,11 @@ class Command(BaseCommand):
             "created": now,
             "modified": now,
             "accreditor_activity_id": "",
+            # COPY writes every column it names and no other gets its default: the model's defaults, here.
+            **{
+                name: Activity._meta.get_field(name).get_default()
+                for name in ("checkin_opens_minutes", "checkin_closes_minutes", "claim_days")
+            },
         }
 
     def _copy(self, generated, *, seed, now, providers, specialties):
