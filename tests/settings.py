@@ -6,6 +6,19 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijk
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("SITE_URL", "http://testserver")
 
+# Run in parallel (pytest-xdist), each test process gets a database of its own (pytest-django's suffix) and
+# a Redis database of its own, so one process's Celery workers never take another's tasks. The Celery
+# worker processes a test starts inherit the rewritten variable (and the mark that it was rewritten).
+if (
+    (_worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw")
+    and "TEST_BROKER_OF_WORKER" not in os.environ
+    and (_broker := os.environ.get("CELERY_BROKER_URL", "")).startswith("redis://")
+):
+    _base, _, _db = _broker.rpartition("/")
+    if _db.isdigit() and _base.count("/") == 2:
+        os.environ["CELERY_BROKER_URL"] = f"{_base}/{(int(_db) + 8 * int(_worker[2:])) % 16}"
+        os.environ["TEST_BROKER_OF_WORKER"] = _worker
+
 from portal.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
