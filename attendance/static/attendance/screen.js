@@ -46,6 +46,10 @@
     pending = true;
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" })
       .then(function (response) {
+        if (response.redirected) {
+          // Signed out (the session ended): reloading the page leads to the sign-in, then back here.
+          window.location.reload();
+        }
         if (!response.ok || response.redirected) {
           throw new Error("state " + response.status);
         }
