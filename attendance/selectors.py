@@ -46,6 +46,13 @@ def checkin_by_slug(*, slug: str) -> SessionCheckin:
         raise Http404 from None
 
 
+def scanned_code_expired(*, checkin: SessionCheckin, code: str, at: dt.datetime | None = None) -> bool:
+    """Whether ``code``, arriving in the scanned address, has left the screen since: the usual case for a
+    learner who had to sign in first. Says nothing of a code that is current or wrong (and counts nothing),
+    so it tells no one more than that a code was on the screen minutes ago."""
+    return bool(code) and codes.judge(checkin.secret, code, at or timezone.now()) is codes.Verdict.EXPIRED
+
+
 def checkin_url(checkin: SessionCheckin, code: str = "") -> str:
     """The absolute address of the learner's check-in page (``SITE_URL``), with ``code`` prefilled."""
     url = settings.SITE_URL.rstrip("/") + checkin.get_absolute_url()

@@ -23,7 +23,8 @@ SCREEN_POLL_SECONDS = 5  # how often the screen's script asks for the count (and
 def checkin(request, slug):
     """A learner checks in with the code on the screen. A scan of the QR code arrives with ``?c=<code>``,
     which fills the field: one tap on the button posts it (with the CSRF token), and a refused code is
-    shown on the field. After a check-in the page redirects to itself and shows the attendance."""
+    shown on the field. A scanned code that has already left the screen (the learner signed in first) is
+    not filled in; the page asks for a fresh scan instead. After a check-in the page redirects to itself and shows the attendance."""
     point = selectors.checkin_by_slug(slug=slug)
     status = 200
     if request.method == "POST":
@@ -38,7 +39,17 @@ def checkin(request, slug):
                 return redirect(point)
         status = 400
     else:
-        form = CheckinForm(initial={"code": normalised_code(request.GET.get("c", ""))})
+        scanned = normalised_code(request.GET.get("c", ""))
+        already = Attendance.objects.filter(session=point.session, enrollment__learner=request.user).exists()
+        if not already and selectors.scanned_code_expired(checkin=point, code=scanned):
+            messages.warning(
+                request,
+                _(
+                    "The code you scanned has changed since. Scan the screen again, or type the code it shows now."
+                ),
+            )
+            scanned = ""
+        form = CheckinForm(initial={"code": scanned})
     session = point.session
     attendance = Attendance.objects.filter(session=session, enrollment__learner=request.user).first()
     context = {

@@ -250,3 +250,22 @@ def test_other_methods_are_refused(client, enrolled, point):
     client.force_login(enrolled)
     assert client.put(point.get_absolute_url()).status_code == 405
     assert not Attendance.objects.exists()
+
+
+def test_a_scanned_code_that_changed_while_the_learner_signed_in_asks_for_a_new_scan(client, enrolled, point):
+    """The phone was not signed in: by the time the learner is back from signing in, the scanned code has
+    left the screen. The page says so instead of filling in a code it would refuse."""
+    scanned = code_at(point, DURING - dt.timedelta(minutes=2))
+    client.force_login(enrolled)
+    with time_machine.travel(DURING, tick=False):
+        response = client.get(f"/in/{point.slug}/?c={scanned}")
+
+    assert response.status_code == 200
+    assert "The code you scanned has changed since. Scan the screen again" in page_text(response)
+    field = re.search(r'<input[^>]*name="code"[^>]*>', response.content.decode()).group(0)
+    assert scanned not in field
+    # A wrong code in the address is filled in as it is (and judged only when posted).
+    with time_machine.travel(DURING, tick=False):
+        wrong = client.get(f"/in/{point.slug}/?c=000001")
+    assert "has changed since" not in page_text(wrong)
+    assert 'value="000001"' in wrong.content.decode()
