@@ -9,6 +9,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from activities.models import Session
 from attendance import selectors
 from attendance.forms import CheckinForm, normalised_code
 from attendance.models import Attendance
@@ -24,8 +25,10 @@ def checkin(request, slug):
     """A learner checks in with the code on the screen. A scan of the QR code arrives with ``?c=<code>``,
     which fills the field: one tap on the button posts it (with the CSRF token), and a refused code is
     shown on the field. A scanned code that has already left the screen (the learner signed in first) is
-    not filled in; the page asks for a fresh scan instead. After a check-in the page redirects to itself and shows the attendance."""
+    not filled in; the page asks for a fresh scan instead. After a check-in the page redirects to itself
+    and shows the attendance."""
     point = selectors.checkin_by_slug(slug=slug)
+    session = point.session
     status = 200
     if request.method == "POST":
         form = CheckinForm(request.POST)
@@ -38,10 +41,10 @@ def checkin(request, slug):
                 messages.success(request, _result_message(result))
                 return redirect(point)
         status = 400
-    else:
+    attendance = Attendance.objects.filter(session=session, enrollment__learner=request.user).first()
+    if request.method == "GET":
         scanned = normalised_code(request.GET.get("c", ""))
-        already = Attendance.objects.filter(session=point.session, enrollment__learner=request.user).exists()
-        if not already and selectors.scanned_code_expired(checkin=point, code=scanned):
+        if attendance is None and selectors.scanned_code_expired(checkin=point, code=scanned):
             messages.warning(
                 request,
                 _(
@@ -50,26 +53,23 @@ def checkin(request, slug):
             )
             scanned = ""
         form = CheckinForm(initial={"code": scanned})
-    session = point.session
-    attendance = Attendance.objects.filter(session=session, enrollment__learner=request.user).first()
     context = {
         "checkin": point,
         "session": session,
         "activity": session.activity,
         "form": form,
         "attendance": attendance,
-        "checked_in_at": _local_time(attendance) if attendance else "",
+        "checked_in_at": _local_time(attendance, session) if attendance else "",
     }
     return private(render(request, "attendance/checkin.html", context, status=status))
 
 
-def _local_time(attendance: Attendance) -> str:
-    session = attendance.session
+def _local_time(attendance: Attendance, session: Session) -> str:
     return formats.date_format(attendance.checked_in_at.astimezone(session.zone), "M j, G:i")
 
 
 def _result_message(result: CheckinResult) -> str:
-    when = _local_time(result.attendance)
+    when = _local_time(result.attendance, result.attendance.session)
     if not result.created:
         return _("You had already checked in, at %(when)s.") % {"when": when}
     if result.enrolled:
