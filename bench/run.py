@@ -12,6 +12,7 @@ BENCHMARKS = [
     "certificates.py",
     "assessments_take.py",
     "outcomes.py",
+    "checkin.py",
 ]
 
 

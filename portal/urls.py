@@ -8,6 +8,7 @@ urlpatterns = [
     path("", activity_views.home, name="home"),
     path("", include("learners.urls")),
     path("", include("assessments.urls")),
+    path("", include("attendance.urls")),
     path("accounts/", include("allauth.urls")),
     path("activities/", include("activities.urls")),
     path("api/", include("activities.api_urls")),

@@ -31,6 +31,7 @@ import re
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, urljoin, urlsplit
@@ -55,11 +56,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from activities.filters import CatalogFilter, PageForm
 from activities.models import Activity, CreditType, Membership
+from attendance.models import SessionCheckin
+from attendance.services.checkin import checkin_for
 from learners import services
 from learners.forms import BoardIdFormSet, LicenseFormSet, TranscriptForm
 from learners.models import Certificate, Destination, Enrollment, ExportBatch, ReportingEntry
@@ -259,6 +263,7 @@ class World:
     activity: Activity
     open_enrollment: Enrollment
     certificate: Certificate
+    checkin: SessionCheckin
     users: dict
 
 
@@ -292,10 +297,21 @@ def world(
         description="x",
     )
     assert batch is not None and Certificate.objects.exists()
+    # A live course's session happening now, and its check-in point: the screen and the learner's page.
+    now = timezone.now()
+    live = ActivityFactory(
+        provider=provider_a,
+        title="Ultrasound workshop",
+        activity_type="course",
+        format="in_person",
+        start=now - timedelta(minutes=10),
+        end=now + timedelta(hours=1),
+    )
     return World(
         activity=activity,
         open_enrollment=open_enrollment,
         certificate=certificate,
+        checkin=checkin_for(live.sessions.get()),
         users={"anonymous": None, "learner": learner_a, "editor": staff_a, "accreditor": accreditor},
     )
 
@@ -316,6 +332,9 @@ def valid_path_values(endpoint: Endpoint, world: World) -> dict[str, str]:
         "key": "abc",
         "uidb36": "1",
     }
+    if endpoint.route.startswith("in/"):  # the check-in pages: the short address and the session
+        values["slug"] = world.checkin.slug
+        values["session_id"] = str(world.checkin.session_id)
     model = re.search(r"admin/(\w+)/(\w+)/<path:object_id>", endpoint.route)
     if model:
         obj = apps.get_model(model[1], model[2])._default_manager.order_by("pk").first()
@@ -760,6 +779,9 @@ def test_the_fuzz_reaches_every_kind_of_endpoint(world):
         "api:activity_list",
         "learners:transcript_csv",
         "admin:autocomplete",
+        "attendance:checkin",
+        "attendance:screen",
+        "attendance:screen_state",
     } <= names
     assert "learners_reportingentry_returned" in " ".join(names)
     visitor = Visitor(world.users["accreditor"])
@@ -769,3 +791,10 @@ def test_the_fuzz_reaches_every_kind_of_endpoint(world):
     page = _Page("http://testserver/admin/learners/reportingentry/returned/")
     page.feed(visitor.client.get("/admin/learners/reportingentry/returned/").content.decode())
     assert any("file" in form.files for form in page.forms)
+    # The check-in pages are reached with real path arguments: the learner's form and the staff screen.
+    checkin = world.checkin.get_absolute_url()
+    page = _Page(f"http://testserver{checkin}")
+    page.feed(Visitor(world.users["learner"]).client.get(checkin).content.decode())
+    assert any(form.path == checkin and "code" in form.params for form in page.forms)
+    screen = f"/in/screen/{world.checkin.session_id}/"
+    assert visitor.client.get(screen).status_code == 200
