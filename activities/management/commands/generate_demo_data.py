@@ -136,8 +136,9 @@ class Command(BaseCommand):
             "accreditor_activity_id": "",
             # COPY writes every column it names and no other gets its default: the model's defaults, here.
             **{
-                name: Activity._meta.get_field(name).get_default()
-                for name in ("checkin_opens_minutes", "checkin_closes_minutes", "claim_days")
+                field.name: field.get_default()
+                for field in Activity._meta.concrete_fields
+                if field.name in ("checkin_opens_minutes", "checkin_closes_minutes", "claim_days")
             },
         }
 
