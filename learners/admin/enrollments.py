@@ -105,7 +105,7 @@ class CreditClaimAdmin(_StaffPages):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<int:object_id>/correct/", view(self.correct_view), name="learners_creditclaim_correct"),
+            path("<path:object_id>/correct/", view(self.correct_view), name="learners_creditclaim_correct"),
             *super().get_urls(),
         ]
 
@@ -195,11 +195,13 @@ class EnrollmentAdmin(_StaffPages):
         view = self.admin_site.admin_view
         return [
             path(
-                "<int:object_id>/record-credit/",
+                "<path:object_id>/record-credit/",
                 view(self.record_credit_view),
                 name="learners_enrollment_record_credit",
             ),
-            path("<int:object_id>/extend/", view(self.extend_view), name="learners_enrollment_extend_window"),
+            path(
+                "<path:object_id>/extend/", view(self.extend_view), name="learners_enrollment_extend_window"
+            ),
             *super().get_urls(),
         ]
 

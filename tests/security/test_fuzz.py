@@ -59,7 +59,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from activities.filters import CatalogFilter, PageForm
-from activities.models import Activity, CreditType, Membership
+from activities.models import Activity, CreditType, Membership, Session
+from attendance.models import Attendance
 from learners import services
 from learners.forms import BoardIdFormSet, LicenseFormSet, TranscriptForm
 from learners.models import Certificate, Destination, Enrollment, ExportBatch, ReportingEntry
@@ -67,7 +68,7 @@ from learners.services import certificates
 from learners.services.reporting import exports
 from portal.admin import PortalFormFields, ProviderScopedAdmin
 from tests.factories import ActivityFactory, SpecialtyFactory, make_assessment
-from tests.helpers import complete, make_learner
+from tests.helpers import attend, complete, make_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -285,6 +286,11 @@ def world(
     with django_capture_on_commit_callbacks(execute=True):
         certificate = certificates.issue_certificate(enrollment=done)
     open_enrollment, _ = services.enroll(learner=learner_a, activity=other)
+    # A live activity's session with an attendance, for the session attendance pages.
+    live = ActivityFactory(
+        provider=provider_a, title="Grand rounds", activity_type="course", format="in_person"
+    )
+    attend(learner_a, live.sessions.get())
     batch = exports.export_entries(
         entries=ReportingEntry.objects.all(),
         destination=Destination.ACCREDITOR,
@@ -315,6 +321,10 @@ def valid_path_values(endpoint: Endpoint, world: World) -> dict[str, str]:
         "url": "nothing-here/",
         "key": "abc",
         "uidb36": "1",
+        # The session attendance pages: the first session, its first attendance, the open enrollment.
+        "session_id": str(Session.objects.order_by("pk").values_list("pk", flat=True).first() or 1),
+        "attendance_id": str(Attendance.objects.order_by("pk").values_list("pk", flat=True).first() or 1),
+        "enrollment_id": str(world.open_enrollment.pk),
     }
     model = re.search(r"admin/(\w+)/(\w+)/<path:object_id>", endpoint.route)
     if model:
