@@ -156,3 +156,27 @@ def test_correct_claim_refused_to_other_providers_and_viewers(client, staff_b, v
     assert client.post(url, data).status_code == 403
     assert claim.credits.get().amount == D("1.00")
     assert not AuditEntry.objects.filter(action="claim.corrected").exists()
+
+
+def test_the_mixed_role_user_cannot_extend_or_record_at_b_but_accreditation_staff_can(
+    client, mixed_role, accreditor, rounds_b, physician
+):
+    session = sessions_of(rounds_b)[0]
+    enrollment = attend(physician, session).enrollment
+    until = (records.current_deadline(enrollment) + dt.timedelta(days=30)).isoformat()
+    extend = reverse("admin:learners_enrollment_extend_window", args=[enrollment.pk])
+    record = reverse("admin:learners_enrollment_record_credit", args=[enrollment.pk])
+
+    client.force_login(mixed_role)
+    refused = [
+        client.post(extend, {"until": until, "reason": "x", "confirm": "1"}).status_code,
+        client.post(
+            record, {"credit_ama_pra_1": "1.00", "attested": "on", "reason": "x", "confirm": "1"}
+        ).status_code,
+    ]
+    assert refused == [403, 403]
+    assert not ClaimWindowExtension.objects.exists() and not CreditClaim.objects.exists()
+
+    client.force_login(accreditor)
+    assert client.post(extend, {"until": until, "reason": "Asked", "confirm": "1"}).status_code == 302
+    assert ClaimWindowExtension.objects.get().granted_by == accreditor

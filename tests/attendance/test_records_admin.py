@@ -232,3 +232,15 @@ def test_unknown_ids_are_404_not_500(client, staff_a, first):
     assert client.get(reverse("admin:attendance_session_attendance", args=[999999])).status_code == 404
     assert client.get(reverse("admin:attendance_attendance_remove", args=[999999])).status_code == 404
     assert client.get(reverse("admin:attendance_session_mark", args=[first.pk, 999999])).status_code == 404
+
+
+def test_a_viewer_reads_the_page_without_the_ways_to_change_it(client, viewer_a, first, enrolled, learner_b):
+    attend(learner_b, first)
+    client.force_login(viewer_a)
+    response = client.get(page(first))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "learner-b@example.com" in html
+    assert "Mark attended" not in html and "Remove" not in html and "Import sign-in sheet" not in html
+    add = reverse("admin:attendance_session_add", args=[first.pk])
+    assert client.get(add).status_code == 403
