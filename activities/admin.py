@@ -86,8 +86,20 @@ class SessionInline(ProviderScopedInline, admin.TabularInline):
     model = Session
     form = SessionForm
     extra = 0
-    fields = ["start", "end", "time_zone", "online", "venue", "city", "state", "country", "track", "hours"]
-    readonly_fields = ["hours"]
+    fields = [
+        "start",
+        "end",
+        "time_zone",
+        "online",
+        "venue",
+        "city",
+        "state",
+        "country",
+        "track",
+        "hours",
+        "attendance",
+    ]
+    readonly_fields = ["hours", "attendance"]
     show_change_link = True
     verbose_name_plural = _("sessions (credit hours on each session's own page)")
 
@@ -96,6 +108,13 @@ class SessionInline(ProviderScopedInline, admin.TabularInline):
         if obj is None or obj.pk is None:
             return "-"
         return ", ".join(f"{credit.hours} {credit.credit_type.label}" for credit in obj.credits.all()) or "-"
+
+    @admin.display(description=_("attendance"))
+    def attendance(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("admin:attendance_session_attendance", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Attendance"))
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("credits__credit_type")
@@ -109,7 +128,7 @@ class SessionCreditInline(ProviderScopedInline, admin.TabularInline):
 
 @admin.register(Session)
 class SessionAdmin(ProviderScopedAdmin, admin.ModelAdmin):
-    list_display = ["__str__", "activity", "start", "end", "time_zone", "online", "track"]
+    list_display = ["__str__", "activity", "start", "end", "time_zone", "online", "track", "attendance"]
     list_select_related = ["activity", "activity__provider"]
     list_filter = ["online", "activity__provider"]
     search_fields = ["activity__title", "venue", "city", "track"]
@@ -117,7 +136,28 @@ class SessionAdmin(ProviderScopedAdmin, admin.ModelAdmin):
     date_hierarchy = "start"
     inlines = [SessionCreditInline]
     form = SessionForm
-    fields = ["activity", "start", "end", "time_zone", "online", "venue", "city", "state", "country", "track"]
+    fields = [
+        "activity",
+        "start",
+        "end",
+        "time_zone",
+        "online",
+        "venue",
+        "city",
+        "state",
+        "country",
+        "track",
+        "attendance",
+    ]
+    readonly_fields = ["attendance"]
+
+    @admin.display(description=_("attendance"))
+    def attendance(self, obj):
+        """A link to the session's attendance page (the attendance app's admin, reached by its URL name)."""
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("admin:attendance_session_attendance", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Attendance"))
 
     def save_model(self, request, obj, form, change):
         obj.from_listing = False  # staff's from now on: a re-import leaves it alone

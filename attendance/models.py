@@ -116,6 +116,7 @@ class Invitation(TimestampedModel):
         settings.AUTH_USER_MODEL, verbose_name=_("invited by"), on_delete=models.PROTECT, related_name="+"
     )
     reason = models.CharField(_("reason"), max_length=300)
+    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True, editable=False)
     accepted_at = models.DateTimeField(_("found on signing up"), null=True, blank=True)
     enrollment = models.ForeignKey(
         Enrollment, null=True, blank=True, on_delete=models.PROTECT, related_name="invitations"

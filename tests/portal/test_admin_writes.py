@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from activities.models import Activity, Membership, Provider, Session, SessionCredit
 from assessments.models import Assessment
+from attendance.models import Attendance, Invitation
 from learners.models import (
     Certificate,
     CreditClaim,
@@ -85,6 +86,22 @@ class World:
             reason="Board ID unknown",
             by=accreditor,
         )
+        # Attendance and an invitation, for the attendance admin.
+        Attendance.objects.create(
+            session=self.session,
+            enrollment=enrollments[0],
+            checked_in_at=self.session.start,
+            source=Attendance.Source.STAFF,
+            recorded_by=accreditor,
+            reason="Signed the sheet",
+        )
+        invitation = Invitation.objects.create(
+            activity=self.activity,
+            email=f"invited@{provider.slug}.example.com",
+            invited_by=accreditor,
+            reason="Sheet",
+        )
+        invitation.sessions.add(self.session)
         self.rows = ReportingEntry.objects.filter(activity=self.activity)
         assert {row.state for row in self.rows} == {"exported", "rejected", "ready"}
         # Made after the claims, so it gates none of them; a post-test, for the admin's actions on it.
@@ -112,6 +129,8 @@ class World:
             Assessment,
             Session,
             SessionCredit,
+            Attendance,
+            Invitation,
         ]
         state = {
             model.__name__: sorted(

@@ -61,8 +61,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from activities.filters import CatalogFilter, PageForm
-from activities.models import Activity, CreditType, Membership
-from attendance.models import SessionCheckin
+from activities.models import Activity, CreditType, Membership, Session
+from attendance.models import Attendance, SessionCheckin
 from attendance.services.checkin import checkin_for
 from learners import services
 from learners.forms import BoardIdFormSet, LicenseFormSet, TranscriptForm
@@ -71,7 +71,7 @@ from learners.services import certificates
 from learners.services.reporting import exports
 from portal.admin import PortalFormFields, ProviderScopedAdmin
 from tests.factories import ActivityFactory, SpecialtyFactory, make_assessment
-from tests.helpers import complete, make_learner
+from tests.helpers import attend, complete, make_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -290,6 +290,11 @@ def world(
     with django_capture_on_commit_callbacks(execute=True):
         certificate = certificates.issue_certificate(enrollment=done)
     open_enrollment, _ = services.enroll(learner=learner_a, activity=other)
+    # A live activity's session with an attendance, for the session attendance pages.
+    live = ActivityFactory(
+        provider=provider_a, title="Grand rounds", activity_type="course", format="in_person"
+    )
+    attend(learner_a, live.sessions.get())
     batch = exports.export_entries(
         entries=ReportingEntry.objects.all(),
         destination=Destination.ACCREDITOR,
@@ -299,7 +304,7 @@ def world(
     assert batch is not None and Certificate.objects.exists()
     # A live course's session happening now, and its check-in point: the screen and the learner's page.
     now = timezone.now()
-    live = ActivityFactory(
+    workshop = ActivityFactory(
         provider=provider_a,
         title="Ultrasound workshop",
         activity_type="course",
@@ -311,7 +316,7 @@ def world(
         activity=activity,
         open_enrollment=open_enrollment,
         certificate=certificate,
-        checkin=checkin_for(live.sessions.get()),
+        checkin=checkin_for(workshop.sessions.get()),
         users={"anonymous": None, "learner": learner_a, "editor": staff_a, "accreditor": accreditor},
     )
 
@@ -331,6 +336,10 @@ def valid_path_values(endpoint: Endpoint, world: World) -> dict[str, str]:
         "url": "nothing-here/",
         "key": "abc",
         "uidb36": "1",
+        # The session attendance pages: the first session, its first attendance, the open enrollment.
+        "session_id": str(Session.objects.order_by("pk").values_list("pk", flat=True).first() or 1),
+        "attendance_id": str(Attendance.objects.order_by("pk").values_list("pk", flat=True).first() or 1),
+        "enrollment_id": str(world.open_enrollment.pk),
     }
     if endpoint.route.startswith("in/"):  # the check-in pages: the short address and the session
         values["slug"] = world.checkin.slug
