@@ -176,3 +176,22 @@ def test_running_the_demo_again_adds_and_changes_nothing(demo, settings):
     call_command("demo")
 
     assert demo_rows() == before
+
+
+def test_the_printed_check_in_screen_and_attendance_page_open_for_the_demo_staff(demo, client):
+    from learners.management.commands.demo import ACCOUNTS
+
+    printed = dict(
+        line.strip().split(": ", 1)
+        for line in demo.splitlines()
+        if "check-in screen (as staff)" in line or "attendance and fixes (as staff)" in line
+    )
+    screen = printed["check-in screen (as staff)"].removeprefix("http://testserver")
+    attendance = printed["attendance and fixes (as staff)"].removeprefix("http://testserver")
+    staff_email, staff_password = ACCOUNTS[1][:2]
+    assert client.login(email=staff_email, password=staff_password)
+
+    assert client.get(screen).status_code == 200
+    page = client.get(attendance)
+    assert page.status_code == 200
+    assert "Open the check-in screen" in page.content.decode()

@@ -21,7 +21,7 @@ from activities.models import Session
 from attendance.forms import AddAttendeesForm, FixedCodeForm, ReasonForm, RosterForm
 from attendance.models import Attendance, Invitation
 from attendance.services import records
-from learners.models import Enrollment
+from learners.models import ClaimedSession, Enrollment
 from portal import scoping
 from portal.admin import PortalFormFields, ProviderScopedAdmin, ReadOnlyAdmin, scope_queryset
 from portal.lib.dry_run import dry_run
@@ -133,6 +133,11 @@ class AttendanceAdmin(ReadOnlyAdmin, ProviderScopedAdmin, PortalFormFields, admi
             .select_related("enrollment__learner", "recorded_by")
             .order_by("checked_in_at", "pk")
         )
+        claimed = set(
+            ClaimedSession.objects.filter(session=session).values_list("claim__enrollment_id", flat=True)
+        )
+        for row in attendance:
+            row.claimed = row.enrollment_id in claimed  # type: ignore[attr-defined]
         absent = list(records.enrolled_absent(session))
         by_source = dict(
             Attendance.objects.filter(session=session)
@@ -147,6 +152,8 @@ class AttendanceAdmin(ReadOnlyAdmin, ProviderScopedAdmin, PortalFormFields, admi
             attendance=attendance,
             absent=absent,
             count=len(attendance),
+            claimed_count=len(claimed),
+            screen_url=reverse("attendance:screen", args=[session.pk]),
             by_source=[(label, by_source.get(code, 0)) for code, label in Attendance.Source.choices],
             enrolled=len(attendance) + len(absent),
             form=form,

@@ -2,6 +2,8 @@
 reason), A's viewer (403), B's editor (404), the mixed-role user writing to B's session (refused),
 accreditation staff (works anywhere). Previews write nothing; bad input is a form error."""
 
+import datetime as dt
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -48,7 +50,34 @@ def test_the_page_lists_who_checked_in_when_and_how_and_who_did_not(
     assert "learner-b@example.com" in text and "Code on the screen" in text
     assert 'id="absent-list"' in response.content.decode()
     assert mark(first, learner_a.enrollments.get()) in response.content.decode()
-    assert "/in/" not in response.content.decode()  # no link to a projector screen from here
+    assert reverse("attendance:screen", args=[first.pk]) in response.content.decode()
+
+
+def test_the_page_shows_who_has_claimed_the_sessions_credit(client, staff_a, rounds, physician, learner_b):
+    from decimal import Decimal
+
+    from learners import services
+
+    first, second = sessions_of(rounds)[:2]
+    attend(physician, first)
+    attend(learner_b, first)
+    enrollment = physician.enrollments.get()
+    services.claim_credit(
+        enrollment=enrollment,
+        amounts={"ama_pra_1": Decimal("1.00")},
+        attested=True,
+        sessions=[first.pk],
+        at=first.end + dt.timedelta(hours=1),
+    )
+    client.force_login(staff_a)
+
+    html = client.get(page(first)).content.decode()
+
+    assert "1 learner has claimed this session's credit." in page_text(client.get(page(first)))
+    rows = {row.split("</tr>")[0] for row in html.split("<tr>")}
+    assert any("learner-a@" in row and "Yes" in row for row in rows)
+    assert any("learner-b@" in row and "Not yet" in row for row in rows)
+    assert "0 learners have claimed this session" in page_text(client.get(page(second)))
 
 
 def test_the_session_admin_links_to_its_attendance_page(client, staff_a, first):

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from activities import demo_courses, vocabulary
@@ -125,7 +126,17 @@ class Command(BaseCommand):
             self.stdout.write(f"    {activity.title}: {where_learner_stands(learner, activity)}")
             self.stdout.write(f"      {site}/activities/{activity.slug}/")
         self.stdout.write(f"  A weekly series with check-in: {rounds.title}")
-        self.stdout.write(f"      {site}/activities/{rounds.slug}/  (sessions and attendance in the admin)")
+        self.stdout.write(f"      {site}/activities/{rounds.slug}/")
+        upcoming = rounds.sessions.filter(end__gte=timezone.now()).order_by("start").first()
+        if upcoming is not None:
+            self.stdout.write(
+                f"    Next session: {timezone.localtime(upcoming.start, upcoming.zone):%a %b %d, %H:%M %Z}"
+            )
+            self.stdout.write(
+                f"      check-in screen (as staff): {site}{reverse('attendance:screen', args=[upcoming.pk])}"
+            )
+            attendance = reverse("admin:attendance_session_attendance", args=[upcoming.pk])
+            self.stdout.write(f"      attendance and fixes (as staff): {site}{attendance}")
 
 
 def grand_rounds(provider: Provider, *, staff: User, learner: User, now: datetime) -> Activity:
