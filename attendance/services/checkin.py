@@ -68,8 +68,8 @@ def _count_wrong(learner: User, checkin: SessionCheckin) -> None:
 
 def _judge_code(checkin: SessionCheckin, code: str, at: dt.datetime) -> tuple[codes.Verdict, str]:
     """The code's verdict, and the source of the check-in when it is accepted."""
-    typed = codes.normalise(code)
-    if checkin.fixed_code and hmac.compare_digest(typed, codes.normalise(checkin.fixed_code)):
+    typed, fixed = codes.normalise(code), codes.normalise(checkin.fixed_code)
+    if fixed and typed.isascii() and fixed.isascii() and hmac.compare_digest(typed, fixed):
         return codes.Verdict.CURRENT, Attendance.Source.FIXED
     return codes.judge(checkin.secret, typed, at), Attendance.Source.SCREEN
 

@@ -422,8 +422,8 @@ def set_fixed_code(*, session: Session, code: str, by: User, reason: str = "") -
     """Open check-in at ``session`` by a fixed code (``code``), or close it (``""``). Audited
     ``CHECKIN_CHANGED``; setting the code it already has changes nothing."""
     code = code.strip()
-    if code and (len(code) < 4 or len(code) > 12 or not code.isalnum()):
-        raise RecordsError({"fixed_code": _("Use 4 to 12 letters or digits.")})
+    if code and (len(code) < 4 or len(code) > 12 or not (code.isascii() and code.isalnum())):
+        raise RecordsError({"fixed_code": _("Use 4 to 12 letters (A to Z) or digits.")})
     with transaction.atomic():
         point = checkin.checkin_for(session)
         point = SessionCheckin.objects.select_for_update().get(pk=point.pk)

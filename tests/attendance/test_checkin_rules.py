@@ -129,3 +129,7 @@ def test_the_window_is_the_activitys_own(learner, physician_b, point, session, c
     assert _attempt(learner, point, START - dt.timedelta(minutes=60)).created
     with pytest.raises(CheckinError, match="closed at Mar 3, 10:00"):
         _attempt(physician_b, point, END + dt.timedelta(seconds=1))
+
+
+def test_a_code_with_letters_beyond_ascii_is_wrong_not_an_error():
+    assert codes.judge("secret", "١٢٣٤٥٦", dt.datetime(2026, 3, 3, tzinfo=dt.UTC)) is codes.Verdict.WRONG

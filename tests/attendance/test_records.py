@@ -238,6 +238,8 @@ def test_the_fixed_code_is_set_and_cleared_with_an_audit_entry_each(rounds, staf
     first = sessions_of(rounds)[0]
     with pytest.raises(records.RecordsError):
         records.set_fixed_code(session=first, code="a!", by=staff_a)
+    with pytest.raises(records.RecordsError):  # a letter the learner's code field cannot send
+        records.set_fixed_code(session=first, code="ÉCOLE7", by=staff_a)
     records.set_fixed_code(session=first, code="ROUNDS7", by=staff_a)
     records.set_fixed_code(session=first, code="ROUNDS7", by=staff_a)  # unchanged: no entry
     assert SessionCheckin.objects.get(session=first).fixed_code == "ROUNDS7"
