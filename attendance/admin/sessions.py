@@ -25,16 +25,12 @@ from learners.models import ClaimedSession, Enrollment
 from portal import scoping
 from portal.admin import PortalFormFields, ProviderScopedAdmin, ReadOnlyAdmin, scope_queryset
 from portal.lib.dry_run import dry_run
+from portal.lib.field_errors import add_to_form
 
 
 def may_write(request, provider_id: int) -> bool:
     """Whether the user may change records of ``provider_id``: accreditation staff, or its editors."""
     return scoping.sees_everything(request.user) or provider_id in scoping.editable_provider_ids(request.user)
-
-
-def apply_errors(form, error: records.RecordsError) -> None:
-    for name, message in error.errors.items():
-        form.add_error(name if name in form.fields else None, message)
 
 
 @admin.register(Invitation)
@@ -120,7 +116,7 @@ class AttendanceAdmin(ReadOnlyAdmin, ProviderScopedAdmin, PortalFormFields, admi
                     session=session, code=form.cleaned_data["fixed_code"], by=request.user
                 )
             except records.RecordsError as exc:
-                apply_errors(form, exc)
+                add_to_form(form, exc)
             else:
                 text = (
                     _("Check-in by fixed code is open.")
@@ -186,7 +182,7 @@ class AttendanceAdmin(ReadOnlyAdmin, ProviderScopedAdmin, PortalFormFields, admi
                     reason=form.cleaned_data["reason"],
                 )
             except records.RecordsError as exc:
-                apply_errors(form, exc)
+                add_to_form(form, exc)
             else:
                 return self._done(request, session, summary.text(preview=False))
         context = self._context(
@@ -224,7 +220,7 @@ class AttendanceAdmin(ReadOnlyAdmin, ProviderScopedAdmin, PortalFormFields, admi
                     return self._done(request, session, run().text(preview=False))
                 preview = dry_run(run).text(preview=True)
             except records.RecordsError as exc:
-                apply_errors(form, exc)
+                add_to_form(form, exc)
         context = self._context(request, session, _("Add attendees"), form=form, preview=preview)
         return TemplateResponse(request, "admin/attendance/records_form.html", context)
 
@@ -249,7 +245,7 @@ class AttendanceAdmin(ReadOnlyAdmin, ProviderScopedAdmin, PortalFormFields, admi
                 preview = dry_run(run).text(preview=True)
                 form = RosterForm(initial={"content": RosterForm.sign(content), "reason": reason})
             except records.RecordsError as exc:
-                apply_errors(form, exc)
+                add_to_form(form, exc)
         context = self._context(
             request, session, _("Import sign-in sheet"), form=form, preview=preview, multipart=True
         )
@@ -283,7 +279,7 @@ class AttendanceAdmin(ReadOnlyAdmin, ProviderScopedAdmin, PortalFormFields, admi
                     attendance=attendance, by=request.user, reason=form.cleaned_data["reason"]
                 )
             except records.RecordsError as exc:
-                apply_errors(form, exc)
+                add_to_form(form, exc)
             else:
                 return self._done(request, session, _("The attendance is removed."))
         context = self._context(

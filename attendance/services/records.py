@@ -39,22 +39,18 @@ from attendance.services import checkin, credit
 from learners.models import ClaimedSession, Enrollment
 from portal import audit
 from portal.lib.csv import starts_like_formula
+from portal.lib.field_errors import NON_FIELD, FieldErrors
 from portal.models import User
 
 logger = logging.getLogger(__name__)
 
-NON_FIELD = "__all__"
 MAX_REASON = 300
 MAX_ROSTER_LINES = 2000  # a sign-in sheet, not a registry file
 ROSTER_HEADER = ("email", "name", "sessions")
 
 
-class RecordsError(Exception):
+class RecordsError(FieldErrors):
     """A refused change: ``errors`` maps each form field (or ``__all__``) to why, in words for staff."""
-
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
 @dataclass

@@ -26,6 +26,7 @@ from learners.models import (
 from learners.services import claims, corrections
 from portal.admin import PortalFormFields, ProviderScopedAdmin, ReadOnlyAdmin
 from portal.lib.dry_run import dry_run
+from portal.lib.field_errors import add_to_form
 
 
 class OnBehalfForm(ClaimForm):
@@ -35,11 +36,6 @@ class OnBehalfForm(ClaimForm):
         ),
         required=False,
     )
-
-
-def _errors(form, error: claims.ClaimError | records.RecordsError) -> None:
-    for name, message in error.errors.items():
-        form.add_error(name if name in form.fields else None, message)
 
 
 def _amounts_text(amounts) -> str:
@@ -154,7 +150,7 @@ class CreditClaimAdmin(_StaffPages):
                     "added": ledger["added"],
                 }
             except claims.ClaimError as exc:
-                _errors(form, exc)
+                add_to_form(form, exc)
         return self._page(
             request,
             title=_("Correct claim"),
@@ -243,7 +239,7 @@ class EnrollmentAdmin(_StaffPages):
                     "sessions": _(" for %(n)d sessions") % {"n": len(sessions)} if sessions else "",
                 }
             except claims.ClaimError as exc:
-                _errors(form, exc)
+                add_to_form(form, exc)
         return self._page(
             request,
             title=_("Record credit on the learner's behalf"),
@@ -281,7 +277,7 @@ class EnrollmentAdmin(_StaffPages):
                     "deadline": deadline,
                 }
             except records.RecordsError as exc:
-                _errors(form, exc)
+                add_to_form(form, exc)
         return self._page(
             request,
             title=_("Extend claim window"),

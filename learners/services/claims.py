@@ -15,17 +15,12 @@ from learners.models import ClaimedCredit, ClaimedMoc, ClaimedSession, CreditCla
 from learners.services import claim_changes, dispatch
 from learners.services.reporting import ledger
 from portal import audit
+from portal.lib.field_errors import NON_FIELD, FieldErrors
 from portal.models import User
 
-NON_FIELD = "__all__"
 
-
-class ClaimError(Exception):
+class ClaimError(FieldErrors):
     """A refused claim: ``errors`` maps each form field (or ``__all__``) to why, in words for the learner."""
-
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
 @dataclass

@@ -21,6 +21,7 @@ from learners.selectors import learner as selectors
 from learners.services import certificates
 from portal import audit
 from portal.lib.csv import write_rows
+from portal.lib.field_errors import add_to_form
 from portal.lib.http import attachment, csv_attachment, private
 
 TRANSCRIPT_COLUMNS = ["claimed_on", "activity", "provider", "activity_type", "credit_type", "amount"]
@@ -93,8 +94,7 @@ def claim(request, public_id):
                 sessions=form.sessions(),
             )
         except services.ClaimError as exc:
-            for field, message in exc.errors.items():
-                form.add_error(None if field not in form.fields else field, message)
+            add_to_form(form, exc)
         else:
             messages.success(request, _("Your credit is recorded. Your certificate will follow by email."))
             return redirect("learners:dashboard")
