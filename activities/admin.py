@@ -82,23 +82,22 @@ class MocApprovalInline(ProviderScopedInline, admin.TabularInline):
     fields = ["board", "credit_type", "points"]
 
 
+SESSION_FIELDS = ["start", "end", "time_zone", "online", "venue", "city", "state", "country", "track"]
+
+
+def attendance_link(session: Session | None) -> str:
+    """A link to the session's attendance page (the attendance app's admin, reached by its URL name)."""
+    if session is None or session.pk is None:
+        return "-"
+    url = reverse("admin:attendance_session_attendance", args=[session.pk])
+    return format_html('<a href="{}">{}</a>', url, _("Attendance"))
+
+
 class SessionInline(ProviderScopedInline, admin.TabularInline):
     model = Session
     form = SessionForm
     extra = 0
-    fields = [
-        "start",
-        "end",
-        "time_zone",
-        "online",
-        "venue",
-        "city",
-        "state",
-        "country",
-        "track",
-        "hours",
-        "attendance",
-    ]
+    fields = [*SESSION_FIELDS, "hours", "attendance"]
     readonly_fields = ["hours", "attendance"]
     show_change_link = True
     verbose_name_plural = _("sessions (credit hours on each session's own page)")
@@ -111,10 +110,7 @@ class SessionInline(ProviderScopedInline, admin.TabularInline):
 
     @admin.display(description=_("attendance"))
     def attendance(self, obj):
-        if obj is None or obj.pk is None:
-            return "-"
-        url = reverse("admin:attendance_session_attendance", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, _("Attendance"))
+        return attendance_link(obj)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("credits__credit_type")
@@ -136,28 +132,12 @@ class SessionAdmin(ProviderScopedAdmin, admin.ModelAdmin):
     date_hierarchy = "start"
     inlines = [SessionCreditInline]
     form = SessionForm
-    fields = [
-        "activity",
-        "start",
-        "end",
-        "time_zone",
-        "online",
-        "venue",
-        "city",
-        "state",
-        "country",
-        "track",
-        "attendance",
-    ]
+    fields = ["activity", *SESSION_FIELDS, "attendance"]
     readonly_fields = ["attendance"]
 
     @admin.display(description=_("attendance"))
     def attendance(self, obj):
-        """A link to the session's attendance page (the attendance app's admin, reached by its URL name)."""
-        if obj is None or obj.pk is None:
-            return "-"
-        url = reverse("admin:attendance_session_attendance", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, _("Attendance"))
+        return attendance_link(obj)
 
     def save_model(self, request, obj, form, change):
         obj.from_listing = False  # staff's from now on: a re-import leaves it alone
