@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -40,6 +40,30 @@ class Provider(TimestampedModel):
         help_text=_(
             "Printed on certificates, e.g. '… is accredited by the ACCME to provide continuing "
             "medical education for physicians.'"
+        ),
+    )
+    joint_accreditation = models.BooleanField(
+        _("Joint Accreditation"),
+        default=False,
+        help_text=_(
+            "Jointly accredited for interprofessional continuing education (ACCME, ACPE and ANCC together): "
+            "its certificates carry the Joint Accreditation statement and it reports to JA-PARS."
+        ),
+    )
+    accme_provider_id = models.CharField(
+        _("ACCME provider ID"),
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]{7}$", _("The ACCME provider ID is 7 digits."))],
+        help_text=_("The 7-digit ID ACCME issued, which PARS files quote."),
+    )
+    acpe_provider_number = models.CharField(
+        _("ACPE provider number"),
+        max_length=16,
+        blank=True,
+        help_text=_(
+            "The provider part of the ACPE Universal Activity Number (e.g. 0197, or JA0000001 for a "
+            "jointly accredited provider), which CPE Monitor files quote."
         ),
     )
 

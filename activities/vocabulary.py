@@ -5,6 +5,7 @@ Codes are stable identifiers stored in the database; labels are the names listin
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -337,3 +338,35 @@ FORMAT_BY_KEY = _by_key(FORMAT_CHOICES)
 MOC_BOARD_BY_KEY = _by_key(MOC_BOARD_CHOICES)
 MOC_CREDIT_TYPE_BY_KEY = _by_key(MOC_CREDIT_TYPE_CHOICES)
 OUTCOME_BY_KEY = _by_key(OUTCOME_CHOICES)
+
+
+# --- what a certificate is called ---------------------------------------------------------------------------
+
+CERTIFICATE_OF_CREDIT = "credit"
+CERTIFICATE_OF_COMPLETION = "completion"
+CERTIFICATE_OF_PARTICIPATION = "participation"
+
+CERTIFICATE_TITLES = {
+    CERTIFICATE_OF_CREDIT: "Certificate of Credit",
+    CERTIFICATE_OF_COMPLETION: "Certificate of Completion",
+    CERTIFICATE_OF_PARTICIPATION: "Certificate of Participation",
+}
+
+
+def certificate_kind(claimed: Iterable[str]) -> str:
+    """What a certificate is, by the credit the learner earned (the credit type codes claimed).
+
+    A physician who claimed AMA PRA Category 1 Credit™ gets a Certificate of Credit (AMA, "The Physician's
+    Recognition Award and credit system", documentation of credit). A learner who earned credit of their own
+    profession (ANCC contact hours, ACPE contact hours, AAPA Category 1 CME, IPCE credit and the others) gets a
+    Certificate of Completion stating it: ANCC asks for a certificate "indicating completion" with the contact
+    hours awarded (an ANCC-accredited approver's required elements, coloradonurses.org/faqs-2). Only a learner
+    who earned no credit gets a Certificate of Participation, which states what the activity was designated
+    for (AMA: non-physicians may be given a certificate of participation).
+    """
+    codes = set(claimed)
+    if AMA_PRA_1 in codes:
+        return CERTIFICATE_OF_CREDIT
+    if codes:
+        return CERTIFICATE_OF_COMPLETION
+    return CERTIFICATE_OF_PARTICIPATION
