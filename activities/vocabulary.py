@@ -64,6 +64,7 @@ class Profession:
     PHYSICIAN = "physician"
     NURSE = "nurse"
     PHARMACIST = "pharmacist"
+    PHARMACY_TECHNICIAN = "pharmacy_technician"  # ACPE credit on UANs ending in T (or P and T)
     PHYSICIAN_ASSISTANT = "physician_assistant"
     PSYCHOLOGIST = "psychologist"
     SOCIAL_WORKER = "social_worker"
@@ -78,6 +79,7 @@ PROFESSION_CHOICES = [
     (Profession.PHYSICIAN, "Physician (MD/DO)"),
     (Profession.NURSE, "Nurse"),
     (Profession.PHARMACIST, "Pharmacist"),
+    (Profession.PHARMACY_TECHNICIAN, "Pharmacy technician"),
     (Profession.PHYSICIAN_ASSISTANT, "Physician assistant (PA)"),
     (Profession.PSYCHOLOGIST, "Psychologist"),
     (Profession.SOCIAL_WORKER, "Social worker"),
