@@ -372,6 +372,7 @@ def test_the_same_bytes_for_a_shaped_name_in_a_fresh_process(certificate):
     snapshot = dict(certificate.versions.get().snapshot, learner_name="अनन्या शर्मा محمد أحمد")
     render_snapshot(dict(snapshot, learner_name="क्ष त्र ज्ञ श्र لا إله"))
     here = render_snapshot(snapshot)
+    assert glyphless(here) == []
     script = (
         "import json, sys, django; django.setup()\n"
         "from learners.pdf.certificate import render_snapshot\n"
