@@ -62,8 +62,9 @@ MAIN_FILES = {
 ITALIC_OF = {REGULAR: ITALIC, BOLD: BOLD_ITALIC, ITALIC: ITALIC, BOLD_ITALIC: BOLD_ITALIC}
 BOLD_FACES = {BOLD, BOLD_ITALIC}
 
-# Scripts with a font of their own: (regular font, bold font), the files, the Unicode blocks, and whether
-# HarfBuzz shapes the run. Hangul needs no shaping (names are written in precomposed syllables).
+# Scripts with a font of their own: the regular and bold font (each in ``<name>.ttf``), whether HarfBuzz
+# shapes its runs, and its Unicode blocks. Hangul needs no shaping (names are written in precomposed
+# syllables).
 SCRIPTS = [
     ("NanumSquareR", "NanumSquareB", False, [(0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7FF)]),
     ("NotoSansArabic-Regular", "NotoSansArabic-Bold", True,
@@ -150,6 +151,10 @@ def _covered(font: str) -> frozenset[int]:
 
 @cache
 def _script_font(ch: str, bold: bool) -> str | None:
+    if unicodedata.bidirectional(ch) in ("AN", "EN"):
+        # Digits run left to right even among Arabic letters: left out of the shaped right-to-left run,
+        # which is reversed back to logical order whole.
+        return None
     code = ord(ch)
     for regular, bold_font, _, blocks in SCRIPTS:
         if any(start <= code <= end for start, end in blocks):

@@ -6,7 +6,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
-from portal.lib.pdf_text import BOLD, REGULAR, draw_text, italic, markup, register_fonts, text_width
+from portal.lib.pdf_text import BOLD, REGULAR, draw_text, italic, markup, register_fonts, runs, text_width
 from tests.helpers import drawn, glyphless
 
 CREDIT = "AMA PRA Category 1 Credit™"
@@ -65,3 +65,7 @@ def test_i_around_a_whole_markup_keeps_each_shaped_run_in_its_font():
     fonts = {font for font, text in drawn(pdf) if text.strip()}
     assert fonts == {"NotoSansArabic-Regular", "DroidSansFallback"}
     assert glyphless(pdf) == []
+
+
+def test_digits_among_arabic_letters_read_left_to_right():
+    assert runs("محمد ١٢٣") == [(REGULAR, "١٢٣ "), ("NotoSansArabic-Regular", "ﺪﻤﺤﻣ")]
