@@ -11,6 +11,7 @@ import contextlib
 import html
 import io
 import re
+import subprocess
 import unicodedata
 from datetime import datetime
 from functools import cache
@@ -268,7 +269,5 @@ def drawn_text(pdf: bytes) -> str:
 def extracted_text(pdf: bytes) -> str:
     """The text ``pdftotext`` (poppler) reads back, in logical order, normalised (NFKC) and without the
     directional marks it puts around right-to-left runs."""
-    import subprocess
-
     out = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     return "".join(ch for ch in unicodedata.normalize("NFKC", out) if unicodedata.category(ch) != "Cf")
