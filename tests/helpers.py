@@ -9,17 +9,25 @@ The personas made with them are fixtures in ``tests/conftest.py``.
 
 import contextlib
 import html
+import io
 import re
+import subprocess
+import unicodedata
 from datetime import datetime
+from functools import cache
 
 import time_machine
 from django.contrib.messages import get_messages
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
+from pypdf.generic import ContentStream
 
 from attendance import codes
 from attendance.services import checkin as checkin_service
 from learners import services
 from learners.models import Certificate, Enrollment, LearnerProfile
 from learners.services import certificates
+from portal.lib.pdf_text import FONT_DIR
 from tests.factories import UserFactory
 
 # The physician persona's identifiers (a valid NPI, as the profile form checks it).
@@ -190,3 +198,76 @@ def attempt(enrollment, assessment, *, right: int | None = None, at: datetime | 
         responses=answers(version, right=right, **kwargs),
         at=at,
     )
+
+
+# --- what a PDF draws -------------------------------------------------------------------------------------
+
+# Names in scripts that need a font of their own, and shaping or right-to-left order.
+NAMES_IN_SCRIPTS = {
+    "korean": "김민준",
+    "hindi": "अनन्या शर्मा",
+    "thai": "สมชาย ใจดี",
+    "arabic": "محمد أحمد",
+    "hebrew": "דוד כהן",
+}
+RIGHT_TO_LEFT = {"arabic", "hebrew"}
+PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+
+
+def _to_unicode(font) -> dict[int, str]:
+    """The font's ToUnicode map: a drawn byte to the character ReportLab wrote for it."""
+    cmap = font["/ToUnicode"].get_object().get_data().decode()
+    return {
+        int(code, 16): chr(int(char, 16))
+        for code, char in re.findall(r"<([0-9A-F]{2})> <([0-9A-F]{4,})>", cmap)
+    }
+
+
+@cache
+def _vendored_cmap(base_font: str) -> dict[int, str]:
+    name = {"DroidSansFallback": "DroidSansFallbackFull"}.get(base_font, base_font)
+    return TTFont(FONT_DIR / f"{name}.ttf").getBestCmap()
+
+
+def drawn(pdf: bytes) -> list[tuple[str, str]]:
+    """What each page draws, in drawing order: ``(font, characters)`` for each text-showing operator, the
+    font by base name without its subset tag, the characters as its ToUnicode map gives them. A line is
+    drawn left to right, so this is the visual order; a shaped run is its glyphs (Arabic in presentation
+    forms; a glyph with no character of its own is a private-use one)."""
+    shown = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        fonts = {name: font.get_object() for name, font in page["/Resources"]["/Font"].items()}
+        current = None
+        for operands, operator in ContentStream(page.get_contents(), page.pdf).operations:
+            if operator == b"Tf":
+                current = fonts[operands[0]]
+            elif operator in (b"Tj", b"TJ", b"'", b'"'):
+                strings = operands[-1] if operator == b"TJ" else [operands[-1]]
+                codes = b"".join(bytes(s.original_bytes) for s in strings if hasattr(s, "original_bytes"))
+                mapping = _to_unicode(current)
+                base = str(current["/BaseFont"]).lstrip("/").split("+")[-1]
+                shown.append((base, "".join(mapping[c] for c in codes)))
+    return shown
+
+
+def glyphless(pdf: bytes) -> list[tuple[str, str]]:
+    """The characters drawn in a font that has no glyph for them (they print blank or as a box): a drawn
+    private-use character is one of the glyphs a shaped font gave it, the rest must be in the font's cmap."""
+    return [
+        (font, ch)
+        for font, text in drawn(pdf)
+        for ch in text
+        if not ch.isspace() and not PRIVATE_USE.match(ch) and not _vendored_cmap(font).get(ord(ch))
+    ]
+
+
+def drawn_text(pdf: bytes) -> str:
+    """Everything drawn, in drawing (visual) order, presentation forms normalised (NFKC)."""
+    return unicodedata.normalize("NFKC", "".join(text for _, text in drawn(pdf)))
+
+
+def extracted_text(pdf: bytes) -> str:
+    """The text ``pdftotext`` (poppler) reads back, in logical order, normalised (NFKC) and without the
+    directional marks it puts around right-to-left runs."""
+    out = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    return "".join(ch for ch in unicodedata.normalize("NFKC", out) if unicodedata.category(ch) != "Cf")

@@ -2,6 +2,7 @@
 real SMTP server on this machine (aiosmtpd) as well as Django's in-memory outbox."""
 
 import email
+import email.policy
 import smtplib
 import uuid
 from datetime import timedelta
@@ -16,7 +17,7 @@ from learners.pdf.certificate import render_certificate
 from learners.services import certificates, dispatch, outbox
 from tests.certificates.conftest import GREYLISTED, REFUSED, free_port
 from tests.factories import ActivityFactory, UserFactory
-from tests.helpers import complete, issue, make_learner
+from tests.helpers import complete, extracted_text, glyphless, issue, make_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -341,3 +342,20 @@ def test_an_email_still_waiting_when_the_certificate_is_revoked_is_never_sent(pe
     assert "revoked" in pending.last_error
     assert pending.sent_at is None and pending.sending_since is None
     assert outbox.sweep(now=pending.created + dispatch.SWEEP_GRACE) == outbox.Swept(released=0, queued=0)
+
+
+@pytest.mark.parametrize("name", ["김민준", "محمد أحمد"])
+def test_a_name_in_any_script_reaches_the_email_and_its_pdf(seed_activity, smtp_server, name):
+    learner = make_learner(UserFactory(email="learner-ko-ar@example.com"), first_name=name, last_name="")
+    certificate = certificates.issue_certificate(enrollment=complete(learner, seed_activity))
+    message = OutboxMessage.objects.get(version__certificate=certificate)
+    assert outbox.send_message(message_id=message.pk) == "sent"
+    [(_, raw)] = smtp_server.received
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    bodies = {part.get_content_type(): part for part in parsed.walk() if not part.is_multipart()}
+    for kind in ("text/plain", "text/html"):
+        assert bodies[kind].get_content_charset() == "utf-8"
+        assert name in bodies[kind].get_content(), kind
+    pdf = bodies["application/pdf"].get_content()
+    assert glyphless(pdf) == []
+    assert name in extracted_text(pdf)

@@ -19,11 +19,30 @@ from learners.models import CertificateVersion
 from learners.pdf.certificate import render_certificate, render_snapshot
 from learners.services import certificates
 from tests.factories import ActivityFactory, UserFactory
-from tests.helpers import complete, issue, make_learner
+from tests.helpers import (
+    NAMES_IN_SCRIPTS,
+    PRIVATE_USE,
+    RIGHT_TO_LEFT,
+    complete,
+    drawn,
+    drawn_text,
+    extracted_text,
+    glyphless,
+    issue,
+    make_learner,
+)
 
 pytestmark = pytest.mark.django_db
 
 CJK_FONT = "DroidSansFallback"
+# The bold face each script's name prints in.
+SCRIPT_FONTS = {
+    "korean": "NanumSquareB",
+    "hindi": "NotoSansDevanagari-Bold",
+    "thai": "NotoSansThai-Bold",
+    "arabic": "NotoSansArabic-Bold",
+    "hebrew": "NotoSansHebrew-Bold",
+}
 
 
 def read(pdf: bytes) -> PdfReader:
@@ -314,12 +333,57 @@ def test_a_full_certificate_fits_inside_its_border(
     assert "joint providership of Provider A and StatPearls Publishing LLC" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known gap: Droid Sans Fallback has 3 of the 11,172 Hangul syllables, so a Korean name prints "
-    "blank; it needs a font with Hangul (portal/lib/pdf_text.py names the gap).",
-)
-def test_a_korean_name_prints(certificate):
-    version = certificate.versions.get()
-    pdf = render_snapshot(dict(version.snapshot, learner_name="김민준"))
-    assert "김민준" in read(pdf).pages[0].extract_text()
+@pytest.mark.parametrize("script", sorted(NAMES_IN_SCRIPTS))
+def test_a_name_in_a_script_with_its_own_font_prints(certificate, script):
+    """Korean, Hindi, Thai, Arabic and Hebrew names: every glyph drawn is one its embedded font has, the
+    text reads back as written, and right-to-left names are drawn right to left."""
+    name = NAMES_IN_SCRIPTS[script]
+    pdf = render_snapshot(dict(certificate.versions.get().snapshot, learner_name=name))
+    assert glyphless(pdf) == []
+    script_font = SCRIPT_FONTS[script]
+    assert script_font in {font for font, _ in drawn(pdf)}
+    assert is_embedded(fonts_of(pdf)[script_font])
+    if script == "hindi":
+        # The conjunct न्य and the reph र् are glyphs of their own, which no character names.
+        shaped = [text for font, text in drawn(pdf) if font == script_font]
+        assert [PRIVATE_USE.sub("", text) for text in shaped] == ["अनया", "शमा"]
+        assert all(PRIVATE_USE.search(text) for text in shaped)
+    else:
+        assert name in extracted_text(pdf)
+    if script in RIGHT_TO_LEFT:
+        assert name[::-1] in drawn_text(pdf)
+
+
+def test_arabic_letters_are_joined(certificate):
+    pdf = render_snapshot(dict(certificate.versions.get().snapshot, learner_name="محمد أحمد"))
+    arabic = "".join(text for font, text in drawn(pdf) if font.startswith("NotoSansArabic"))
+    # Initial, medial and final forms (Arabic Presentation Forms-B), not the letters' isolated forms.
+    assert arabic == "ﺪﻤﺣأﺪﻤﺤﻣ"
+
+
+def test_a_right_to_left_name_with_credentials_reads_in_order(certificate):
+    pdf = render_snapshot(dict(certificate.versions.get().snapshot, learner_name="דוד כהן, MD"))
+    assert "ןהכ דוד, MD" in drawn_text(pdf)
+    assert "דוד כהן, MD" in extracted_text(pdf)
+
+
+def test_the_same_bytes_for_a_shaped_name_in_a_fresh_process(certificate):
+    """Shaped glyphs are written as characters fixed per glyph, not per process."""
+    snapshot = dict(certificate.versions.get().snapshot, learner_name="अनन्या शर्मा محمد أحمد")
+    render_snapshot(dict(snapshot, learner_name="क्ष त्र ज्ञ श्र لا إله"))
+    here = render_snapshot(snapshot)
+    assert glyphless(here) == []
+    script = (
+        "import json, sys, django; django.setup()\n"
+        "from learners.pdf.certificate import render_snapshot\n"
+        "sys.stdout.buffer.write(render_snapshot(json.loads(sys.stdin.read()), version=1))\n"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(snapshot).encode(),
+        capture_output=True,
+        check=True,
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+    )
+    assert fresh.stdout == here

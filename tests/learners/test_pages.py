@@ -12,7 +12,19 @@ from pypdf import PdfReader
 
 from learners import services
 from tests.factories import ActivityFactory
-from tests.helpers import complete, issue, make_learner, page_text
+from tests.helpers import (
+    NAMES_IN_SCRIPTS,
+    PRIVATE_USE,
+    RIGHT_TO_LEFT,
+    complete,
+    drawn,
+    drawn_text,
+    extracted_text,
+    glyphless,
+    issue,
+    make_learner,
+    page_text,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -252,6 +264,25 @@ def test_the_pdf_prints_the_learners_name_in_any_script_and_the_amounts(client, 
         assert amount in extracted
     assert "Sepsis bundles" in extracted
     assert "Someone else's course" not in extracted
+
+
+@pytest.mark.parametrize("script", sorted(NAMES_IN_SCRIPTS))
+def test_the_pdf_prints_a_name_in_a_script_with_its_own_font(client, history, script):
+    name = NAMES_IN_SCRIPTS[script]
+    history.first_name, history.last_name = name, ""
+    history.save()
+    client.force_login(history)
+
+    pdf = client.get(TRANSCRIPT_PDF).content
+
+    assert glyphless(pdf) == []
+    if script == "hindi":
+        shaped = [text for font, text in drawn(pdf) if font == "NotoSansDevanagari-Bold"]
+        assert [PRIVATE_USE.sub("", text) for text in shaped] == ["अनया", "शमा"]
+    else:
+        assert name in extracted_text(pdf)
+    if script in RIGHT_TO_LEFT:
+        assert name[::-1] in drawn_text(pdf)
 
 
 def test_the_pdf_follows_the_filters(client, history):
