@@ -13,7 +13,7 @@ from learners.models import ExportBatch, ReportingEntry
 from portal.models import AuditEntry
 from tests.factories import UserFactory
 from tests.helpers import complete, make_learner, messages_of, page_text
-from tests.reporting.conftest import EXPORT, LEDGER, OCT_3, OCT_20, RETURNED, rows_of
+from tests.reporting.conftest import EXPORT, LEDGER, OCT_3, OCT_20, RETURNED, export_file, rows_of
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +27,8 @@ def act(client, action, entries, **fields):
 
 
 def export(client, preset="accreditor_last_month"):
-    response = client.post(EXPORT, {"preset": preset})
-    assert response.status_code == 200
-    return response
+    """Export a preset from the Export files page and download the file it made."""
+    return export_file(client, {"preset": preset})
 
 
 def upload(client, text: str, name="returned.csv"):
@@ -249,7 +248,7 @@ def test_viewers_cannot_settle_or_requeue(client, viewer_a, staff_a, october, ph
     assert response.status_code == 200 and "Ada Lovelace" in page_text(response)
     for value in ("mark_accepted", "mark_rejected", "requeue"):
         assert f'value="{value}"' not in response.text
-    assert "Upload a returned file" not in response.text
+    assert "Record registry results from a CSV" not in response.text
     act(client, "mark_accepted", [abim])
     act(client, "mark_rejected", [abim], confirm="yes", reason="Viewer tries")
     act(client, "requeue", [abs_])
