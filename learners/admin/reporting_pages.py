@@ -174,6 +174,8 @@ class ReportingPages(ProviderScopedAdmin, admin.ModelAdmin):
         activity_result = None
         if asked and report_form.is_valid():
             activity_result = self._activity_report(report_form.cleaned_data)
+        elif asked and request.GET.get("provider") and "provider" in report_form.errors:
+            raise Http404(_("No such provider, or not one of yours."))
         ready = self._preset_counts(request, presets) if may_report else {}
         for key, preset in presets.items():
             preset.update(ready.get(key, {}))

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from learners.models import ExportBatch, ReportingEntry
 from tests.factories import UserFactory
-from tests.helpers import change_profile, complete, make_learner, page_text
+from tests.helpers import change_profile, complete, make_learner, messages_of, page_text
 from tests.reporting.conftest import (
     ACTIVITY_CSV,
     BATCHES,
@@ -502,3 +502,41 @@ def test_the_activity_picker_offers_only_own_activities(as_staff_b, activity, mo
     )
     assert response.status_code == 200
     assert [r["text"] for r in response.json()["results"]] == ["Provider B cardiology"]
+
+
+# --- the result on the page, and the past files ----------------------------------------------------------
+
+
+def test_the_export_result_and_the_past_files_are_on_the_page(as_staff_a, october, waiting):
+    page, files = made_files(as_staff_a, ACCREDITOR_PRESET)
+
+    batch = ExportBatch.objects.get()
+    text = page_text(page)
+    assert "Result: Accreditor (ACCME PARS), completed Oct. 1, 2026 to Oct. 31, 2026" in text
+    assert f"{batch.filename} (Provider A): 4 rows exported." in text
+    assert "2 rows are still waiting for learners' consent or details." in text
+    assert [f.content.decode() for f in files] == [batch.content]
+    assert messages_of(page) == []  # on the page itself, not only as a flash message
+    past = page.text.split('id="past-files"', 1)[1].split("</table>", 1)[0]
+    assert download_url(batch) in past and batch.filename in past
+    assert "Nov. 15, 2026" in past and staff_a_name(batch) in past
+    # later visits list it too, with the dates in the admin's format
+    later = page_text(as_staff_a.get(EXPORT))
+    assert "Oct. 1, 2026 to Oct. 31, 2026: 0 ready, 2 waiting" in later
+    assert batch.filename in later
+
+
+def staff_a_name(batch) -> str:
+    return batch.made_by.get_full_name() or batch.made_by.email
+
+
+def test_the_mixed_role_user_exports_nothing_where_they_only_view(
+    client, mixed_role, october_b, moc_activity_b
+):
+    client.force_login(mixed_role)
+    page, files = made_files(client, ACCREDITOR_PRESET)
+    assert files == [] and "Nothing is ready to report" in page_text(page)
+    crafted = client.post(EXPORT, custom(activity=moc_activity_b.pk))
+    assert crafted.status_code == 200 and "Select a valid choice" in page_text(crafted)
+    assert not ExportBatch.objects.exists()
+    assert set(ReportingEntry.objects.values_list("state", flat=True)) == {"ready"}
