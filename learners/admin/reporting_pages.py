@@ -8,7 +8,11 @@ say which rows the user may export or settle. The rules are the services': ``exp
 makes the learner files (one per provider, every provider's or none), ``ja_pars.activity_report`` the
 activity report (which changes nothing, so viewers may make it, as they may download the dashboard's CSV),
 ``ledger.apply_returned_file`` settles the rows a results CSV names; the pages collect the choices and show
-the answer on the page itself: how many rows, what was left out and why, and the link to each file."""
+the answer on the page itself: how many rows, what was left out and why, and the link to each file.
+
+Dates on these pages are in the admin's ``DATE_FORMAT`` (the settings leave Django's for en-us: "Oct. 3,
+2026", as every changelist shows dates), times in its ``DATETIME_FORMAT``; the files keep the registries'
+own formats."""
 
 from datetime import date, timedelta
 

@@ -468,3 +468,18 @@ def test_exporting_and_settling_queries_do_not_grow_with_the_rows(as_staff_a, ac
     _learners_completing(activity, 16, offset=4)
     assert ReportingEntry.objects.count() == 40
     assert _settling_queries(as_staff_a, activity) == few
+
+
+def test_the_results_page_says_the_csv_is_our_own_format(as_staff_a, october):
+    ledger = as_staff_a.get(LEDGER)
+    assert "Record registry results from a CSV (our own format)" in page_text(ledger)
+    assert "returned file" not in page_text(ledger).lower()
+    page = page_text(as_staff_a.get(RETURNED))
+    assert "Record registry results from a CSV (our own format)" in page
+    assert "it is not a file a registry sends" in page
+    for column in (
+        "row_id The row_id column of the exported file",
+        "status accepted or rejected",
+        "reason Why",
+    ):
+        assert column in page, column
