@@ -256,3 +256,45 @@ def test_bad_choices_are_named_never_a_500(client, staff_a, ja_world, provider_a
     response = client.get(REPORT_CSV, {"provider": provider_a.pk, "year": "abc"})
     assert response.status_code == 400
     assert client.get(REPORT_CSV, {"provider": "x" * 50, "year": "2026"}).status_code == 404
+
+
+def test_an_in_person_activity_needs_a_place_and_commercial_support_is_stated(ja_world, provider_a):
+    from activities.models import Session
+
+    Session.objects.filter(activity=ja_world["rounds"]).update(city="", state="", country="")
+    Activity.objects.filter(pk=ja_world["enduring"].pk).update(commercial_support=True)
+
+    report = ja_pars.activity_report(provider=provider_a, year=2026)
+
+    refused = {activity.title: why for activity, why in report.refused}
+    assert refused["Grand rounds 2026"] == (
+        "in person, but no session has a city, state and country and the activity no location"
+    )
+    (enduring,) = [row for row in report.rows if row["title"] == "Opioid safety for the team"]
+    assert enduring["commercial_support"] == "Yes"
+
+
+def test_the_report_takes_the_same_queries_however_many_activities(ja_world, provider_a, physician):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            ja_pars.activity_report(provider=provider_a, year=2026)
+        return len(captured)
+
+    few = queries()
+    for n in range(4):
+        more = ActivityFactory(
+            provider=provider_a,
+            title=f"More {n}",
+            activity_type="rss",
+            format="in_person",
+            start=utc(2026, 6, 1, 12),
+            end=utc(2026, 7, 1, 13),
+            sessions=[(utc(2026, 6, 1, 12), utc(2026, 6, 1, 13)), (utc(2026, 7, 1, 12), utc(2026, 7, 1, 13))],
+        )
+        more.sessions.update(venue="Hall", city="Springfield", state="IL", country="USA")
+        attend(physician, more.sessions.first())
+    assert len(ja_pars.activity_report(provider=provider_a, year=2026).rows) == 6
+    assert queries() == few

@@ -213,6 +213,7 @@ def test_download_again_returns_the_identical_file(as_staff_a, october):
 
     listing = as_staff_a.get(BATCHES)
     assert listing.status_code == 200
+    assert "<h1>Past files</h1>" in listing.text  # the page that makes them is "Export files"
     assert download_url(batch) in listing.text
     assert "Download again" in listing.text
     again = as_staff_a.get(download_url(batch))
