@@ -1,4 +1,5 @@
-"""The export files made from the ledger, kept as they were sent and downloadable again."""
+"""The past files made from the ledger ("Past files"; they are made on the "Export files" page), kept as they
+were sent and downloadable again."""
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -31,6 +32,12 @@ class ExportBatchAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("content")
+
+    def changelist_view(self, request, extra_context=None):
+        # "Export files" is the page that makes them; this list is of the files already made.
+        return super().changelist_view(
+            request, extra_context={"title": _("Past files"), **(extra_context or {})}
+        )
 
     def get_list_filter(self, request):
         filters = super().get_list_filter(request)

@@ -1,4 +1,5 @@
-"""Forms of the learners admin: reasons for an action, export choices, activity picks and returned files."""
+"""Forms of the learners admin: reasons for an action, export choices, activity picks, activity reports and
+registry results."""
 
 from typing import cast
 
@@ -7,12 +8,13 @@ from django.contrib.admin.widgets import AdminDateWidget
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from activities.models import Activity
+from activities.models import Activity, Provider
 from learners.models import Destination, ReportingEntry
 from portal.admin import AutocompleteSelect
 from portal.forms import ModelChoiceField
 
 MAX_RETURNED_FILE_BYTES = 5 * 1024 * 1024
+MIN_YEAR, MAX_YEAR = 1990, 9998  # as the dashboards' year
 
 
 class ReasonForm(forms.Form):
@@ -79,11 +81,23 @@ class ActivityPickForm(forms.Form):
         field.queryset = activities
 
 
+class ActivityReportForm(forms.Form):
+    """Which provider's activity report (JA-PARS or PARS, by the provider's accreditation), for which year."""
+
+    provider = ModelChoiceField(label=gettext_lazy("Provider"), queryset=Provider.objects.none())
+    year = forms.IntegerField(label=gettext_lazy("Year"), min_value=MIN_YEAR, max_value=MAX_YEAR)
+
+    def __init__(self, *args, providers, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(ModelChoiceField, self.fields["provider"]).queryset = providers
+
+
 class ReturnedFileForm(forms.Form):
     file = forms.FileField(
-        label=gettext_lazy("Returned file"),
+        label=gettext_lazy("Results CSV"),
         help_text=gettext_lazy(
-            "CSV with the columns row_id, status (accepted or rejected) and reason (needed for rejections)."
+            "Our own format, not a registry's: a CSV with the columns row_id, status (accepted or rejected) "
+            "and reason (needed for rejections)."
         ),
     )
 

@@ -58,18 +58,17 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ReportingPages):
     """The ledger: its rows, their deadlines per provider, and the actions that settle or requeue them;
     who may report, and the export, returned-file and activity-CSV pages, come from ``ReportingPages``."""
 
+    # Few, wrapping columns, so the list fits a 1280-pixel screen: the board goes with its credit type, and
+    # the state with its action and reason (tests/reporting/test_ledger_browser.py checks the width).
     list_display = [
         "learner_name",
         "activity",
         "destination",
-        "board_display",
-        "credit_type_display",
+        "credit_display",
         "amount",
         "completed_on",
         "due_on",
-        "state",
-        "action",
-        "reason",
+        "state_display",
     ]
     list_filter = [
         "state",
@@ -123,13 +122,21 @@ class ReportingEntryAdmin(ReadOnlyAdmin, ReportingPages):
     def provider(self, obj):
         return obj.activity.provider.name
 
-    @admin.display(description=gettext_lazy("board"), ordering="board")
-    def board_display(self, obj):
-        return obj.board_label or "—"
+    @admin.display(description=gettext_lazy("board and credit or MOC type"), ordering="credit_type")
+    def credit_display(self, obj):
+        if not obj.board_label:
+            return obj.credit_type_label
+        return format_html("{}: {}", obj.board_label, obj.credit_type_label)
 
-    @admin.display(description=gettext_lazy("credit or MOC type"), ordering="credit_type")
-    def credit_type_display(self, obj):
-        return obj.credit_type_label
+    @admin.display(description=gettext_lazy("state"), ordering="state")
+    def state_display(self, obj):
+        """The state; a correction's delete row says so; a held or rejected row says why beneath."""
+        state = obj.get_state_display()
+        if obj.action == ReportingEntry.Action.DELETE:
+            state = _("%(state)s (delete of a row sent)") % {"state": state}
+        if not obj.reason:
+            return state
+        return format_html('{}<br><span class="reason">{}</span>', state, obj.reason)
 
     # --- the changelist: deadlines per provider, links to the reporting pages ----------------------------
 

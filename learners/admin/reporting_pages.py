@@ -1,38 +1,66 @@
-"""The reporting pages of the ledger's admin: export files (presets for last month, or a chosen registry,
-activity and period), upload a registry's returned file, and download one activity's enrollment CSV.
+"""The reporting pages of the ledger's admin, in one place, "Export files": the registries' learner files
+(presets for last month, or a chosen registry, activity and period), the activity report with learner counts
+for JA-PARS or PARS, one activity's enrollment CSV, and the past files; beside it, recording registry results
+from a CSV of our own format.
 
 ``ReportingEntryAdmin`` is built on ``ReportingPages``, whose ``reportable`` and ``has_report_permission``
 say which rows the user may export or settle. The rules are the services': ``exports.export_for_providers``
-makes the files (one per provider, every provider's or none), ``ledger.apply_returned_file`` settles the
-rows a returned file names; the pages collect the choices and show the answer."""
+makes the learner files (one per provider, every provider's or none), ``ja_pars.activity_report`` the
+activity report (which changes nothing, so viewers may make it, as they may download the dashboard's CSV),
+``ledger.apply_returned_file`` settles the rows a results CSV names; the pages collect the choices and show
+the answer on the page itself: how many rows, what was left out and why, and the link to each file.
+
+Dates on these pages are in the admin's ``DATE_FORMAT`` (the settings leave Django's for en-us: "Oct. 3,
+2026", as every changelist shows dates), times in its ``DATETIME_FORMAT``; the files keep the registries'
+own formats."""
 
 from datetime import date, timedelta
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy
 
 from activities.models import Activity
-from learners.admin.forms import ActivityPickForm, ExportForm, ReturnedFileForm
-from learners.models import Destination, ReportingEntry
+from learners.admin.forms import ActivityPickForm, ActivityReportForm, ExportForm, ReturnedFileForm
+from learners.models import Destination, ExportBatch, ReportingEntry
+from learners.selectors import dashboards
 from learners.selectors.activity_csv import activity_csv
-from learners.services.reporting import exports, ledger
+from learners.services.reporting import exports, ja_pars, ledger
 from portal import audit, scoping
 from portal.admin import ProviderScopedAdmin, scope_queryset
-from portal.lib.http import csv_attachment, zip_attachment
+from portal.lib.http import csv_attachment
+from portal.lib.querystring import with_params
+
+PAST_FILES_SHOWN = 10
 
 
 def last_month(today: date) -> tuple[date, date]:
     """The first and last day of the calendar month before ``today``'s."""
     last = today.replace(day=1) - timedelta(days=1)
     return last.replace(day=1), last
+
+
+# The page where staff record what a registry reported back: the CSV is ours, not a registry's file.
+RESULTS_PAGE_TITLE = gettext_lazy("Record registry results from a CSV (our own format)")
+
+
+def _only(providers):
+    """The one provider of ``providers``, or None when there are several (or none)."""
+    first_two = list(providers[:2])
+    return first_two[0] if len(first_two) == 1 else None
+
+
+def refusals_of(result) -> list[tuple[str, str]]:
+    """``(activity, why)`` for each activity a ledger export refused, as the page lists them: the export
+    result's ``refused`` pairs where the service gives them, none where it refuses nothing."""
+    return [(str(activity), str(why)) for activity, why in getattr(result, "refused", ())]
 
 
 class ReportingPages(ProviderScopedAdmin, admin.ModelAdmin):
@@ -56,6 +84,11 @@ class ReportingPages(ProviderScopedAdmin, admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("export/", view(self.export_view), name="learners_reportingentry_export"),
+            path(
+                "export/activity-report.csv",
+                view(self.activity_report_view),
+                name="learners_reportingentry_activity_report",
+            ),
             path("returned/", view(self.returned_view), name="learners_reportingentry_returned"),
             path("activity-csv/", view(self.activity_csv_view), name="learners_reportingentry_activity_csv"),
             *super().get_urls(),
@@ -91,9 +124,16 @@ class ReportingPages(ProviderScopedAdmin, admin.ModelAdmin):
             },
         }
 
+    def report_providers(self, request):
+        """The providers whose activity report the user may make: those they see (any role)."""
+        return dashboards.dashboard_providers(user=request.user)
+
     def export_view(self, request):
-        """Click 1 opens this page; click 2 (a preset, or the form) downloads the file and marks its rows
-        exported. With nothing ready, a message instead of an empty file."""
+        """The one page for files: choose what to make and make it; the result (each file with its rows and
+        its link, what was left out and why) is shown here, under the choices, and the past files below.
+
+        A POST (a preset, or the form) exports ledger rows through the service and marks them exported; a GET
+        with ``report=activities`` makes the activity report, which changes nothing."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         may_report = self.has_report_permission(request)
@@ -104,6 +144,7 @@ class ReportingPages(ProviderScopedAdmin, admin.ModelAdmin):
             activities=activities,
             admin_site=self.admin_site,
         )
+        export_result = None
         if request.method == "POST":
             if not may_report:
                 raise PermissionDenied
@@ -126,7 +167,19 @@ class ReportingPages(ProviderScopedAdmin, admin.ModelAdmin):
             else:
                 chosen = None
             if chosen is not None:
-                return self._export(request, **chosen)
+                export_result = self._export(request, **chosen)
+        providers = self.report_providers(request)
+        asked = request.GET.get("report") == "activities"
+        report_form = ActivityReportForm(
+            request.GET if asked else None,
+            providers=providers,
+            initial={"year": timezone.localdate().year - 1, "provider": _only(providers)},
+        )
+        activity_result = None
+        if asked and report_form.is_valid():
+            activity_result = self._activity_report(report_form.cleaned_data)
+        elif asked and request.GET.get("provider") and "provider" in report_form.errors:
+            raise Http404(_("No such provider, or not one of yours."))
         ready = self._preset_counts(request, presets) if may_report else {}
         for key, preset in presets.items():
             preset.update(ready.get(key, {}))
@@ -138,7 +191,11 @@ class ReportingPages(ProviderScopedAdmin, admin.ModelAdmin):
             may_report=may_report,
             presets=presets,
             form=form,
+            export_result=export_result,
+            report_form=report_form,
+            activity_result=activity_result,
             csv_form=csv_form,
+            past_files=self._past_files(request),
             media=self.media + form.media + csv_form.media,
         )
 
@@ -161,8 +218,9 @@ class ReportingPages(ProviderScopedAdmin, admin.ModelAdmin):
             counts[key] = totals
         return counts
 
-    def _export(self, request, *, destination, activity, start, end):
-        """Export through the service and answer with its files: one CSV, or a zip of one per provider."""
+    def _export(self, request, *, destination, activity, start, end) -> dict:
+        """Export through the service; what the page shows of it: each file (name, rows, download link),
+        the rows still waiting, and the activities the service refused, with why."""
         result = exports.export_for_providers(
             entries=self.reportable(request),
             destination=destination,
@@ -171,36 +229,55 @@ class ReportingPages(ProviderScopedAdmin, admin.ModelAdmin):
             start=start,
             end=end,
         )
-        if not result.batches:
-            message = _("Nothing is ready to report in %(what)s.") % {"what": result.description}
-            if result.waiting:
-                message += (
-                    " "
-                    + ngettext(
-                        "%d row is still waiting for the learner's consent or details.",
-                        "%d rows are still waiting for learners' consent or details.",
-                        result.waiting,
-                    )
-                    % result.waiting
-                )
-            self.message_user(request, message, messages.WARNING)
-            return HttpResponseRedirect(reverse("admin:learners_reportingentry_export"))
-        for batch in result.batches:
-            self.message_user(
-                request,
-                ngettext("%(file)s: %(n)d row exported.", "%(file)s: %(n)d rows exported.", batch.row_count)
-                % {"file": batch.filename, "n": batch.row_count},
-            )
-        if len(result.batches) == 1:
-            return csv_attachment(result.batches[0].content, result.batches[0].filename)
-        return zip_attachment(
-            ((b.filename, b.content) for b in result.batches),
-            f"{destination}-{timezone.localtime():%Y%m%d-%H%M%S}.zip",
+        return {
+            "description": result.description,
+            "files": [
+                {
+                    "batch": batch,
+                    "url": reverse("admin:learners_exportbatch_download", args=[batch.pk]),
+                }
+                for batch in result.batches
+            ],
+            "waiting": result.waiting,
+            "refused": refusals_of(result),
+        }
+
+    def _activity_report(self, choice: dict) -> dict:
+        report = ja_pars.activity_report(provider=choice["provider"], year=choice["year"])
+        query = {"provider": choice["provider"].pk, "year": choice["year"]}
+        return {
+            "report": report,
+            "url": reverse("admin:learners_reportingentry_activity_report") + with_params(query),
+        }
+
+    def _past_files(self, request):
+        return (
+            scope_queryset(ExportBatch.objects.defer("content"), request.user)
+            .select_related("provider", "made_by")
+            .order_by("-created", "-pk")[:PAST_FILES_SHOWN]
         )
 
+    def activity_report_view(self, request):
+        """The activity report's CSV. A provider the user may not see (or none such) is a 404, never another
+        provider's activities; a year that is not one is a 400 naming it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = ActivityReportForm(request.GET, providers=self.report_providers(request))
+        if not form.is_valid():
+            if "provider" in form.errors:
+                raise Http404(_("No such provider, or not one of yours."))
+            raise BadRequest(
+                _("year: %(error)s") % {"error": " ".join(str(e) for e in form.errors.get("year", []))}
+            )
+        report = ja_pars.activity_report(
+            provider=form.cleaned_data["provider"], year=form.cleaned_data["year"]
+        )
+        return csv_attachment(report.content, report.filename)
+
     def returned_view(self, request):
-        """Settle exported rows from the registry's returned file; every line that could not be applied is
-        listed, and lines naming rows outside the user's providers touch nothing."""
+        """Settle exported rows from a results CSV of our own format (``row_id,status,reason``, which staff
+        fill in from what the registry reported through its own channel); every line that could not be
+        applied is listed, and lines naming rows outside the user's providers touch nothing."""
         if not self.has_report_permission(request):
             raise PermissionDenied
         form = ReturnedFileForm(request.POST or None, request.FILES or None)
@@ -226,7 +303,7 @@ class ReportingPages(ProviderScopedAdmin, admin.ModelAdmin):
                     },
                     level,
                 )
-        return self._page(request, "returned.html", _("Upload a returned file"), form=form, result=result)
+        return self._page(request, "returned.html", RESULTS_PAGE_TITLE, form=form, result=result)
 
     def get_activity_scope(self, request):
         """Activities whose enrollments the user may read."""

@@ -375,3 +375,50 @@ def annual_report_rows(*, report: YearReport) -> list[list[str]]:
             ]
         )
     return lines
+
+
+# --- learner counts by profession, as the accreditors' activity registries count them ---------------------
+
+
+def learner_counts_by_profession(*, activities: QuerySet[Activity], year: int) -> dict[int, dict[str, int]]:
+    """``{activity_id: {profession code: learners}}`` for ``year``, counted as PARS and JA-PARS count them.
+
+    A regularly scheduled series counts each learner once for every session they attended in the year
+    ("Each physician or other learner is counted as a learner for every session they attend in the series",
+    ACCME, "Regularly Scheduled Series Definition", https://accme.org/resource/regularly-scheduled-series-definition,
+    and accme.org/faq/10496): one per ``Attendance`` row, whether or not the learner claimed, under the
+    profession of their claim or, before a claim, of their profile. Every other activity counts the learners
+    who completed it in the year (credit claimed), under the profession they gave on the claim, as the
+    dashboard's physician and other learners do; an activity open across years reports each year's own
+    learners ("Do not report cumulative data", ACCME, "How do I report activities that are available for
+    more than one year?", http://www.accme.org/faq/how-do-i-report-activities-are-available-for-more-one-year).
+
+    Two grouped queries, however many activities.
+    """
+    from attendance.models import Attendance  # attendance builds on learners' models
+
+    start, end = year_bounds(year=year)
+    counts: dict[int, dict[str, int]] = {}
+    series = activities.filter(activity_type=vocabulary.RSS)
+    for attended in (
+        Attendance.objects.filter(_within("session__start", start, end), session__activity__in=series)
+        .annotate(
+            profession=Coalesce("enrollment__claim__profession", "enrollment__learner__profile__profession")
+        )
+        .values("session__activity_id", "profession")
+        .annotate(learners=Count("pk"))
+        .order_by()
+    ):
+        by_profession = counts.setdefault(attended["session__activity_id"], {})
+        by_profession[attended["profession"] or ""] = attended["learners"]
+    for completed in (
+        Enrollment.objects.filter(
+            _within("completed_at", start, end), activity__in=activities.exclude(activity_type=vocabulary.RSS)
+        )
+        .values("activity_id", "claim__profession")
+        .annotate(learners=Count("pk"))
+        .order_by()
+    ):
+        by_profession = counts.setdefault(completed["activity_id"], {})
+        by_profession[completed["claim__profession"] or ""] = completed["learners"]
+    return counts

@@ -320,7 +320,9 @@ def test_exporting_takes_only_rows_of_providers_the_user_edits(client, mixed_rol
         reverse("admin:learners_reportingentry_export"), {"custom": "1", "destination": "accreditor"}
     )
     assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/csv")
+    batch = ExportBatch.objects.get(made_by=mixed_role)  # one file, of provider A's rows only
+    assert batch.provider == world_a.provider
+    assert f"{batch.filename} (Provider A): {batch.row_count} row" in page_text(response)
     assert not world_a.rows.filter(state="ready").exists()
     assert world_b.snapshot() == before
 

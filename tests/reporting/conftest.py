@@ -5,6 +5,8 @@ hold the reporting IDs these tests count, and learners complete activities with 
 (dated with ``at=``), so the ledger holds only what the portal itself writes.
 """
 
+import re
+
 import pytest
 import time_machine
 from django.urls import reverse
@@ -134,3 +136,23 @@ def moc_activity_b(provider_b):
 def october_b(physician_b, moc_activity_b):
     """Bea completed provider B's activity on 10 October, MOC with ABIM: ready."""
     return complete(physician_b, moc_activity_b, at=utc(2026, 10, 10, 12, 0), moc_boards=["ABIM"])
+
+
+DOWNLOAD_LINK = re.compile(r'<li>[^<]*<a class="button" href="([^"]+)" download>')
+
+
+def made_files(client, data) -> tuple[object, list]:
+    """Export from the Export files page (a preset or the form): the page that answers, and the files it
+    lists as made, each downloaded through its link as staff would."""
+    page = client.post(EXPORT, data)
+    assert page.status_code == 200, page
+    assert page["Content-Type"].startswith("text/html")
+    result = page.text.split('id="export-result"', 1)[1].split("</div>", 1)[0]
+    return page, [client.get(url) for url in DOWNLOAD_LINK.findall(result)]
+
+
+def export_file(client, data):
+    """Export and download the one file the export made."""
+    _page, files = made_files(client, data)
+    assert len(files) == 1, f"{len(files)} files made"
+    return files[0]

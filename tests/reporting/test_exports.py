@@ -4,7 +4,6 @@ waiting rows never exported; and every export limited to the staff member's prov
 
 import csv
 import io
-import zipfile
 from datetime import date
 
 import pytest
@@ -23,6 +22,8 @@ from tests.reporting.conftest import (
     PARS_ID,
     SEP_28,
     UAN,
+    export_file,
+    made_files,
     moc_activity,
     rows_of,
 )
@@ -60,7 +61,7 @@ def test_accreditor_file_has_one_row_per_learner_and_credit(as_staff_a, october,
 
     page = as_staff_a.get(EXPORT)  # click 1
     assert "Accreditor file: MOC and state credit completed last month" in page_text(page)
-    response = as_staff_a.post(EXPORT, ACCREDITOR_PRESET)  # click 2
+    response = export_file(as_staff_a, ACCREDITOR_PRESET)  # click 2, then the file's link on the page
 
     batch = ExportBatch.objects.get()
     assert response["Content-Disposition"] == f'attachment; filename="{batch.filename}"'
@@ -108,7 +109,7 @@ def test_cpe_monitor_file(as_staff_a, october, pharmacist):
     entry = rows_of(pharmacist).get()
     assert (entry.destination, entry.credit_type, entry.state) == ("cpe_monitor", "pharmacy", "ready")
 
-    response = as_staff_a.post(EXPORT, CPE_PRESET)
+    response = export_file(as_staff_a, CPE_PRESET)
 
     batch = ExportBatch.objects.get()
     assert batch.destination == "cpe_monitor"
@@ -175,7 +176,7 @@ def test_two_clicks_export_exactly_last_months_ready_rows(as_staff_a, october, a
     page = as_staff_a.get(EXPORT)
     assert page.status_code == 200
     assert 'name="preset" value="accreditor_last_month"' in page.text
-    response = as_staff_a.post(EXPORT, ACCREDITOR_PRESET)
+    response = export_file(as_staff_a, ACCREDITOR_PRESET)
 
     rows = parse(response)
     assert {int(r["row_id"]) for r in rows} == ready_october
@@ -188,30 +189,31 @@ def test_two_clicks_export_exactly_last_months_ready_rows(as_staff_a, october, a
 
 
 def test_exporting_again_exports_nothing_new(as_staff_a, october):
-    first = as_staff_a.post(EXPORT, ACCREDITOR_PRESET)
+    first = export_file(as_staff_a, ACCREDITOR_PRESET)
     assert len(parse(first)) == 4
     batch = ExportBatch.objects.get()
 
-    again = as_staff_a.post(EXPORT, ACCREDITOR_PRESET)
+    again, files = made_files(as_staff_a, ACCREDITOR_PRESET)
 
-    assert again.status_code == 302 and again.url == EXPORT
-    assert any("Nothing is ready to report" in m for m in messages_of(again))
+    assert files == []
+    assert "Nothing is ready to report in Accreditor (ACCME PARS)" in page_text(again)
     assert ExportBatch.objects.count() == 1
     assert set(ReportingEntry.objects.filter(destination="accreditor").values_list("batch", flat=True)) == {
         batch.pk
     }
     # The custom form over everything finds nothing new either.
-    assert as_staff_a.post(EXPORT, custom()).status_code == 302
+    assert made_files(as_staff_a, custom())[1] == []
     assert ExportBatch.objects.count() == 1
 
 
 def test_download_again_returns_the_identical_file(as_staff_a, october):
-    first = as_staff_a.post(EXPORT, ACCREDITOR_PRESET)
+    first = export_file(as_staff_a, ACCREDITOR_PRESET)
     batch = ExportBatch.objects.get()
     states = dict(ReportingEntry.objects.values_list("pk", "modified"))
 
     listing = as_staff_a.get(BATCHES)
     assert listing.status_code == 200
+    assert "<h1>Past files</h1>" in listing.text  # the page that makes them is "Export files"
     assert download_url(batch) in listing.text
     assert "Download again" in listing.text
     again = as_staff_a.get(download_url(batch))
@@ -234,30 +236,29 @@ def test_waiting_rows_never_appear_in_a_file(as_staff_a, october, waiting):
     }
     held_ids = set(held.values_list("pk", flat=True))
 
-    accreditor = parse(as_staff_a.post(EXPORT, custom()))
-    cpe = parse(as_staff_a.post(EXPORT, custom(destination="cpe_monitor")))
+    accreditor = parse(export_file(as_staff_a, custom()))
+    cpe = parse(export_file(as_staff_a, custom(destination="cpe_monitor")))
 
     assert held_ids.isdisjoint({int(r["row_id"]) for r in accreditor + cpe})
     assert {r["learner_last_name"] for r in accreditor} == {"Lovelace", "Boardless"}  # Bob's ABIM row
     assert {r["learner_last_name"] for r in cpe} == {"Ehrlich"}
     assert set(ReportingEntry.objects.filter(pk__in=held_ids).values_list("state", flat=True)) == {"waiting"}
 
-    # Nothing ready, some waiting: a message saying so, no empty file.
-    response = as_staff_a.post(EXPORT, custom())
-    assert response.status_code == 302
-    assert any("2 rows are still waiting" in m for m in messages_of(response))  # Nora's, Bob's ABS
+    # Nothing ready, some waiting: the page says so, and no empty file is made.
+    response, files = made_files(as_staff_a, custom())
+    assert files == []
+    assert "2 rows are still waiting" in page_text(response)  # Nora's, Bob's ABS
 
     # Once the learner gives what was missing, the row goes in the next file, alone.
     change_profile(waiting["no_eprofile"], nabp_eprofile_id="7654321")
-    later = parse(as_staff_a.post(EXPORT, custom(destination="cpe_monitor")))
+    later = parse(export_file(as_staff_a, custom(destination="cpe_monitor")))
     assert [(r["learner_last_name"], r["eprofile_id"]) for r in later] == [("Noprofile", "7654321")]
     assert ExportBatch.objects.count() == 3
 
 
 def test_custom_export_by_activity_and_date_range(as_staff_a, october, around_october, activity):
-    response = as_staff_a.post(
-        EXPORT,
-        custom(activity=activity.pk, completed_from="2026-09-01", completed_to="2026-10-15"),
+    response = export_file(
+        as_staff_a, custom(activity=activity.pk, completed_from="2026-09-01", completed_to="2026-10-15")
     )
 
     rows = parse(response)
@@ -286,10 +287,9 @@ def test_custom_form_errors_name_the_field(as_staff_a, october):
 
 
 def test_nothing_ready_shows_a_message_not_an_empty_file(as_staff_a, activity):
-    response = as_staff_a.post(EXPORT, CPE_PRESET, follow=True)
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/html")
-    assert "Nothing is ready to report" in page_text(response)
+    response, files = made_files(as_staff_a, CPE_PRESET)
+    assert files == []
+    assert "Nothing is ready to report in CPE Monitor (NABP)" in page_text(response)
     assert ExportBatch.objects.count() == 0
 
 
@@ -325,7 +325,7 @@ def test_other_providers_staff_export_only_their_own_rows(as_staff_b, october, o
     assert "Pain management update" not in page.text
     assert "1 ready, 0 waiting" in page_text(page)
 
-    rows = parse(as_staff_b.post(EXPORT, ACCREDITOR_PRESET))
+    rows = parse(export_file(as_staff_b, ACCREDITOR_PRESET))
 
     assert [(r["learner_last_name"], r["activity_id"]) for r in rows] == [("Outsider", "PARS-B-9")]
     assert ExportBatch.objects.get().provider.name == "Provider B"
@@ -359,13 +359,11 @@ def test_accreditation_staff_export_across_providers(
     client, accreditor, staff_a, october, october_b, provider_a, provider_b
 ):
     client.force_login(accreditor)
-    response = client.post(EXPORT, ACCREDITOR_PRESET)
+    page, files = made_files(client, ACCREDITOR_PRESET)
 
-    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-        rows = [
-            r for name in archive.namelist() for r in csv.DictReader(io.StringIO(archive.read(name).decode()))
-        ]
+    rows = [row for file in files for row in parse(file)]
     assert {r["learner_last_name"] for r in rows} == {"Lovelace", "Outsider"}
+    assert "provider-a-accreditor-" in page_text(page) and "provider-b-accreditor-" in page_text(page)
     batch_a, batch_b = ExportBatch.objects.order_by("provider__name")
     assert (batch_a.provider, batch_b.provider) == (provider_a, provider_b)
     assert client.get(download_url(batch_b)).status_code == 200
@@ -376,7 +374,7 @@ def test_accreditation_staff_export_across_providers(
 
 def test_a_file_of_one_providers_rows_belongs_to_that_provider(client, accreditor, staff_a, october):
     client.force_login(accreditor)
-    parse(client.post(EXPORT, CPE_PRESET))
+    parse(export_file(client, CPE_PRESET))
     batch = ExportBatch.objects.get()
     assert batch.provider.name == "Provider A"
     client.force_login(staff_a)
@@ -387,15 +385,18 @@ def test_staff_of_several_providers_get_one_file_per_provider(
     client, staff_ab, staff_b, october, october_b, provider_a, provider_b
 ):
     client.force_login(staff_ab)
-    response = client.post(EXPORT, ACCREDITOR_PRESET)
+    page, downloads = made_files(client, ACCREDITOR_PRESET)
 
-    assert response["Content-Type"] == "application/zip"
-    assert response["Content-Disposition"].startswith('attachment; filename="accreditor-')
     batches = {b.provider: b for b in ExportBatch.objects.all()}
     assert set(batches) == {provider_a, provider_b}
-    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-        files = {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
+    files = {
+        d["Content-Disposition"].split('filename="')[1].rstrip('"'): d.content.decode("utf-8")
+        for d in downloads
+    }
     assert files == {b.filename: b.content for b in batches.values()}
+    text = page_text(page)
+    for batch in batches.values():
+        assert f"{batch.filename} ({batch.provider.name}): {batch.row_count} row" in text
     names = {
         provider: {r["learner_last_name"] for r in csv.DictReader(io.StringIO(batch.content))}
         for provider, batch in batches.items()
@@ -472,14 +473,14 @@ def test_a_viewer_role_at_one_provider_exports_only_where_they_edit(
     Membership.objects.create(user=staff_b, provider=provider_a, role="viewer")
     client.force_login(staff_b)
     assert "Lovelace" in client.get(reverse("admin:learners_reportingentry_changelist")).text
-    rows = parse(client.post(EXPORT, ACCREDITOR_PRESET))
+    rows = parse(export_file(client, ACCREDITOR_PRESET))
     assert {r["learner_last_name"] for r in rows} == {"Outsider"}
     assert set(rows_of(october["ada"].learner).values_list("state", flat=True)) == {"ready"}
 
 
 def test_completion_dates_follow_the_claim(as_staff_a, physician, activity):
     complete(physician, activity, at=OCT_20, moc_boards=["ABIM"])
-    rows = parse(as_staff_a.post(EXPORT, ACCREDITOR_PRESET))
+    rows = parse(export_file(as_staff_a, ACCREDITOR_PRESET))
     assert {r["completion_date"] for r in rows} == {"10/20/2026"}
     assert {r["board"] for r in rows} == {"ABIM", "STATE"}
 
@@ -502,3 +503,41 @@ def test_the_activity_picker_offers_only_own_activities(as_staff_b, activity, mo
     )
     assert response.status_code == 200
     assert [r["text"] for r in response.json()["results"]] == ["Provider B cardiology"]
+
+
+# --- the result on the page, and the past files ----------------------------------------------------------
+
+
+def test_the_export_result_and_the_past_files_are_on_the_page(as_staff_a, october, waiting):
+    page, files = made_files(as_staff_a, ACCREDITOR_PRESET)
+
+    batch = ExportBatch.objects.get()
+    text = page_text(page)
+    assert "Result: Accreditor (ACCME PARS), completed Oct. 1, 2026 to Oct. 31, 2026" in text
+    assert f"{batch.filename} (Provider A): 4 rows exported." in text
+    assert "2 rows are still waiting for learners' consent or details." in text
+    assert [f.content.decode() for f in files] == [batch.content]
+    assert messages_of(page) == []  # on the page itself, not only as a flash message
+    past = page.text.split('id="past-files"', 1)[1].split("</table>", 1)[0]
+    assert download_url(batch) in past and batch.filename in past
+    assert "Nov. 15, 2026" in past and staff_a_name(batch) in past
+    # later visits list it too, with the dates in the admin's format
+    later = page_text(as_staff_a.get(EXPORT))
+    assert "Oct. 1, 2026 to Oct. 31, 2026: 0 ready, 2 waiting" in later
+    assert batch.filename in later
+
+
+def staff_a_name(batch) -> str:
+    return batch.made_by.get_full_name() or batch.made_by.email
+
+
+def test_the_mixed_role_user_exports_nothing_where_they_only_view(
+    client, mixed_role, october_b, moc_activity_b
+):
+    client.force_login(mixed_role)
+    page, files = made_files(client, ACCREDITOR_PRESET)
+    assert files == [] and "Nothing is ready to report" in page_text(page)
+    crafted = client.post(EXPORT, custom(activity=moc_activity_b.pk))
+    assert crafted.status_code == 200 and "Select a valid choice" in page_text(crafted)
+    assert not ExportBatch.objects.exists()
+    assert set(ReportingEntry.objects.values_list("state", flat=True)) == {"ready"}

@@ -13,7 +13,7 @@ from learners.models import ExportBatch, ReportingEntry
 from portal.models import AuditEntry
 from tests.factories import UserFactory
 from tests.helpers import complete, make_learner, messages_of, page_text
-from tests.reporting.conftest import EXPORT, LEDGER, OCT_3, OCT_20, RETURNED, rows_of
+from tests.reporting.conftest import EXPORT, LEDGER, OCT_3, OCT_20, RETURNED, export_file, rows_of
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +27,8 @@ def act(client, action, entries, **fields):
 
 
 def export(client, preset="accreditor_last_month"):
-    response = client.post(EXPORT, {"preset": preset})
-    assert response.status_code == 200
-    return response
+    """Export a preset from the Export files page and download the file it made."""
+    return export_file(client, {"preset": preset})
 
 
 def upload(client, text: str, name="returned.csv"):
@@ -249,7 +248,7 @@ def test_viewers_cannot_settle_or_requeue(client, viewer_a, staff_a, october, ph
     assert response.status_code == 200 and "Ada Lovelace" in page_text(response)
     for value in ("mark_accepted", "mark_rejected", "requeue"):
         assert f'value="{value}"' not in response.text
-    assert "Upload a returned file" not in response.text
+    assert "Record registry results from a CSV" not in response.text
     act(client, "mark_accepted", [abim])
     act(client, "mark_rejected", [abim], confirm="yes", reason="Viewer tries")
     act(client, "requeue", [abs_])
@@ -469,3 +468,18 @@ def test_exporting_and_settling_queries_do_not_grow_with_the_rows(as_staff_a, ac
     _learners_completing(activity, 16, offset=4)
     assert ReportingEntry.objects.count() == 40
     assert _settling_queries(as_staff_a, activity) == few
+
+
+def test_the_results_page_says_the_csv_is_our_own_format(as_staff_a, october):
+    ledger = as_staff_a.get(LEDGER)
+    assert "Record registry results from a CSV (our own format)" in page_text(ledger)
+    assert "returned file" not in page_text(ledger).lower()
+    page = page_text(as_staff_a.get(RETURNED))
+    assert "Record registry results from a CSV (our own format)" in page
+    assert "it is not a file a registry sends" in page
+    for column in (
+        "row_id The row_id column of the exported file",
+        "status accepted or rejected",
+        "reason Why",
+    ):
+        assert column in page, column

@@ -11,7 +11,7 @@ from django.urls import reverse
 from learners.models import Certificate
 from learners.services import certificates
 from tests.helpers import change_profile, page_text
-from tests.reporting.conftest import EXPORT, LEDGER
+from tests.reporting.conftest import LEDGER, export_file
 
 pytestmark = pytest.mark.django_db
 
@@ -36,20 +36,20 @@ def exported_names(response) -> set[tuple[str, str]]:
 
 def test_registry_rows_carry_the_name_as_certified(as_staff_a, certified, physician):
     rename(physician, last_name="Byron")
-    response = as_staff_a.post(EXPORT, {"preset": "accreditor_last_month"})
+    response = export_file(as_staff_a, {"preset": "accreditor_last_month"})
     assert exported_names(response) == {("Ada", "Lovelace")}
 
 
 def test_after_a_reissue_the_rows_carry_the_new_name(as_staff_a, certified, physician, staff_a):
     rename(physician, last_name="Byron")
     certificates.reissue_certificate(certificate=certified, by=staff_a, reason="Name changed")
-    response = as_staff_a.post(EXPORT, {"preset": "accreditor_last_month"})
+    response = export_file(as_staff_a, {"preset": "accreditor_last_month"})
     assert exported_names(response) == {("Ada", "Byron")}
 
 
 def test_rows_of_a_claim_not_yet_certified_carry_the_current_name(as_staff_a, october, physician):
     rename(physician, last_name="Byron")
-    response = as_staff_a.post(EXPORT, {"preset": "accreditor_last_month"})
+    response = export_file(as_staff_a, {"preset": "accreditor_last_month"})
     assert exported_names(response) == {("Ada", "Byron")}
 
 

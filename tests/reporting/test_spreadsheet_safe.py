@@ -11,7 +11,7 @@ from activities.models import Activity
 from learners.models import ExportBatch
 from portal.models import User
 from tests.helpers import page_text
-from tests.reporting.conftest import ACTIVITY_CSV, EXPORT
+from tests.reporting.conftest import ACTIVITY_CSV, export_file
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def typed_before_the_rule(october, physician, pharmacist, activity):
 
 @pytest.mark.parametrize("preset", ["accreditor_last_month", "cpe_last_month"])
 def test_registry_files_and_their_redownloads_escape_formula_cells(as_staff_a, typed_before_the_rule, preset):
-    response = as_staff_a.post(EXPORT, {"preset": preset})
+    response = export_file(as_staff_a, {"preset": preset})
     text = response.content.decode("utf-8")
     batch = ExportBatch.objects.get()
     again = as_staff_a.get(reverse("admin:learners_exportbatch_download", args=[batch.pk])).content.decode(

@@ -1,5 +1,6 @@
-"""In a real browser: from the ledger, a provider's staff member downloads last month's accreditor upload in
-two clicks (open the export page, press the preset), and pressing it again downloads nothing.
+"""In a real browser: from the ledger, a provider's staff member makes last month's accreditor upload in two
+clicks (open the Export files page, press the preset), sees the result on the page and downloads the file from
+its link; pressing the preset again makes nothing, and the page says so.
 
 Transactional (the live server runs in another thread), with ``serialized_rollback`` to restore the
 reference data the migrations made; rows are created in fixtures before ``page`` starts Playwright (see
@@ -29,7 +30,7 @@ def clock(request):
         yield NOW
 
 
-def test_last_months_accreditor_file_in_two_clicks(staff_a, october, waiting, page, assert_accessible):  # noqa: F811
+def test_accreditor_file_in_two_clicks_then_its_link(staff_a, october, waiting, page, assert_accessible):  # noqa: F811
     page.goto("/admin/login/")
     page.get_by_label("Email address:").fill(staff_a.email)
     page.get_by_label("Password:").fill(PASSWORD)
@@ -39,8 +40,12 @@ def test_last_months_accreditor_file_in_two_clicks(staff_a, october, waiting, pa
     page.locator(".object-tools").get_by_role("link", name="Export files").click()  # click 1
     page.locator(".select2-selection__rendered[aria-label]").last.wait_for()  # the pickers, set up
     assert_accessible(page, "the export page")
+    page.get_by_role("button", name="Accreditor file: MOC and state credit completed last month").click()
+    result = page.locator("#export-result")
+    assert "rows exported." in result.inner_text()
+    assert "Download" in result.inner_text()
     with page.expect_download() as download:
-        page.get_by_role("button", name="Accreditor file: MOC and state credit completed last month").click()
+        result.get_by_role("link", name="Download").click()
     file = download.value
     assert re.fullmatch(r"provider-a-accreditor-20261115-\d{6}\.csv", file.suggested_filename)
     with open(file.path(), encoding="utf-8") as handle:
@@ -59,5 +64,5 @@ def test_last_months_accreditor_file_in_two_clicks(staff_a, october, waiting, pa
     assert "4 reporting ledger" in page.locator("#changelist-form").inner_text()
     page.goto("/admin/learners/reportingentry/export/")
     page.get_by_role("button", name="Accreditor file: MOC and state credit completed last month").click()
-    page.wait_for_url(re.compile(r"/admin/learners/reportingentry/export/$"))
-    assert "Nothing is ready to report" in page.locator(".messagelist").inner_text()
+    assert "Nothing is ready to report" in page.locator("#export-result").inner_text()
+    assert "provider-a-accreditor-20261115-" in page.locator("#past-files").inner_text()
