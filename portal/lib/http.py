@@ -1,9 +1,5 @@
 """Responses that carry a file: one way to name the download and keep personal data out of caches."""
 
-import io
-import zipfile
-from collections.abc import Iterable
-
 from django.http import HttpResponse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.http import content_disposition_header
@@ -27,12 +23,3 @@ def attachment(content: bytes | str, *, filename: str, content_type: str) -> Htt
 
 def csv_attachment(content: str, filename: str) -> HttpResponse:
     return attachment(content, filename=filename, content_type="text/csv; charset=utf-8")
-
-
-def zip_attachment(files: Iterable[tuple[str, str]], filename: str) -> HttpResponse:
-    """Several text files (``(name, content)`` pairs) in one ZIP download."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in files:
-            archive.writestr(name, content.encode("utf-8"))
-    return attachment(buffer.getvalue(), filename=filename, content_type="application/zip")
