@@ -147,9 +147,7 @@ def test_snapshot_states_the_amount_claimed_not_the_maximum(
     assert "maximum of 1.50 AMA PRA" in snapshot["credits"][0]["statement"]
 
 
-def test_nurse_gets_completion_with_her_contact_hours(
-    seed_activity, django_capture_on_commit_callbacks
-):
+def test_nurse_gets_completion_with_her_contact_hours(seed_activity, django_capture_on_commit_callbacks):
     nurse = make_learner(
         UserFactory(), first_name="Florence", last_name="Nightingale", profession="nurse", degree="RN"
     )

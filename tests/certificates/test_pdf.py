@@ -119,7 +119,9 @@ def test_physician_certificate_states_everything(certificate, provider_a):
     assert "confirms participation" not in text
 
 
-def test_pharmacist_completion_states_uan_ceus_and_cpe_monitor(seed_activity, django_capture_on_commit_callbacks):
+def test_pharmacist_completion_states_uan_ceus_and_cpe_monitor(
+    seed_activity, django_capture_on_commit_callbacks
+):
     pharmacist = make_learner(
         UserFactory(), first_name="Rosalind", last_name="Franklin", profession="pharmacist"
     )
