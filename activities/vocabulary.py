@@ -194,7 +194,7 @@ CREDIT_TYPES = (
         (Profession.SOCIAL_WORKER,),
         "{provider} is approved to offer social work continuing education through the Association of "
         "Social Work Boards (ASWB) Approved Continuing Education (ACE) program. Social workers completing "
-        "this activity receive a maximum of {amount} continuing education credit(s).",
+        "this activity receive a maximum of {amount} continuing education credits.",
         aliases=("ASWB", "ASWB ACE"),
     ),
     CreditTypeSpec(
@@ -206,7 +206,7 @@ CREDIT_TYPES = (
         (Profession.PSYCHOLOGIST,),
         "{provider} is approved by the American Psychological Association to sponsor continuing education "
         "for psychologists and maintains responsibility for this program and its content. This activity "
-        "offers a maximum of {amount} CE credit(s).",
+        "offers a maximum of {amount} CE credits.",
         aliases=("APA",),
     ),
     CreditTypeSpec(
@@ -217,7 +217,7 @@ CREDIT_TYPES = (
         Decimal("0.01"),
         (Profession.DIETITIAN,),
         "Registered dietitians and dietetic technicians completing this activity will receive a maximum of "
-        "{amount} continuing professional education unit(s) (CPEUs) from the Commission on Dietetic "
+        "{amount} continuing professional education units (CPEUs) from the Commission on Dietetic "
         "Registration (CDR).",
         aliases=("CDR",),
     ),
@@ -228,7 +228,7 @@ CREDIT_TYPES = (
         "contact hours",
         Decimal("0.01"),
         (Profession.PHYSICAL_THERAPIST,),
-        "This activity is approved for a maximum of {amount} contact hour(s) of continuing education "
+        "This activity is approved for a maximum of {amount} contact hours of continuing education "
         "for physical therapists.",
     ),
     CreditTypeSpec(
@@ -238,7 +238,7 @@ CREDIT_TYPES = (
         "hours",
         Decimal("0.01"),
         (Profession.OPTOMETRIST,),
-        "This activity is COPE-approved for a maximum of {amount} hour(s) of continuing education "
+        "This activity is COPE-approved for a maximum of {amount} hours of continuing education "
         "for optometrists.",
         aliases=("COPE",),
     ),
@@ -249,7 +249,7 @@ CREDIT_TYPES = (
         "continuing education credits",
         Decimal("0.01"),
         (Profession.DENTIST,),
-        "{provider} designates this activity for a maximum of {amount} continuing education credit(s) "
+        "{provider} designates this activity for a maximum of {amount} continuing education credits "
         "(ADA CERP).",
         aliases=("ADA CERP",),
     ),

@@ -5,6 +5,30 @@ from django.db import migrations, models
 # The designation statements as the credit types' accreditors word them (see activities.vocabulary): the
 # old wording of each row, and the new. A row staff have edited since is left as they wrote it.
 STATEMENTS = {
+    'social_work': (
+        '{provider} is approved to offer social work continuing education through the Association of Social Work Boards (ASWB) Approved Continuing Education (ACE) program. Social workers completing this activity receive a maximum of {amount} continuing education credit(s).',
+        '{provider} is approved to offer social work continuing education through the Association of Social Work Boards (ASWB) Approved Continuing Education (ACE) program. Social workers completing this activity receive a maximum of {amount} continuing education credits.',
+    ),
+    'psychology': (
+        '{provider} is approved by the American Psychological Association to sponsor continuing education for psychologists and maintains responsibility for this program and its content. This activity offers a maximum of {amount} CE credit(s).',
+        '{provider} is approved by the American Psychological Association to sponsor continuing education for psychologists and maintains responsibility for this program and its content. This activity offers a maximum of {amount} CE credits.',
+    ),
+    'dietetics': (
+        'Registered dietitians and dietetic technicians completing this activity will receive a maximum of {amount} continuing professional education unit(s) (CPEUs) from the Commission on Dietetic Registration (CDR).',
+        'Registered dietitians and dietetic technicians completing this activity will receive a maximum of {amount} continuing professional education units (CPEUs) from the Commission on Dietetic Registration (CDR).',
+    ),
+    'physical_therapy': (
+        'This activity is approved for a maximum of {amount} contact hour(s) of continuing education for physical therapists.',
+        'This activity is approved for a maximum of {amount} contact hours of continuing education for physical therapists.',
+    ),
+    'optometry': (
+        'This activity is COPE-approved for a maximum of {amount} hour(s) of continuing education for optometrists.',
+        'This activity is COPE-approved for a maximum of {amount} hours of continuing education for optometrists.',
+    ),
+    'dental': (
+        '{provider} designates this activity for a maximum of {amount} continuing education credit(s) (ADA CERP).',
+        '{provider} designates this activity for a maximum of {amount} continuing education credits (ADA CERP).',
+    ),
     "aapa": (
         "{provider} has been authorized by the American Academy of PAs (AAPA) to award AAPA Category 1 CME "
         "credit for activities planned in accordance with AAPA CME Criteria. This activity is designated "
