@@ -30,10 +30,70 @@ from portal.admin import ProviderScopedAdmin, ProviderScopedInline, ReferenceDat
 
 @admin.register(Provider)
 class ProviderAdmin(ProviderScopedAdmin, admin.ModelAdmin):
-    staff_may_write = False
-    list_display = ["name", "website", "activity_count"]
+    """Accreditation staff manage providers; a provider's editors keep its statements and contact details."""
+
+    list_display = ["name", "website", "joint_accreditation", "activity_count"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "website", "address", "contact_email")}),
+        (_("Registry identifiers"), {"fields": ("accme_provider_id", "acpe_provider_number")}),
+        (
+            _("Accreditation statements, as certificates and activity pages print them"),
+            {
+                "description": _(
+                    "Each accreditor's wording is filled in; {provider} becomes the provider's name. A jointly "
+                    "accredited provider prints the Joint Accreditation statement in place of the ACCME, ANCC "
+                    "and ACPE ones."
+                ),
+                "fields": (
+                    "joint_accreditation",
+                    "ja_statement",
+                    "accme_accredited",
+                    "accme_statement",
+                    "ancc_accredited",
+                    "ancc_statement",
+                    "acpe_accredited",
+                    "acpe_statement",
+                    "aapa_authorized",
+                    "aapa_statement",
+                    "accreditation_statement",
+                ),
+            },
+        ),
+    )
+    # What a provider's own editors may change; the rest (its name, its accreditations) is accreditation
+    # staff's.
+    editor_fields = (
+        "website",
+        "address",
+        "contact_email",
+        "ja_statement",
+        "accme_statement",
+        "ancc_statement",
+        "acpe_statement",
+        "aapa_statement",
+        "accreditation_statement",
+    )
+
+    def has_add_permission(self, request):
+        return scoping.sees_everything(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return scoping.sees_everything(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        if scoping.sees_everything(request.user):
+            return []
+        return [
+            name
+            for _title, options in self.fieldsets
+            for name in options["fields"]
+            if name not in self.editor_fields
+        ]
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return self.prepopulated_fields if scoping.sees_everything(request.user) else {}
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(activity_total=Count("activities")).order_by("name")
@@ -73,7 +133,14 @@ class CreditTypeAdmin(ReferenceDataAdmin, admin.ModelAdmin):
 class CreditDesignationInline(ProviderScopedInline, admin.TabularInline):
     model = CreditDesignation
     extra = 0
-    fields = ["credit_type", "max_amount", "activity_number"]
+    fields = [
+        "credit_type",
+        "max_amount",
+        "activity_number",
+        "aapa_reference",
+        "aapa_valid_from",
+        "aapa_valid_until",
+    ]
 
 
 class MocApprovalInline(ProviderScopedInline, admin.TabularInline):
@@ -197,7 +264,9 @@ class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
         ),
         (_("Completion requirements"), {"fields": ("requirements",)}),
     )
-    readonly_fields = ["requirements", "repeating_schedule"]
+    # Publishing goes through the Publish action, which refuses an activity that lacks the statements its
+    # accreditations and credit types need.
+    readonly_fields = ["status", "requirements", "repeating_schedule"]
 
     @admin.display(description=_("sessions"))
     def repeating_schedule(self, obj):
@@ -235,14 +304,24 @@ class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
 
     @admin.action(description=_("Publish selected activities"), permissions=["change"])
     def publish(self, request, queryset):
-        count = services.set_published(activities=queryset, published=True, actor=audit.actor_of(request))
+        report = services.set_published(activities=queryset, published=True, actor=audit.actor_of(request))
+        count = report.changed
         self.message_user(
             request, ngettext("%d activity published.", "%d activities published.", count) % count
         )
+        for activity, problems in report.refused:
+            self.message_user(
+                request,
+                _("%(activity)s was not published: %(problems)s.")
+                % {"activity": activity, "problems": "; ".join(problems)},
+                messages.ERROR,
+            )
 
     @admin.action(description=_("Unpublish selected activities"), permissions=["change"])
     def unpublish(self, request, queryset):
-        count = services.set_published(activities=queryset, published=False, actor=audit.actor_of(request))
+        count = services.set_published(
+            activities=queryset, published=False, actor=audit.actor_of(request)
+        ).changed
         self.message_user(
             request, ngettext("%d activity unpublished.", "%d activities unpublished.", count) % count
         )

@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from activities import rules, vocabulary
+from activities import rules, statements, vocabulary
 from portal.models import TimestampedModel
 from portal.validators import validate_not_formula
 
@@ -35,11 +35,11 @@ class Provider(TimestampedModel):
         help_text=_("Shown to learners who need help with attendance or a claim, e.g. cme@hospital.org."),
     )
     accreditation_statement = models.TextField(
-        _("accreditation statement"),
+        _("other accreditation statement"),
         blank=True,
         help_text=_(
-            "Printed on certificates, e.g. '… is accredited by the ACCME to provide continuing "
-            "medical education for physicians.'"
+            "An accreditation the fields below do not cover (e.g. a state medical society's), printed as "
+            "written on every certificate and activity page; {provider} is filled in."
         ),
     )
     joint_accreditation = models.BooleanField(
@@ -49,6 +49,60 @@ class Provider(TimestampedModel):
             "Jointly accredited for interprofessional continuing education (ACCME, ACPE and ANCC together): "
             "its certificates carry the Joint Accreditation statement and it reports to JA-PARS."
         ),
+    )
+    ja_statement = models.TextField(
+        _("Joint Accreditation statement"),
+        blank=True,
+        default=statements.JA_DIRECT,
+        help_text=_("Joint Accreditation's wording; {provider} is filled in. Printed standing alone."),
+    )
+    accme_accredited = models.BooleanField(
+        _("ACCME accredited"),
+        default=False,
+        help_text=_(
+            "Accredited to designate AMA PRA Category 1 Credit™ (not needed with Joint Accreditation)."
+        ),
+    )
+    accme_statement = models.TextField(
+        _("ACCME accreditation statement"),
+        blank=True,
+        default=statements.ACCME_DIRECT,
+        help_text=_(
+            "ACCME's wording; {provider} is filled in. A jointly provided activity prints ACCME's "
+            "joint-providership statement instead."
+        ),
+    )
+    ancc_accredited = models.BooleanField(
+        _("ANCC accredited"), default=False, help_text=_("Accredited to award nursing contact hours.")
+    )
+    ancc_statement = models.TextField(
+        _("ANCC accreditation statement"),
+        blank=True,
+        default=statements.ANCC,
+        help_text=_("ANCC's wording; {provider} is filled in."),
+    )
+    acpe_accredited = models.BooleanField(
+        _("ACPE accredited"), default=False, help_text=_("Accredited to award continuing pharmacy education.")
+    )
+    acpe_statement = models.TextField(
+        _("ACPE accreditation statement"),
+        blank=True,
+        default=statements.ACPE,
+        help_text=_("ACPE's wording; {provider} is filled in."),
+    )
+    aapa_authorized = models.BooleanField(
+        _("AAPA authorized"),
+        default=False,
+        help_text=_(
+            "Authorized by AAPA to award AAPA Category 1 CME credit (jointly accredited providers); otherwise "
+            "each activity's AAPA credit needs AAPA's review, recorded on its designation."
+        ),
+    )
+    aapa_statement = models.TextField(
+        _("AAPA authorization statement"),
+        blank=True,
+        default=statements.AAPA_AUTHORIZED,
+        help_text=_("AAPA's wording; {provider} is filled in."),
     )
     accme_provider_id = models.CharField(
         _("ACCME provider ID"),
@@ -77,6 +131,39 @@ class Provider(TimestampedModel):
 
     def __str__(self):
         return self.name
+
+    STATEMENT_FIELDS = (
+        "accreditation_statement",
+        "ja_statement",
+        "accme_statement",
+        "ancc_statement",
+        "acpe_statement",
+        "aapa_statement",
+    )
+    HELD_BY = {
+        "ja_statement": "joint_accreditation",
+        "accme_statement": "accme_accredited",
+        "ancc_statement": "ancc_accredited",
+        "acpe_statement": "acpe_accredited",
+        "aapa_statement": "aapa_authorized",
+    }
+
+    def clean(self):
+        errors: dict[str, list[StrOrPromise]] = {}
+        for name in self.STATEMENT_FIELDS:
+            text = getattr(self, name) or ""
+            unknown = statements.unknown_placeholders(text, allowed=(statements.PROVIDER,))
+            if unknown:
+                errors[name] = [
+                    _("Only {provider} is filled in; remove %(unknown)s.") % {"unknown": ", ".join(unknown)}
+                ]
+            held = self.HELD_BY.get(name)
+            if held and getattr(self, held) and not text.strip():
+                errors.setdefault(name, []).append(
+                    _("An accreditation the provider holds needs its statement.")
+                )
+        if errors:
+            raise ValidationError(errors)
 
 
 class Membership(TimestampedModel):
@@ -327,6 +414,12 @@ class Activity(TimestampedModel):
             return False
         return self.is_live or at <= self.end
 
+    def joint_provider_names(self) -> list[str]:
+        """The joint providers' names, as certificates and statements list them."""
+        if self.providership != self.Providership.JOINT:
+            return []
+        return [name.strip() for name in [self.joint_provider] if name.strip()]
+
     @property
     def measured_outcome_labels(self) -> list[str]:
         labels = dict(vocabulary.OUTCOME_CHOICES)
@@ -393,6 +486,14 @@ class CreditDesignation(models.Model):
         blank=True,
         help_text=_("e.g. the ACPE Universal Activity Number."),
     )
+    aapa_reference = models.CharField(
+        _("AAPA reference number"),
+        max_length=40,
+        blank=True,
+        help_text=_("AAPA credit reviewed by the AAPA Review Panel: the reference number of its approval."),
+    )
+    aapa_valid_from = models.DateField(_("AAPA approval valid from"), null=True, blank=True)
+    aapa_valid_until = models.DateField(_("AAPA approval valid until"), null=True, blank=True)
 
     provider_field = "activity__provider"
 
@@ -409,12 +510,30 @@ class CreditDesignation(models.Model):
         return f"{self.max_amount} {self.credit_type}"
 
     def clean(self):
+        errors: dict[str, list[StrOrPromise]] = {}
         if self.max_amount is not None and self.credit_type_id:
             problem = rules.increment_error(self.max_amount, self.credit_type.increment)
             if problem:
-                raise ValidationError({"max_amount": f"{self.credit_type}: {problem}"})
+                errors["max_amount"] = [f"{self.credit_type}: {problem}"]
+        approval = (self.aapa_reference, self.aapa_valid_from, self.aapa_valid_until)
+        if any(approval) and self.credit_type_id != "aapa":
+            errors["aapa_reference"] = [_("Only AAPA Category 1 CME credit has an AAPA approval.")]
+        elif any(approval) and not all(approval):
+            for name, value in zip(
+                ("aapa_reference", "aapa_valid_from", "aapa_valid_until"), approval, strict=True
+            ):
+                if not value:
+                    errors[name] = [_("An AAPA approval needs its reference number and both dates.")]
+        elif self.aapa_valid_from and self.aapa_valid_until and self.aapa_valid_until < self.aapa_valid_from:
+            errors["aapa_valid_until"] = [_("is before the approval's start.")]
+        if errors:
+            raise ValidationError(errors)
 
     def statement(self) -> str:
+        """The designation statement: AAPA's Review Panel wording for AAPA credit it reviewed, otherwise the
+        credit type's."""
+        if self.credit_type_id == "aapa" and self.aapa_reference:
+            return statements.aapa_reviewed_statement(self)
         return self.credit_type.statement(
             provider=self.activity.provider.name,
             amount=self.max_amount,

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from activities import sessions as listing_sessions
+from activities import statements
 from activities.listing import (
     ACTIVITY_LINK,
     FILE,
@@ -45,6 +46,7 @@ __all__ = [
     "ImportReport",
     "ImportResult",
     "ListingError",
+    "PublishReport",
     "import_listing",
     "import_listings",
     "listing_sources",
@@ -567,15 +569,40 @@ def _unique_slug(model: type[Provider] | type[Specialty], name: str) -> str:
     return slug
 
 
-def set_published(*, activities: models.QuerySet[Activity], published: bool, actor: Actor) -> int:
-    """Publish or unpublish ``activities`` (a queryset); returns how many changed."""
+@dataclass
+class PublishReport:
+    """What ``set_published`` did: how many activities changed, and those it refused with what each lacks."""
+
+    changed: int
+    refused: list[tuple[Activity, list[str]]] = field(default_factory=list)
+
+
+def set_published(*, activities: models.QuerySet[Activity], published: bool, actor: Actor) -> PublishReport:
+    """Publish or unpublish ``activities`` (a queryset). An activity is published only with the statements
+    its provider's accreditations and its credit types need (``statements.publishing_problems``); one that
+    lacks any stays a draft and is reported with what it lacks. A repeat changes nothing."""
     target = Activity.Status.PUBLISHED if published else Activity.Status.DRAFT
+    refused: list[tuple[Activity, list[str]]] = []
     with transaction.atomic():
-        changing = list(activities.exclude(status=target).select_for_update())
+        changing = list(
+            activities.exclude(status=target)
+            .select_for_update()
+            .select_related("provider")
+            .prefetch_related("credits")
+        )
+        if published:
+            allowed = []
+            for activity in changing:
+                problems = statements.publishing_problems(activity)
+                if problems:
+                    refused.append((activity, problems))
+                else:
+                    allowed.append(activity)
+            changing = allowed
         now = timezone.now()
         for activity in changing:
             activity.status, activity.modified = target, now
         Activity.objects.bulk_update(changing, ["status", "modified"])
         action = audit.AuditAction.ACTIVITY_PUBLISHED if published else audit.AuditAction.ACTIVITY_UNPUBLISHED
         audit.record_many(actor=actor, entries=[(action, a, a.provider_id, {}) for a in changing])
-    return len(changing)
+    return PublishReport(len(changing), refused)

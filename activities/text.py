@@ -10,6 +10,15 @@ def _day(moment) -> str:
 def activity_dates_text(activity) -> str:
     start, end = activity.start, activity.end
     if activity.is_enduring:
+        # JA and ACCME: learners are told an enduring material's release, latest review and termination
+        # dates ("ACCME/ACPE/ANCC Policies for Jointly Accredited Providers", 2e-g).
+        reviewed = getattr(activity, "reviewed_on", None)  # catalog cards carry no review date
+        if reviewed:
+            return _("Released %(start)s, last reviewed %(reviewed)s, credit until %(end)s") % {
+                "start": _day(start),
+                "reviewed": _day(reviewed),
+                "end": _day(end),
+            }
         return _("Released %(start)s, credit until %(end)s") % {"start": _day(start), "end": _day(end)}
     if start.date() == end.date():
         return f"{_day(start)}, {start:%H:%M}–{end:%H:%M} UTC"

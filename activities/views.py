@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from activities import catalog_index, selectors
+from activities import catalog_index, selectors, statements
 from activities.filters import PAGE_SIZE, SORT_CHOICES, CatalogFilter, PageForm
 from activities.models import Activity
 from portal.lib.querystring import with_params
@@ -96,4 +96,13 @@ def detail(request, slug):
         activity = selectors.activity_for_page(slug=slug)
     except Activity.DoesNotExist:
         raise Http404(_("No published activity has this address.")) from None
-    return render(request, "activities/detail.html", {"activity": activity})
+    accreditation = statements.accreditation_statements(activity)
+    context = {
+        "activity": activity,
+        "ja_statement": accreditation.ja,
+        "accreditation_statements": accreditation.others,
+        "moc_statements": statements.moc_statements(
+            (m.board, m.credit_type, m.points) for m in activity.moc.all()
+        ),
+    }
+    return render(request, "activities/detail.html", context)

@@ -40,13 +40,26 @@ ACTIVITY_TYPES = (
     ActivityType("enduring", "Enduring Material", ENDURING, "enduring material"),
     ActivityType("internet_enduring", "Internet Enduring Material", ENDURING, "enduring material"),
     ActivityType("journal", "Journal-based CME", OTHER, "journal-based CME activity"),
-    ActivityType("manuscript_review", "Manuscript Review", OTHER),
-    ActivityType("test_item_writing", "Test-item Writing", OTHER),
-    ActivityType("committee_learning", "Committee Learning", OTHER),
-    ActivityType("performance_improvement", "Performance Improvement", OTHER),
-    ActivityType("internet_searching", "Internet Searching and Learning", OTHER),
-    ActivityType("learning_from_teaching", "Learning from Teaching", OTHER),
-    ActivityType("other_blended", "Other/Blended Learning", OTHER),
+    # The AMA's names of its learning formats, as the designation statement must name them (AMA, "The
+    # Physician's Recognition Award and credit system", 2010 update and later editions; AOE Consulting, "AMA
+    # updates to the PRA credit system, part III", aoeconsulting.com: live activities, enduring materials,
+    # journal-based CME, test-item writing, manuscript review, performance improvement and Internet
+    # point-of-care activities). The AMA calls "Internet searching and learning" Internet point-of-care;
+    # committee learning, learning from teaching and other/blended learning are the ACCME's formats, and
+    # ACCME FAQ 8471 (accme.org/faq/8471) asks that learner documentation name "other/blended" learning.
+    ActivityType("manuscript_review", "Manuscript Review", OTHER, "manuscript review activity"),
+    ActivityType("test_item_writing", "Test-item Writing", OTHER, "test-item writing activity"),
+    ActivityType("committee_learning", "Committee Learning", OTHER, "committee learning activity"),
+    ActivityType(
+        "performance_improvement", "Performance Improvement", OTHER, "performance improvement activity"
+    ),
+    ActivityType(
+        "internet_searching", "Internet Searching and Learning", OTHER, "internet point-of-care activity"
+    ),
+    ActivityType(
+        "learning_from_teaching", "Learning from Teaching", OTHER, "learning from teaching activity"
+    ),
+    ActivityType("other_blended", "Other/Blended Learning", OTHER, "other/blended learning activity"),
 )
 ACTIVITY_TYPE_BY_CODE = {t.code: t for t in ACTIVITY_TYPES}
 ACTIVITY_TYPE_CHOICES = [(t.code, t.label) for t in ACTIVITY_TYPES]
@@ -117,7 +130,9 @@ CREDIT_TYPES = (
         "credits",
         Decimal("0.25"),
         (Profession.PHYSICIAN,),
-        "{provider} designates this {format} for a maximum of {amount} AMA PRA Category 1 Credit(s)™. "
+        # AMA's designation statement, with "Credits" (not "Credit(s)") and the name in italics where it is
+        # printed (statements.italic_credit_name): AMA PRA booklet; MeetingsNet 2006.
+        "{provider} designates this {format} for a maximum of {amount} AMA PRA Category 1 Credits™. "
         "Physicians should claim only the credit commensurate with the extent of their participation "
         "in the activity.",
         aliases=("AMA PRA Category 1 Credits", "AMA PRA Category 1"),
@@ -129,8 +144,10 @@ CREDIT_TYPES = (
         "credits",
         Decimal("0.01"),
         ALL_PROFESSIONS,
-        "This activity was planned by and for the healthcare team, and learners will receive a maximum of "
-        "{amount} Interprofessional Continuing Education (IPCE) credit(s) for learning and change.",
+        # Joint Accreditation's words exactly: no "a maximum of", no "credit(s)"
+        # (jointaccreditation.org/designation-credits).
+        "This activity was planned by and for the healthcare team, and learners will receive {amount} "
+        "Interprofessional Continuing Education (IPCE) credit for learning and change.",
         aliases=("IPCE Credit", "IPCE"),
     ),
     CreditTypeSpec(
@@ -140,9 +157,9 @@ CREDIT_TYPES = (
         "contact hours",
         Decimal("0.01"),
         (Profession.NURSE,),
-        "{provider} designates this activity for a maximum of {amount} ANCC nursing contact hour(s). "
-        "Nurses should claim only the credit commensurate with the extent of their participation "
-        "in the activity.",
+        # ANCC awards contact hours and has no "claim only" sentence; the wording of the award itself could
+        # not be confirmed from a published ANCC page, so it states the amount plainly.
+        "This activity is awarded a maximum of {amount} nursing contact hours.",
         aliases=("ANCC", "Nursing Contact Hours"),
     ),
     CreditTypeSpec(
@@ -152,8 +169,7 @@ CREDIT_TYPES = (
         "contact hours",
         Decimal("0.01"),
         (Profession.PHARMACIST,),
-        "{provider} designates this activity for a maximum of {amount} ACPE contact hour(s) "
-        "of continuing pharmacy education.",
+        "This activity is approved for {amount} contact hours of continuing pharmacy education.",
         aliases=("ACPE", "Pharmacy Contact Hours"),
     ),
     CreditTypeSpec(
@@ -163,9 +179,9 @@ CREDIT_TYPES = (
         "credits",
         Decimal("0.25"),
         (Profession.PHYSICIAN_ASSISTANT,),
-        "{provider} has been authorized by the American Academy of PAs (AAPA) to award AAPA Category 1 CME "
-        "credit for activities planned in accordance with AAPA CME Criteria. This activity is designated "
-        "for a maximum of {amount} AAPA Category 1 CME credit(s). PAs should only claim credit "
+        # The authorization sentence is the provider's (Provider.aapa_statement, statements.AAPA_AUTHORIZED);
+        # an AAPA-reviewed activity prints the Review Panel wording instead (statements.AAPA_REVIEWED).
+        "This activity is designated for {amount} AAPA Category 1 CME credits. PAs should only claim credit "
         "commensurate with the extent of their participation.",
         aliases=("AAPA Category 1 CME Credit", "AAPA"),
     ),
@@ -178,7 +194,7 @@ CREDIT_TYPES = (
         (Profession.SOCIAL_WORKER,),
         "{provider} is approved to offer social work continuing education through the Association of "
         "Social Work Boards (ASWB) Approved Continuing Education (ACE) program. Social workers completing "
-        "this activity receive a maximum of {amount} continuing education credit(s).",
+        "this activity receive a maximum of {amount} continuing education credits.",
         aliases=("ASWB", "ASWB ACE"),
     ),
     CreditTypeSpec(
@@ -190,7 +206,7 @@ CREDIT_TYPES = (
         (Profession.PSYCHOLOGIST,),
         "{provider} is approved by the American Psychological Association to sponsor continuing education "
         "for psychologists and maintains responsibility for this program and its content. This activity "
-        "offers a maximum of {amount} CE credit(s).",
+        "offers a maximum of {amount} CE credits.",
         aliases=("APA",),
     ),
     CreditTypeSpec(
@@ -201,7 +217,7 @@ CREDIT_TYPES = (
         Decimal("0.01"),
         (Profession.DIETITIAN,),
         "Registered dietitians and dietetic technicians completing this activity will receive a maximum of "
-        "{amount} continuing professional education unit(s) (CPEUs) from the Commission on Dietetic "
+        "{amount} continuing professional education units (CPEUs) from the Commission on Dietetic "
         "Registration (CDR).",
         aliases=("CDR",),
     ),
@@ -212,7 +228,7 @@ CREDIT_TYPES = (
         "contact hours",
         Decimal("0.01"),
         (Profession.PHYSICAL_THERAPIST,),
-        "This activity is approved for a maximum of {amount} contact hour(s) of continuing education "
+        "This activity is approved for a maximum of {amount} contact hours of continuing education "
         "for physical therapists.",
     ),
     CreditTypeSpec(
@@ -222,7 +238,7 @@ CREDIT_TYPES = (
         "hours",
         Decimal("0.01"),
         (Profession.OPTOMETRIST,),
-        "This activity is COPE-approved for a maximum of {amount} hour(s) of continuing education "
+        "This activity is COPE-approved for a maximum of {amount} hours of continuing education "
         "for optometrists.",
         aliases=("COPE",),
     ),
@@ -233,7 +249,7 @@ CREDIT_TYPES = (
         "continuing education credits",
         Decimal("0.01"),
         (Profession.DENTIST,),
-        "{provider} designates this activity for a maximum of {amount} continuing education credit(s) "
+        "{provider} designates this activity for a maximum of {amount} continuing education credits "
         "(ADA CERP).",
         aliases=("ADA CERP",),
     ),

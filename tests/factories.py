@@ -42,11 +42,7 @@ class ProviderFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Provider {n}")
     slug = factory.LazyAttribute(lambda o: slugify(o.name))
-    accreditation_statement = factory.LazyAttribute(
-        lambda o: (
-            f"{o.name} is accredited by the ACCME to provide continuing medical education for physicians."
-        )
-    )
+    accme_accredited = True  # ACCME's statement, as the model fills it in
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

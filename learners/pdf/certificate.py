@@ -17,6 +17,7 @@ from reportlab.lib.units import inch
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
+from activities.statements import italic_credit_name
 from learners.models import CertificateVersion
 from portal.lib.pdf_text import BOLD, REGULAR, draw_text, markup, register_fonts
 
@@ -108,7 +109,7 @@ def render_snapshot(snapshot: dict, *, version: int = 1) -> bytes:
         )
         - 6
     )
-    verb = "completed" if snapshot["kind"] == "credit" else "participated in"
+    verb = "participated in" if snapshot["kind"] == "participation" else "completed"
     y = _paragraph(canvas, f"{verb} the activity", _style("verb", size=11, color=MUTED), left, y, inner) - 4
     y = _paragraph(
         canvas,
@@ -140,36 +141,7 @@ def render_snapshot(snapshot: dict, *, version: int = 1) -> bytes:
     )
     y = _paragraph(canvas, dates, _style("dates", size=9.5, color=MUTED), left, y - 2, inner) - 10
 
-    body = _style("body", size=9, align=TA_LEFT, leading=11.5)
-    strong = _style("strong", size=11, font=BOLD, align=TA_LEFT, leading=14)
-    column = inner - 1.9 * inch
-    for credit in snapshot["credits"]:
-        y = _paragraph(canvas, markup(f"{credit['amount']} {credit['type']}", BOLD), strong, left, y, column)
-        text = credit["statement"]
-        if credit.get("activity_number"):
-            text += f" Activity number: {credit['activity_number']}."
-        if text:
-            y = _paragraph(canvas, markup(text), body, left, y - 1, column)
-        y -= 5
-    if snapshot.get("ama_designation"):
-        y = (
-            _paragraph(
-                canvas,
-                markup("This certificate confirms participation. " + snapshot["ama_designation"]),
-                body,
-                left,
-                y,
-                column,
-            )
-            - 5
-        )
-    if snapshot.get("moc"):
-        moc = "; ".join(f"{m['board']} {m['points']} points ({m['credit_type']})" for m in snapshot["moc"])
-        y = _paragraph(canvas, markup(f"Maintenance of Certification: {moc}."), body, left, y, column) - 5
-    small = _style("small", size=8, align=TA_LEFT, leading=10, color=MUTED)
-    for statement in (snapshot.get("joint_providership"), snapshot.get("accreditation_statement")):
-        if statement:
-            y = _paragraph(canvas, markup(statement), small, left, y, column) - 3
+    _draw_body(canvas, body_items(snapshot), left=left, top=y, width=inner - 1.9 * inch, bottom=MARGIN + 20)
 
     size = 1.35 * inch
     qr_x, qr_y = WIDTH - MARGIN - 10 - size, MARGIN + 34
@@ -200,3 +172,121 @@ def sessions_line(sessions: list[dict]) -> str:
     days = [date.fromisoformat(s["date"]) for s in sessions]
     listed = ", ".join(f"{day:%b} {day.day}, {day.year}" for day in days)
     return f"Sessions attended ({len(sessions)}): {listed}"
+
+
+# The body's items, in order: ``(kind, markup)``. Kinds: "credit" (a bold line), "text", "small", "ja" (the
+# Joint Accreditation statement, which stands alone between drawn lines).
+Item = tuple[str, str]
+
+
+def _text(text: str) -> str:
+    return italic_credit_name(markup(text))
+
+
+def body_items(snapshot: dict) -> list[Item]:
+    """What the certificate states below the activity: each credit claimed with its designation statement
+    (and, for ACPE credit, the UAN, activity type, CEUs and the CPE Monitor note), the AMA designation on a
+    participation certificate, MOC and the boards' statements, the provider's address where nursing credit
+    asks for it, the accreditation statements, and the Joint Accreditation statement last, alone."""
+    items: list[Item] = []
+    for credit in snapshot["credits"]:
+        items.append(("credit", italic_credit_name(markup(f"{credit['amount']} {credit['type']}", BOLD))))
+        text = credit_text(credit)
+        if text:
+            items.append(("text", _text(text)))
+    if snapshot.get("cpe_monitor_note"):
+        items.append(("text", _text(snapshot["cpe_monitor_note"])))
+    if snapshot.get("ama_designation"):
+        items.append(
+            ("text", _text("This certificate confirms participation. " + snapshot["ama_designation"]))
+        )
+    if snapshot.get("moc"):
+        moc = "; ".join(f"{m['board']} {m['points']} points ({m['credit_type']})" for m in snapshot["moc"])
+        items.append(("text", markup(f"Maintenance of Certification: {moc}.")))
+    for text in snapshot.get("moc_statements", []):
+        items.append(("small", markup(text)))
+    if snapshot.get("provider_address"):
+        items.append(("small", markup(f"{snapshot['provider']} · {snapshot['provider_address']}")))
+    if "accreditation_statements" in snapshot:
+        others = snapshot["accreditation_statements"]
+    else:  # a version issued before statements were kept per accreditation
+        others = [snapshot.get("joint_providership"), snapshot.get("accreditation_statement")]
+    items.extend(("small", markup(text)) for text in others if text)
+    if snapshot.get("ja_statement"):
+        items.append(("ja", markup(snapshot["ja_statement"])))
+    return items
+
+
+def credit_text(credit: dict) -> str:
+    """A credit's designation statement, with its activity number; for ACPE credit the UAN, the ACPE activity
+    type and the CEUs (0.1 CEU per contact hour)."""
+    text = credit["statement"]
+    if credit.get("code") != "pharmacy":
+        number = credit.get("activity_number")
+        return f"{text} Activity number: {number}." if number else text
+    facts = []
+    if credit.get("activity_number"):
+        facts.append(f"UAN {credit['activity_number']}")
+    if credit.get("acpe_activity_type"):
+        facts.append(f"ACPE activity type: {credit['acpe_activity_type']}")
+    if credit.get("ceus"):
+        facts.append(f"{credit['amount']} contact hours ({credit['ceus']} CEUs)")
+    return " ".join(part for part in (text, " · ".join(facts) + "." if facts else "") if part)
+
+
+def _styles(scale: float) -> dict[str, ParagraphStyle]:
+    return {
+        "credit": _style("strong", size=11 * scale, font=BOLD, align=TA_LEFT, leading=14 * scale),
+        "text": _style("body", size=9 * scale, align=TA_LEFT, leading=11.5 * scale),
+        "small": _style("small", size=8 * scale, align=TA_LEFT, leading=10 * scale, color=MUTED),
+        "ja": _style("ja", size=8 * scale, align=TA_LEFT, leading=10 * scale, color=INK),
+    }
+
+
+GAP = {"credit": 1, "text": 5, "small": 3, "ja": 0}
+RULE_GAP = 5  # between the Joint Accreditation statement and the lines around it
+
+
+def _layout(
+    items: list[Item], width: float, scale: float
+) -> tuple[list[tuple[str, Paragraph, float]], float]:
+    """Each item as ``(kind, paragraph, height)``, and the total height, at ``scale``."""
+    styles = _styles(scale)
+    laid, total = [], 0.0
+    for kind, text in items:
+        paragraph = Paragraph(text, styles[kind])
+        _, height = paragraph.wrap(width, HEIGHT)
+        laid.append((kind, paragraph, height))
+        total += height + GAP[kind] * scale + (2 * RULE_GAP if kind == "ja" else 0)
+    return laid, total
+
+
+def _draw_body(
+    canvas: Canvas, items: list[Item], *, left: float, top: float, width: float, bottom: float
+) -> None:
+    """Draw ``items`` from ``top`` down, smaller when that is what it takes to fit above ``bottom``."""
+    for scale in (1.0, 0.92, 0.85, 0.78, 0.7, 0.62):
+        laid, total = _layout(items, width, scale)
+        if top - total >= bottom:
+            break
+    y = top
+    for kind, paragraph, height in laid:
+        if kind == "ja":
+            y -= RULE_GAP
+            _rule(canvas, left, y, width)
+            y -= RULE_GAP
+        paragraph.drawOn(canvas, left, y - height)
+        y -= height + GAP[kind] * scale
+        if kind == "ja":
+            y -= RULE_GAP
+            _rule(canvas, left, y, width)
+
+
+def _rule(canvas: Canvas, x: float, y: float, width: float) -> None:
+    """A drawn line: Joint Accreditation's statement "must be separated by a line from any other
+    statements"."""
+    canvas.saveState()
+    canvas.setStrokeColor(MUTED)
+    canvas.setLineWidth(0.6)
+    canvas.line(x, y, x + width, y)
+    canvas.restoreState()

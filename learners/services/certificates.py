@@ -276,7 +276,11 @@ def _email_for(
 ) -> OutboxMessage:
     """The (unsaved) outbox row of the email that carries ``version`` to ``learner``."""
     now = now or timezone.now()
-    subject = _("Your certificate: %(title)s") % {"title": version.snapshot["activity_title"]}
+    # The certificate's own title (Credit, Completion or Participation), as the PDF and the verification page.
+    subject = _("Your %(certificate)s: %(title)s") % {
+        "certificate": version.snapshot["title"],
+        "title": version.snapshot["activity_title"],
+    }
     return OutboxMessage(
         kind=OutboxMessage.Kind.CERTIFICATE,
         version=version,

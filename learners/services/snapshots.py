@@ -4,16 +4,15 @@ verification page read only the snapshot, so a certificate says what it said whe
 reissued; ``name_changed_since_issue`` and ``certified_name_of`` tell staff when the learner's name moved on.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.db.models.fields.json import KT
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from activities import vocabulary
-from activities.models import CreditDesignation, Session
+from activities import statements, vocabulary
+from activities.models import CreditDesignation, Provider, Session
 from activities.text import activity_dates_text
 from learners.models import (
     Certificate,
@@ -114,48 +113,50 @@ def certificate_snapshot(
     profile = _profile_of(learner)
     details = details or SnapshotDetails.load([enrollment])
     designations = details.designations.get(activity.pk, {})
-    noun = activity.designation_noun
+    claimed = sorted(details.credits.get(claim.pk, []), key=lambda c: c.credit_type.position)
+    codes = [credit.credit_type_id for credit in claimed]
+    kind = vocabulary.certificate_kind(codes)
 
     def statement(designation: CreditDesignation) -> str:
-        return designation.credit_type.statement(
-            provider=provider.name, amount=designation.max_amount, format=noun
-        )
+        designation.activity = activity  # the statement names the provider and the format
+        return designation.statement()
 
     credits = []
-    for credit in sorted(details.credits.get(claim.pk, []), key=lambda c: c.credit_type.position):
+    for credit in claimed:
         designation = designations.get(credit.credit_type_id)
-        credits.append(
-            {
-                "type": credit.credit_type.label,
-                "code": credit.credit_type_id,
-                "amount": f"{credit.amount:.2f}",
-                "unit": credit.credit_type.unit,
-                "statement": statement(designation) if designation else "",
-                "activity_number": designation.activity_number if designation else "",
-            }
-        )
+        line = {
+            "type": credit.credit_type.label,
+            "code": credit.credit_type_id,
+            "amount": f"{credit.amount:.2f}",
+            "unit": credit.credit_type.unit,
+            "statement": statement(designation) if designation else "",
+            "activity_number": designation.activity_number if designation else "",
+        }
+        if credit.credit_type_id == "pharmacy":
+            kind_code = statements.acpe_activity_type(designation)
+            line["acpe_activity_type"] = statements.ACPE_ACTIVITY_TYPES.get(kind_code, kind_code)
+            line["ceus"] = f"{statements.ceus(credit.amount)}"
+        credits.append(line)
     ama = designations.get(vocabulary.AMA_PRA_1)
-    participation = claim.profession != vocabulary.Profession.PHYSICIAN
-    name = certificate_name(learner, profile)
-    joint = ""
-    if activity.providership == activity.Providership.JOINT:
-        partner = activity.joint_provider or _("its joint provider")
-        joint = _(
-            "This activity has been planned and implemented in accordance with the accreditation requirements "
-            "and policies of the Accreditation Council for Continuing Medical Education (ACCME) through the "
-            "joint providership of %(provider)s and %(partner)s."
-        ) % {"provider": provider.name, "partner": partner}
+    participation = kind == vocabulary.CERTIFICATE_OF_PARTICIPATION
+    # A participation certificate states the AMA designation, so it carries the accreditation behind it.
+    wanted = codes or ([vocabulary.AMA_PRA_1] if ama else list(designations))
+    accreditation = statements.accreditation_statements(activity, codes=wanted)
+    moc_rows = sorted(details.moc.get(claim.pk, []), key=lambda m: (m.board, m.credit_type))
+    sessions = details.sessions.get(claim.pk, [])
     return {
-        "kind": "participation" if participation else "credit",
-        "title": _("Certificate of Participation") if participation else _("Certificate of Credit"),
-        "learner_name": name,
+        "kind": kind,
+        "title": vocabulary.CERTIFICATE_TITLES[kind],
+        "learner_name": certificate_name(learner, profile),
         # As certified, for the registry files (which name the learner in two fields).
         "learner_first_name": learner.first_name,
         "learner_last_name": learner.last_name,
         "profession": claim.get_profession_display(),
         "provider": provider.name,
-        "accreditation_statement": provider.accreditation_statement,
-        "joint_providership": joint,
+        # ANCC: a nursing certificate names the provider and its address (a web address will do).
+        "provider_address": _address(provider) if "nursing" in codes else "",
+        "ja_statement": accreditation.ja,
+        "accreditation_statements": accreditation.others,
         "activity_title": activity.title,
         "activity_type": activity.get_activity_type_display(),
         "format": activity.get_format_display(),
@@ -163,19 +164,24 @@ def certificate_snapshot(
         "activity_dates": activity_dates_text(activity),
         "start": activity.start.isoformat(),
         "end": activity.end.isoformat(),
-        "completed_on": timezone.localdate(enrollment.completed_at).isoformat(),
+        "reviewed_on": activity.reviewed_on.isoformat()
+        if activity.is_enduring and activity.reviewed_on
+        else "",
+        "completed_on": _completed_on(enrollment, sessions).isoformat(),
         "claimed_on": timezone.localdate(claim.claimed_at).isoformat(),
         "issued_on": timezone.localdate(issued_at).isoformat(),
         "credits": credits,
         "ama_designation": statement(ama) if (participation and ama) else "",
+        "cpe_monitor_note": statements.CPE_MONITOR_NOTE if "pharmacy" in codes else "",
         "moc": [
             {
                 "board": vocabulary.board_abbreviation(moc.board),
                 "credit_type": vocabulary.moc_credit_type_label(moc.credit_type),
                 "points": f"{moc.points:.2f}",
             }
-            for moc in sorted(details.moc.get(claim.pk, []), key=lambda m: (m.board, m.credit_type))
+            for moc in moc_rows
         ],
+        "moc_statements": statements.moc_statements((m.board, m.credit_type, m.points) for m in moc_rows),
         # A live activity's sessions the claim covers, as the learner attended them.
         "sessions": [
             {
@@ -183,8 +189,23 @@ def certificate_snapshot(
                 "text": session_text(session),
                 "place": session.place,
             }
-            for session in details.sessions.get(claim.pk, [])
+            for session in sessions
         ],
         "code": certificate.code,
         "verification_url": settings.SITE_URL + certificate.get_absolute_url(),
     }
+
+
+def _address(provider: Provider) -> str:
+    return " · ".join(part for part in (" ".join(provider.address.split()), provider.website) if part)
+
+
+def _completed_on(enrollment: Enrollment, sessions: list[Session]) -> date:
+    """The day the learner completed: the enrollment's completion (the end of the last session claimed, or
+    the last requirement met), on the calendar of the session's own time zone when a session ended it."""
+    completed_at = enrollment.completed_at
+    assert completed_at is not None  # a completed enrollment's, which is all that gets a certificate
+    last = max(sessions, key=lambda session: session.end, default=None)
+    if last is not None and last.end >= completed_at:
+        return last.local_end.date()
+    return timezone.localdate(completed_at)

@@ -218,9 +218,18 @@ def test_viewer_reads_but_cannot_change(client, viewer_a, staff_a, activity_a):
 
 
 def test_staff_cannot_edit_providers_credit_types_or_memberships(as_staff_a, provider_a, provider_b, staff_a):
-    assert as_staff_a.get(change_url(provider_a)).status_code == 200  # read-only view of their own
-    response = as_staff_a.post(change_url(provider_a), {"name": "Renamed", "slug": "renamed"})
-    assert response.status_code == 403
+    # Editors keep their provider's statements (tests/certificates/test_provider_statements.py), never its
+    # name, slug or accreditations.
+    assert as_staff_a.get(change_url(provider_a)).status_code == 200
+    as_staff_a.post(
+        change_url(provider_a), {"name": "Renamed", "slug": "renamed", "joint_accreditation": "on"}
+    )
+    provider_a.refresh_from_db()
+    assert (provider_a.name, provider_a.slug, provider_a.joint_accreditation) == (
+        "Provider A",
+        "provider-a",
+        False,
+    )
     assert as_staff_a.get(change_url(provider_b)).status_code == 404
     providers = as_staff_a.get(reverse("admin:activities_provider_changelist"))
     assert "Provider A" in providers.text and "Provider B" not in providers.text

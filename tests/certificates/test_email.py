@@ -39,7 +39,7 @@ def test_issuing_queues_exactly_one_message(pending, physician):
     assert OutboxMessage.objects.count() == 1
     assert pending.state == OutboxMessage.State.PENDING
     assert pending.recipient == physician.email
-    assert pending.subject == "Your certificate: Intrathecal drug delivery"
+    assert pending.subject == "Your Certificate of Credit: Intrathecal drug delivery"
     assert pending.attempts == 0
     assert pending.next_attempt_at is not None
 
@@ -50,7 +50,7 @@ def test_the_email_has_text_and_html_bodies_the_pdf_and_both_links(pending, mail
     version = pending.version
     certificate = version.certificate
     verify_url = f"http://testserver/verify/{certificate.verification_id}/"
-    assert sent.subject == "Your certificate: Intrathecal drug delivery"
+    assert sent.subject == "Your Certificate of Credit: Intrathecal drug delivery"
     assert sent.to == ["learner-a@example.com"]
     assert sent.extra_headers["X-CME-Certificate"] == certificate.code
     for expected in ("Ada Lovelace, MD", "1.50 AMA PRA Category 1 Credit™", certificate.code, verify_url,
@@ -284,7 +284,7 @@ def test_html_body_escapes_and_text_body_does_not(provider_a, physician, mailout
     certificate = certificates.issue_certificate(enrollment=complete(physician, activity))
     outbox.send_message(message_id=OutboxMessage.objects.get(version__certificate=certificate).pk)
     [sent] = mailoutbox
-    assert sent.subject == "Your certificate: Pain <management> & opioids"
+    assert sent.subject == "Your Certificate of Credit: Pain <management> & opioids"
     assert '"Pain <management> & opioids"' in sent.body
     [(html, _)] = sent.alternatives
     assert "Pain &lt;management&gt; &amp; opioids" in html

@@ -21,7 +21,7 @@ from tests.helpers import complete, issue, make_learner
 pytestmark = pytest.mark.django_db
 
 AMA_STATEMENT = (
-    "Provider A designates this enduring material for a maximum of 1.50 AMA PRA Category 1 Credit(s)™. "
+    "Provider A designates this enduring material for a maximum of 1.50 AMA PRA Category 1 Credits™. "
     "Physicians should claim only the credit commensurate with the extent of their participation in the "
     "activity."
 )
@@ -115,8 +115,11 @@ def test_physician_snapshot_states_credit_claimed_with_statements(certificate, p
     assert snapshot["title"] == "Certificate of Credit"
     assert snapshot["learner_name"] == "Ada Lovelace, MD"
     assert snapshot["provider"] == "Provider A"
-    assert snapshot["accreditation_statement"] == provider_a.accreditation_statement
-    assert snapshot["joint_providership"] == ""
+    assert snapshot["accreditation_statements"] == [
+        "Provider A is accredited by the Accreditation Council for Continuing Medical Education (ACCME) to "
+        "provide continuing medical education for physicians."
+    ]
+    assert snapshot["ja_statement"] == ""
     assert snapshot["activity_title"] == "Intrathecal drug delivery"
     assert snapshot["activity_type"] == "Internet Enduring Material"
     assert snapshot["format"] == "Online Learning"
@@ -144,24 +147,22 @@ def test_snapshot_states_the_amount_claimed_not_the_maximum(
     assert "maximum of 1.50 AMA PRA" in snapshot["credits"][0]["statement"]
 
 
-def test_nurse_gets_participation_with_ama_designation_and_contact_hours(
-    seed_activity, django_capture_on_commit_callbacks
-):
+def test_nurse_gets_completion_with_her_contact_hours(seed_activity, django_capture_on_commit_callbacks):
     nurse = make_learner(
         UserFactory(), first_name="Florence", last_name="Nightingale", profession="nurse", degree="RN"
     )
     snapshot = (
         issue(complete(nurse, seed_activity), django_capture_on_commit_callbacks).versions.get().snapshot
     )
-    assert snapshot["kind"] == "participation"
-    assert snapshot["title"] == "Certificate of Participation"
+    assert snapshot["kind"] == "completion"
+    assert snapshot["title"] == "Certificate of Completion"
     assert snapshot["learner_name"] == "Florence Nightingale, RN"
     assert credit_lines(snapshot) == {"ipce": "1.50", "nursing": "1.50"}  # never AMA credit
     nursing = snapshot["credits"][1]
     assert nursing["type"] == "ANCC Nursing Contact Hours"
     assert nursing["unit"] == "contact hours"
-    assert "1.50 ANCC nursing contact hour(s)" in nursing["statement"]
-    assert snapshot["ama_designation"] == AMA_STATEMENT
+    assert "1.50 nursing contact hours" in nursing["statement"]
+    assert snapshot["ama_designation"] == ""  # she earned credit of her own: no participation statement
     assert snapshot["moc"] == []
 
 
@@ -172,19 +173,20 @@ def test_pharmacist_gets_pharmacy_hours_with_the_activity_number(
     snapshot = (
         issue(complete(pharmacist, seed_activity), django_capture_on_commit_callbacks).versions.get().snapshot
     )
-    assert snapshot["kind"] == "participation"
+    assert snapshot["kind"] == "completion"
     assert credit_lines(snapshot) == {"ipce": "1.50", "pharmacy": "1.50"}
     pharmacy = snapshot["credits"][1]
     assert pharmacy["type"] == "ACPE Pharmacy Contact Hours"
     assert pharmacy["activity_number"] == "JA0000000-0000-25-001-H01-P"
-    assert snapshot["ama_designation"] == AMA_STATEMENT
+    assert pharmacy["ceus"] == "0.15"
+    assert snapshot["ama_designation"] == ""
 
 
-def test_participation_without_ama_designation_states_none(provider_a, django_capture_on_commit_callbacks):
+def test_ipce_alone_is_a_completion_without_ama_designation(provider_a, django_capture_on_commit_callbacks):
     activity = ActivityFactory(provider=provider_a, credits={"ipce": "2.00"})
     nurse = make_learner(UserFactory(), profession="nurse")
     snapshot = issue(complete(nurse, activity), django_capture_on_commit_callbacks).versions.get().snapshot
-    assert snapshot["kind"] == "participation"
+    assert snapshot["kind"] == "completion"
     assert snapshot["ama_designation"] == ""
     assert credit_lines(snapshot) == {"ipce": "2.00"}
 
@@ -200,11 +202,9 @@ def test_jointly_provided_activity_states_the_joint_providership(
     snapshot = (
         issue(complete(physician, activity), django_capture_on_commit_callbacks).versions.get().snapshot
     )
-    assert (
-        "joint providership of Provider A and Society of Intrathecal Medicine"
-        in snapshot["joint_providership"]
-    )
-    assert "ACCME" in snapshot["joint_providership"]
+    (joint,) = snapshot["accreditation_statements"]
+    assert "joint providership of Provider A and Society of Intrathecal Medicine" in joint
+    assert "Provider A is accredited by the ACCME to provide continuing medical education" in joint
 
 
 @time_machine.travel(datetime(2026, 3, 10, 18, 0, tzinfo=UTC), tick=False)
@@ -227,7 +227,7 @@ def test_live_course_states_location_and_its_day(provider_a, physician, django_c
     assert snapshot["activity_dates"] == "Mar 10, 2026, 09:00–17:00 UTC"
     assert snapshot["start"] == "2026-03-10T09:00:00+00:00"
     assert snapshot["end"] == "2026-03-10T17:00:00+00:00"
-    assert "7.00 AMA PRA Category 1 Credit(s)™" in snapshot["credits"][0]["statement"]
+    assert "7.00 AMA PRA Category 1 Credits™" in snapshot["credits"][0]["statement"]
     assert "this live activity" in snapshot["credits"][0]["statement"]
 
 

@@ -33,12 +33,6 @@ from portal.scoping import ACCREDITATION_STAFF_GROUP
 
 DEMO_PROVIDER = "StatPearls, LLC"
 GRAND_ROUNDS_SLUG = "medicine-grand-rounds-demo"
-DEMO_STATEMENT = (
-    "In support of improving patient care, StatPearls, LLC is jointly accredited by the Accreditation "
-    "Council for Continuing Medical Education (ACCME), the Accreditation Council for Pharmacy Education "
-    "(ACPE), and the American Nurses Credentialing Center (ANCC), to provide continuing education for the "
-    "healthcare team."
-)
 ACCOUNTS = (
     # email, password, first name, last name, what they are
     (
@@ -78,10 +72,12 @@ class Command(BaseCommand):
             provider = Provider.objects.filter(name__iexact=DEMO_PROVIDER).first()
             if provider is None:
                 provider = Provider.objects.create(name=DEMO_PROVIDER, slug="statpearls-llc")
-            if not provider.accreditation_statement:
-                provider.accreditation_statement = DEMO_STATEMENT
+            if not provider.joint_accreditation:
+                # Jointly accredited and authorized by AAPA, as the seed's IPCE credit implies: its
+                # certificates carry the Joint Accreditation statement, in its standard wording.
+                provider.joint_accreditation = provider.aapa_authorized = True
                 provider.website = provider.website or "https://www.statpearls.com/"
-                provider.save(update_fields=["accreditation_statement", "website", "modified"])
+                provider.save(update_fields=["joint_accreditation", "aapa_authorized", "website", "modified"])
             users = {}
             for email, password, first, last, _ in ACCOUNTS:
                 user, _created = user_model.objects.get_or_create(
