@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from activities import rules, vocabulary
+from activities import moc, rules, vocabulary
 from portal.models import TimestampedModel
 from portal.validators import validate_not_formula
 
@@ -67,6 +67,18 @@ class Provider(TimestampedModel):
         ),
     )
 
+    contact_hour_increment = models.DecimalField(
+        _("contact hour step"),
+        max_digits=3,
+        decimal_places=2,
+        choices=vocabulary.CONTACT_HOUR_INCREMENTS,
+        default=Decimal("0.25"),
+        help_text=_(
+            "The step in which this provider designates and learners claim nursing (ANCC) and pharmacy (ACPE) "
+            "contact hours."
+        ),
+    )
+
     provider_field = "pk"
 
     class Meta:
@@ -77,6 +89,12 @@ class Provider(TimestampedModel):
 
     def __str__(self):
         return self.name
+
+    def increment_for(self, credit_type: "CreditType") -> Decimal:
+        """The step ``credit_type`` moves in at this provider: its own for contact hours, else the type's."""
+        if credit_type.code in vocabulary.CONTACT_HOUR_CREDIT_TYPES:
+            return self.contact_hour_increment
+        return credit_type.increment
 
 
 class Membership(TimestampedModel):
@@ -410,9 +428,16 @@ class CreditDesignation(models.Model):
 
     def clean(self):
         if self.max_amount is not None and self.credit_type_id:
-            problem = rules.increment_error(self.max_amount, self.credit_type.increment)
+            problem = rules.increment_error(self.max_amount, self.increment)
             if problem:
                 raise ValidationError({"max_amount": f"{self.credit_type}: {problem}"})
+
+    @property
+    def increment(self) -> Decimal:
+        """The step this credit is designated and claimed in (the provider's, for contact hours)."""
+        if self.activity_id is None:
+            return self.credit_type.increment
+        return self.activity.provider.increment_for(self.credit_type)
 
     def statement(self) -> str:
         return self.credit_type.statement(
@@ -449,6 +474,14 @@ class MocApproval(models.Model):
 
     def __str__(self):
         return f"{self.get_board_display()} {self.points} {self.get_credit_type_display()}"
+
+    def clean(self):
+        """The board awards this MOC credit type (``moc.BOARD_RULES``), and whole points where it wants them."""
+        if self.board and self.credit_type:
+            problem = moc.approval_problem(self.board, self.credit_type, self.points)
+            if problem:
+                field, message = problem
+                raise ValidationError({field: message})
 
     @property
     def board_name(self) -> str:
@@ -579,7 +612,10 @@ class SessionCredit(models.Model):
     def clean(self):
         if self.hours is None or not self.credit_type_id:
             return
-        problem = rules.increment_error(self.hours, self.credit_type.increment)
+        step = self.credit_type.increment
+        if self.session_id:
+            step = self.session.activity.provider.increment_for(self.credit_type)
+        problem = rules.increment_error(self.hours, step)
         if problem:
             raise ValidationError({"hours": f"{self.credit_type}: {problem}"})
         if self.session_id:

@@ -214,22 +214,22 @@ class ClaimForm(forms.Form):
         for option in options.claimable:
             designation = option.designation
             credit_type: CreditType = designation.credit_type
+            step = designation.increment
             help_text = (
                 _("Up to %(max)s %(unit)s for the sessions you claim, in steps of %(step)s.")
                 if live
-                else _("Up to %(max)s %(unit)s, in steps of %(step)s.")
+                else _("Up to %(max)s %(unit)s, in steps of %(step)s: enter what your participation earned.")
             )
             self.fields[option.field] = forms.DecimalField(
                 label=credit_type.label,
                 max_digits=6,
                 decimal_places=2,
                 required=False,
-                initial=option.cap,
-                help_text=help_text
-                % {"max": option.cap, "unit": credit_type.unit, "step": credit_type.increment.normalize()},
-                widget=forms.NumberInput(
-                    attrs={"step": str(credit_type.increment), "min": "0", "max": str(option.cap)}
-                ),
+                initial=option.cap if options.prefilled else None,
+                help_text=help_text % {"max": option.cap, "unit": credit_type.unit, "step": step.normalize()}
+                + " "
+                + _("Leave it empty to not claim it."),
+                widget=forms.NumberInput(attrs={"step": str(step), "min": "0", "max": str(option.cap)}),
             )
         for moc in options.moc:
             if moc.reason is None:
@@ -247,6 +247,49 @@ class ClaimForm(forms.Form):
     @property
     def moc_fields(self):
         return [self[option.field] for option in self.options.moc if option.field in self.fields]
+
+    def certificate_notes(self) -> list[str]:
+        """What the certificate will be and state, for each choice of credit types the learner can make
+        (``vocabulary.certificate_kind`` decides the title from the credit types claimed)."""
+        claimable = [option.designation.credit_type for option in self.options.claimable]
+        titles = vocabulary.CERTIFICATE_TITLES
+        if not claimable:
+            kind = vocabulary.certificate_kind([])
+            return [
+                _("Your certificate will be a %(title)s stating the credit this activity is designated for.")
+                % {"title": titles[kind]}
+            ]
+        others = [c for c in claimable if c.code != vocabulary.AMA_PRA_1]
+        notes = []
+        if len(others) < len(claimable):
+            kind = vocabulary.certificate_kind([vocabulary.AMA_PRA_1])
+            notes.append(
+                _(
+                    "If you claim AMA PRA Category 1 Credit™, your certificate will be a %(title)s stating the "
+                    "credit you claim."
+                )
+                % {"title": titles[kind]}
+            )
+        if others:
+            kind = vocabulary.certificate_kind(c.code for c in others)
+            names = ", ".join(c.label for c in others)
+            notes.append(
+                (
+                    _(
+                        "If you claim only %(names)s, your certificate will be a %(title)s stating the %(units)s you claim."
+                    )
+                    if len(others) < len(claimable)
+                    else _(
+                        "Your certificate will be a %(title)s stating the %(units)s you claim (%(names)s)."
+                    )
+                )
+                % {
+                    "names": names,
+                    "title": titles[kind],
+                    "units": " and ".join(dict.fromkeys(c.unit for c in others)),
+                }
+            )
+        return notes
 
     def amounts(self) -> dict:
         return {
