@@ -91,7 +91,10 @@ def test_a_nurse_is_offered_nursing_not_ama_and_told_of_the_certificate_of_compl
     assert "credit_ama_pra_1" not in found and "credit_pharmacy" not in found
     assert found["credit_nursing"]["value"] == ""
     page = page_text(response)
-    assert "Your certificate will be a Certificate of Completion stating the credits and contact hours you claim" in page
+    assert (
+        "Your certificate will be a Certificate of Completion stating the credits and contact hours you claim"
+        in page
+    )
     assert "the activity is designated for: 1.50 AMA PRA Category 1 Credit™" in page
 
 
