@@ -129,9 +129,9 @@ def records(
     approved for ``approvals`` (``(MOC credit type, points)``): ``[(points, credit types)]``, in the board's
     shape; empty when the learner earns none.
 
-    - Points never exceed the credit claimed nor the approval, except ABP's (below).
-    - ABA: the records sum to the CME claimed (at most the approval): the patient-safety portion (at most its
-      approval) is one record and the rest another; patient safety for the whole of it is one record.
+    - Points never exceed the credit claimed nor the approval, except ABP's and ABA's (below).
+    - ABA: the records sum to the CME claimed: the patient-safety portion (at most its approval) is one
+      record and the rest another; patient safety for the whole of it is one record.
     - ABP: the approval's whole points (rounded to the nearest, as the ABP rounds CME credit), and only for a
       learner whose claim, rounded the same way, reaches them: no partial credit.
     - ABS and boards like it: one amount carrying all the credit types.
@@ -151,7 +151,9 @@ def records(
         return [(points, tuple(dict.fromkeys(k for k, _ in approved)))]
     approved = [(kind, min(points, claimed)) for kind, points in approved]
     if rule.sums_to_cme:
-        total = max(p for _, p in approved)
+        # "The total of the two lines will equal the total number of CME granted" (ACCME FAQ above): the CME
+        # claimed, whatever the non-patient-safety approval says.
+        total = claimed
         safety = min((p for k, p in approved if k == PATIENT_SAFETY), default=Decimal(0))
         found: list[tuple[Decimal, tuple[str, ...]]] = []
         other = next((k for k, _ in approved if k != PATIENT_SAFETY), LIFELONG_LEARNING)
