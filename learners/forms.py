@@ -264,9 +264,13 @@ class ClaimForm(forms.Form):
         if len(others) < len(claimable):
             kind = vocabulary.certificate_kind([vocabulary.AMA_PRA_1])
             notes.append(
-                _(
-                    "If you claim AMA PRA Category 1 Credit™, your certificate will be a %(title)s stating the "
-                    "credit you claim."
+                (
+                    _(
+                        "If you claim AMA PRA Category 1 Credit™, your certificate will be a %(title)s stating "
+                        "the credit you claim."
+                    )
+                    if others
+                    else _("Your certificate will be a %(title)s stating the credit you claim.")
                 )
                 % {"title": titles[kind]}
             )

@@ -131,8 +131,8 @@ def claim_options(
             reason = _("MOC is reported for physicians.")
         elif board not in moc_rules.PARS_BOARDS:
             reason = _(
-                "%(board)s does not take MOC through the accreditor's registry, so the provider does not report "
-                "it: report this activity to %(board)s yourself."
+                "The provider does not report MOC to %(board)s (it does not take MOC through the accreditor's "
+                "registry, PARS): report this activity to %(board)s yourself."
             ) % {"board": vocabulary.board_abbreviation(board)}
         elif board not in board_ids:
             reason = _("Add your board ID to your profile to have MOC points reported.")
