@@ -248,51 +248,42 @@ class ClaimForm(forms.Form):
     def moc_fields(self):
         return [self[option.field] for option in self.options.moc if option.field in self.fields]
 
-    def certificate_notes(self) -> list[str]:
-        """What the certificate will be and state, for each choice of credit types the learner can make
-        (``vocabulary.certificate_kind`` decides the title from the credit types claimed)."""
+    def certificate_notes(self) -> list[tuple[str, str]]:
+        """What the certificate will be and state, for each choice of credit types the learner can make, as
+        ``(certificate kind, sentence)`` (``vocabulary.certificate_kind`` decides the title from the credit
+        types claimed)."""
         claimable = [option.designation.credit_type for option in self.options.claimable]
         titles = vocabulary.CERTIFICATE_TITLES
         if not claimable:
             kind = vocabulary.certificate_kind([])
-            return [
-                _("Your certificate will be a %(title)s stating the credit this activity is designated for.")
-                % {"title": titles[kind]}
-            ]
+            sentence = _(
+                "Your certificate will be a %(title)s stating the credit this activity is designated for."
+            )
+            return [(kind, sentence % {"title": titles[kind]})]
         others = [c for c in claimable if c.code != vocabulary.AMA_PRA_1]
-        notes = []
+        notes: list[tuple[str, str]] = []
         if len(others) < len(claimable):
             kind = vocabulary.certificate_kind([vocabulary.AMA_PRA_1])
-            notes.append(
-                (
-                    _(
-                        "If you claim AMA PRA Category 1 Credit™, your certificate will be a %(title)s stating "
-                        "the credit you claim."
-                    )
-                    if others
-                    else _("Your certificate will be a %(title)s stating the credit you claim.")
+            sentence = (
+                _(
+                    "If you claim AMA PRA Category 1 Credit™, your certificate will be a %(title)s stating the credit you claim."
                 )
-                % {"title": titles[kind]}
+                if others
+                else _("Your certificate will be a %(title)s stating the credit you claim.")
             )
+            notes.append((kind, sentence % {"title": titles[kind]}))
         if others:
             kind = vocabulary.certificate_kind(c.code for c in others)
-            names = ", ".join(c.label for c in others)
-            notes.append(
-                (
-                    _(
-                        "If you claim only %(names)s, your certificate will be a %(title)s stating the %(units)s you claim."
-                    )
-                    if len(others) < len(claimable)
-                    else _(
-                        "Your certificate will be a %(title)s stating the %(units)s you claim (%(names)s)."
-                    )
+            sentence = (
+                _(
+                    "If you claim only %(names)s, your certificate will be a %(title)s stating the %(units)s you claim."
                 )
-                % {
-                    "names": names,
-                    "title": titles[kind],
-                    "units": " and ".join(dict.fromkeys(c.unit for c in others)),
-                }
+                if len(others) < len(claimable)
+                else _("Your certificate will be a %(title)s stating the %(units)s you claim (%(names)s).")
             )
+            units = " and ".join(dict.fromkeys(c.unit for c in others))
+            names = ", ".join(c.label for c in others)
+            notes.append((kind, sentence % {"names": names, "title": titles[kind], "units": units}))
         return notes
 
     def amounts(self) -> dict:
