@@ -435,9 +435,11 @@ class CreditDesignation(models.Model):
     @property
     def increment(self) -> Decimal:
         """The step this credit is designated and claimed in (the provider's, for contact hours)."""
-        if self.activity_id is None:
+        # A designation being added with its activity in the admin has the (unsaved) activity, not its id.
+        activity = self.activity if self.activity_id or "activity" in self._state.fields_cache else None
+        if activity is None or activity.provider_id is None:
             return self.credit_type.increment
-        return self.activity.provider.increment_for(self.credit_type)
+        return activity.provider.increment_for(self.credit_type)
 
     def statement(self) -> str:
         return self.credit_type.statement(

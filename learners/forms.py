@@ -80,7 +80,7 @@ class ProfileForm(forms.Form):
         required=False,
         max_length=7,
         validators=[validators.validate_eprofile_id],
-        help_text=_("Pharmacists: needed to report your credit to CPE Monitor."),
+        help_text=_("Pharmacists and pharmacy technicians: needed to report your credit to CPE Monitor."),
     )
     birth_month = forms.TypedChoiceField(
         label=_("Birth month"), choices=MONTHS, coerce=int, empty_value=None, required=False

@@ -295,6 +295,7 @@ def _add_sessions(
     """A series learner claiming sessions that ended after their claim: the amounts are added to the claim
     (capped by the new sessions' hours), boards newly opted into are added, and the claim changes as every
     change does (``claim_changes.apply``: certificate reissued, ledger corrected)."""
+    moc_boards = list(moc_boards)
     errors: dict[str, str] = {}
     if not attested:
         errors["attested"] = _("Confirm that you claim only the credit that matches your participation.")

@@ -275,3 +275,33 @@ def test_demo_activities_carry_only_pairs_their_boards_award():
     assert found  # the demo has MOC approvals to check
     for board, credit_type, points in found:
         assert moc.approval_problem(board, credit_type, points) is None, (board, credit_type, points)
+
+
+@pytest.mark.parametrize(("step", "written"), [("0.25", False), ("0.10", True)])
+def test_a_new_activitys_contact_hours_follow_the_providers_step_in_the_admin(
+    client, staff_a, activity_a, step, written
+):
+    activity_a.provider.contact_hour_increment = Decimal(step)
+    activity_a.provider.save()
+    client.force_login(staff_a)
+    data = activity_form(
+        activity_a,
+        title="Wound care update",
+        slug="wound-care-update",
+        activity_link="https://example.org/wound-care",
+        **{
+            "credits-TOTAL_FORMS": "1",
+            "credits-0-credit_type": "nursing",
+            "credits-0-max_amount": "1.30",
+        },
+    )
+
+    response = client.post(reverse("admin:activities_activity_add"), data)
+
+    assert Activity.objects.filter(slug="wound-care-update").exists() is written
+    if written:
+        assert response.status_code == 302
+        assert CreditDesignation.objects.get(activity__slug="wound-care-update").max_amount == Decimal("1.30")
+    else:
+        assert response.status_code == 200
+        assert "is not a multiple of 0.25" in response.text
