@@ -28,10 +28,13 @@ One row per board the portal knows (``vocabulary.MOC_BOARDS``). What a row says,
   Continuous Certification", accme.org/highlights). ABOS, ABPath and ABTS are given the same shape as ABS
   because CME Finder lists them the same way ("ABOS - 1.5 Point; Credit Type(s): Accredited CME (ABOS)", the
   seed listing); that their PARS learner record is one amount is not confirmed by a published text.
+- ``statement``: wording the board requires wherever its points are offered (ABIM: "use of the MOC
+  statement is mandatory", accme.org/cme-counts-abim-moc).
 
-The credit types of ABIM (Medical Knowledge, Practice Assessment, Patient Safety; "some providers have
-registered activities for Practice Assessment (Part IV) points, when they should be registered for Medical
-Knowledge (Part II) points", ACCME tips above), ABA (Lifelong Learning, i.e. MOCA, and Patient Safety: ACCME
+The credit types of ABIM (Medical Knowledge and Practice Assessment: "some providers have registered
+activities for Practice Assessment (Part IV) points, when they should be registered for Medical Knowledge
+(Part II) points", ACCME tips above; its Patient Safety credit is kept from the foundation table but was not
+confirmed from a page read), ABA (Lifelong Learning, i.e. MOCA, and Patient Safety: ACCME
 FAQ above), ABP (Lifelong Learning and Self-Assessment, MOC Part 2: accme.org/faq/8080) and ABS (above) are
 confirmed from those pages. ABOHNS (Self-Assessment, Accredited CME), ABOS (Accredited CME, Self-Assessment),
 ABPath (Lifelong Learning, Self-Assessment) and ABTS (Accredited CME, Self-Assessment) follow the Program
@@ -45,8 +48,6 @@ determine the number of MOC points available for my ABIM Practice Assessment act
 accme.org/faq/how-do-i-determine-number-moc-points-available-for-my-abim-practice-assessment-activity); for
 ABIM, ABA, ABO, ABOHNS and ABPath a provider "may offer learners the opportunity to earn different numbers of
 credits for the same activity, depending on their engagement" (accme.org/faq/7921).
-- ``statement``: wording the board requires wherever its points are offered (ABIM: "use of the MOC
-  statement is mandatory", accme.org/cme-counts-abim-moc).
 """
 
 from collections.abc import Iterable
