@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from activities import services, sessions
-from activities.forms import ListingUploadForm, ScheduleForm, SessionForm
+from activities.forms import ListingUploadForm, MocApprovalForm, ScheduleForm, SessionForm
 from activities.models import (
     Activity,
     CreditDesignation,
@@ -145,6 +145,7 @@ class CreditDesignationInline(ProviderScopedInline, admin.TabularInline):
 
 class MocApprovalInline(ProviderScopedInline, admin.TabularInline):
     model = MocApproval
+    form = MocApprovalForm
     extra = 0
     fields = ["board", "credit_type", "points"]
 

@@ -9,8 +9,9 @@ learners' journeys through an activity's pre-test, post-test and evaluation (``l
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from activities import moc as moc_rules
 from activities.demo_courses import DemoQuestion
 from activities.vocabulary import (
     ACTIVITY_TYPES,
@@ -133,8 +134,14 @@ def activities(count: int, *, seed: int = 1, now: datetime, revision: int = 0) -
         moc = []
         if rng.random() < 0.35:
             for board, _, _ in rng.sample(MOC_BOARDS, rng.randint(1, 4)):
-                for moc_type in rng.sample(MOC_CREDIT_TYPE_CHOICES, rng.randint(1, 2)):
-                    moc.append((board, moc_type[0], amount))
+                # Only the credit types the board awards, and whole points where it wants them (moc.py).
+                rule = moc_rules.rule_for(board)
+                kinds = list(rule.credit_types) or [code for code, _ in MOC_CREDIT_TYPE_CHOICES]
+                points = (
+                    max(Decimal(1), amount.to_integral_value(ROUND_HALF_UP)) if rule.whole_points else amount
+                )
+                for moc_type in rng.sample(kinds, min(rng.randint(1, 2), len(kinds))):
+                    moc.append((board, moc_type, points))
         fee_roll = rng.random()
         fee_kind, fee_amount = ("free", None) if fee_roll < 0.55 else ("variable", None)
         if fee_roll > 0.8:

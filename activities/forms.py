@@ -5,7 +5,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from activities.models import validate_time_zone
+from activities import moc, vocabulary
+from activities.models import MocApproval, validate_time_zone
 
 MAX_UPLOAD_FILES = 1000
 
@@ -129,3 +130,20 @@ class SessionForm(forms.ModelForm):
                     data[name] = wall.replace(tzinfo=zone)
                     setattr(self.instance, name, data[name])
         return data
+
+
+class MocApprovalForm(forms.ModelForm):
+    """The MOC credit types each board awards are listed beside the field; ``MocApproval.clean`` refuses a
+    pair the board does not award (the error shows on the credit type) and ABP points that are not whole."""
+
+    class Meta:
+        model = MocApproval
+        fields = ["board", "credit_type", "points"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["credit_type"].help_text = "; ".join(
+            f"{vocabulary.board_abbreviation(board)}: "
+            + ", ".join(vocabulary.moc_credit_type_label(kind) for kind in kinds)
+            for board, kinds in moc.allowed_credit_types()
+        )

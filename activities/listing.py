@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
-from activities import rules
+from activities import moc, rules
 from activities.vocabulary import (
     ACTIVITY_TYPE_BY_CODE,
     ACTIVITY_TYPE_BY_KEY,
+    CONTACT_HOUR_CREDIT_TYPES,
     CREDIT_TYPE_BY_KEY,
     ENDURING,
+    FINEST_CONTACT_HOUR_INCREMENT,
     FORMAT_BY_KEY,
     MOC_BOARD_BY_KEY,
     MOC_CREDIT_TYPE_BY_KEY,
@@ -496,7 +498,9 @@ def _parse_credits(value: str) -> tuple[CreditLine, ...]:
         except ValueError as exc:
             problems.append(str(exc))
             continue
-        step = rules.increment_error(amount, spec.increment)
+        # Contact hours move in the provider's step, which the importer checks once it knows the provider.
+        finest = FINEST_CONTACT_HOUR_INCREMENT if spec.code in CONTACT_HOUR_CREDIT_TYPES else spec.increment
+        step = rules.increment_error(amount, finest)
         if step is not None:
             problems.append(f"{spec.listing_name}: {step}")
             continue
@@ -542,6 +546,10 @@ def _parse_moc(value: str) -> tuple[MocLine, ...]:
                 continue
             if (board, moc_type) in rows:
                 problems.append(f"{board} {type_name[:80]} appears more than once")
+                continue
+            problem = moc.approval_problem(board, moc_type, points)
+            if problem:
+                problems.append(problem[1])
                 continue
             rows[(board, moc_type)] = MocLine(board, moc_type, points)
     if problems:

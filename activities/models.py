@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from activities import rules, statements, vocabulary
+from activities import moc, rules, statements, vocabulary
 from portal.models import TimestampedModel
 from portal.validators import validate_not_formula
 
@@ -121,6 +121,18 @@ class Provider(TimestampedModel):
         ),
     )
 
+    contact_hour_increment = models.DecimalField(
+        _("contact hour step"),
+        max_digits=3,
+        decimal_places=2,
+        choices=vocabulary.CONTACT_HOUR_INCREMENTS,
+        default=Decimal("0.25"),
+        help_text=_(
+            "The step in which this provider designates and learners claim nursing (ANCC) and pharmacy (ACPE) "
+            "contact hours."
+        ),
+    )
+
     provider_field = "pk"
 
     class Meta:
@@ -164,6 +176,12 @@ class Provider(TimestampedModel):
                 )
         if errors:
             raise ValidationError(errors)
+
+    def increment_for(self, credit_type: "CreditType") -> Decimal:
+        """The step ``credit_type`` moves in at this provider: its own for contact hours, else the type's."""
+        if credit_type.code in vocabulary.CONTACT_HOUR_CREDIT_TYPES:
+            return self.contact_hour_increment
+        return credit_type.increment
 
 
 class Membership(TimestampedModel):
@@ -512,7 +530,7 @@ class CreditDesignation(models.Model):
     def clean(self):
         errors: dict[str, list[StrOrPromise]] = {}
         if self.max_amount is not None and self.credit_type_id:
-            problem = rules.increment_error(self.max_amount, self.credit_type.increment)
+            problem = rules.increment_error(self.max_amount, self.increment)
             if problem:
                 errors["max_amount"] = [f"{self.credit_type}: {problem}"]
         approval = (self.aapa_reference, self.aapa_valid_from, self.aapa_valid_until)
@@ -528,6 +546,15 @@ class CreditDesignation(models.Model):
             errors["aapa_valid_until"] = [_("is before the approval's start.")]
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def increment(self) -> Decimal:
+        """The step this credit is designated and claimed in (the provider's, for contact hours)."""
+        # A designation being added with its activity in the admin has the (unsaved) activity, not its id.
+        activity = self.activity if self.activity_id or "activity" in self._state.fields_cache else None
+        if activity is None or activity.provider_id is None:
+            return self.credit_type.increment
+        return activity.provider.increment_for(self.credit_type)
 
     def statement(self) -> str:
         """The designation statement: AAPA's Review Panel wording for AAPA credit it reviewed, otherwise the
@@ -568,6 +595,14 @@ class MocApproval(models.Model):
 
     def __str__(self):
         return f"{self.get_board_display()} {self.points} {self.get_credit_type_display()}"
+
+    def clean(self):
+        """The board awards this MOC credit type (``moc.BOARD_RULES``), and whole points where it wants them."""
+        if self.board and self.credit_type:
+            problem = moc.approval_problem(self.board, self.credit_type, self.points)
+            if problem:
+                field, message = problem
+                raise ValidationError({field: message})
 
     @property
     def board_name(self) -> str:
@@ -698,7 +733,10 @@ class SessionCredit(models.Model):
     def clean(self):
         if self.hours is None or not self.credit_type_id:
             return
-        problem = rules.increment_error(self.hours, self.credit_type.increment)
+        step = self.credit_type.increment
+        if self.session_id:
+            step = self.session.activity.provider.increment_for(self.credit_type)
+        problem = rules.increment_error(self.hours, step)
         if problem:
             raise ValidationError({"hours": f"{self.credit_type}: {problem}"})
         if self.session_id:

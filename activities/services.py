@@ -20,10 +20,11 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from activities import rules, statements, vocabulary
 from activities import sessions as listing_sessions
-from activities import statements
 from activities.listing import (
     ACTIVITY_LINK,
+    CREDIT_DETAILS,
     FILE,
     PROVIDER,
     SPECIALTY,
@@ -289,6 +290,7 @@ def _write_batch(
         rows: list[tuple[str, Listing, Activity, list[str] | None]] = []  # None: a new activity
         for source, listing in items:
             provider = providers[listing.provider.casefold()]
+            _check_contact_hour_steps(listing, provider)
             activity = existing.get(listing.activity_link)
             if activity is None:
                 activity = Activity(
@@ -516,6 +518,32 @@ def _providers(listings: list[Listing], *, provider_ids: frozenset[int] | None) 
             provider = Provider.objects.create(name=name, slug=_unique_slug(Provider, name))
             found[key] = provider
     return found
+
+
+def _check_contact_hour_steps(listing: Listing, provider: Provider) -> None:
+    """Refuse contact hours the listing designates in a finer step than its provider's (``ListingError``)."""
+    problems = []
+    for line in listing.credits:
+        if line.credit_type in vocabulary.CONTACT_HOUR_CREDIT_TYPES:
+            step = provider.contact_hour_increment
+            if rules.increment_error(line.amount, step):
+                spec = vocabulary.CREDIT_TYPE_BY_CODE[line.credit_type]
+                problems.append(
+                    FieldError(
+                        CREDIT_DETAILS,
+                        _(
+                            "%(name)s: %(amount)s is not a multiple of %(step)s, %(provider)s's contact hour step"
+                        )
+                        % {
+                            "name": spec.listing_name,
+                            "amount": line.amount,
+                            "step": step,
+                            "provider": provider,
+                        },
+                    )
+                )
+    if problems:
+        raise ListingError(problems)
 
 
 def _not_your_provider(name: str) -> FieldError:

@@ -119,8 +119,20 @@ class CreditTypeSpec:
 
 AMA_PRA_1 = "ama_pra_1"
 
-# Claim increments: AMA PRA Category 1 Credit™ and AAPA Category 1 CME move in quarter hours; the others are
-# recorded to the hundredth, as their accreditors' registries take them.
+# Claim increments (the step a designation and a claim move in):
+# - AMA PRA Category 1 Credit™: 0.25 (AMA, "The AMA Physician's Recognition Award and credit system": credit is
+#   designated and claimed in quarter credits).
+# - AAPA Category 1 CME: 0.25 ("clock hours, rounded to the nearest quarter hour", AAPA, "CME Accreditation",
+#   aapa.org/cme/cme-accreditation/).
+# - IPCE: 0.25, as PARS and JA-PARS take credit amounts "in increments of 0.25" (ACCME draft PARS activity
+#   schema, accme-pars-activity.schema_v0_1_2.json).
+# - ANCC nursing and ACPE pharmacy contact hours: 0.25 unless the provider sets a finer step
+#   (``Provider.contact_hour_increment``, one of ``CONTACT_HOUR_INCREMENTS``). ANCC asks that contact hours be
+#   "determined in a logical and defensible manner, with one contact hour = 60 minutes" (an ANCC-accredited
+#   approver's FAQ, coloradonurses.org/faqs-2/) and fixes no step; ACPE's contact hours convert to CEUs at
+#   0.1 CEU an hour, and a published ACPE or CPE Monitor rule on the smallest step could not be found, so the
+#   provider's own practice (quarter hours, half hours, tenths or hundredths) decides.
+# - The others (ASWB, APA, CDR, physical therapy, COPE, ADA CERP) keep 0.01: their rules were not checked.
 
 CREDIT_TYPES = (
     CreditTypeSpec(
@@ -142,7 +154,7 @@ CREDIT_TYPES = (
         "IPCE Credits",
         "IPCE Credit",
         "credits",
-        Decimal("0.01"),
+        Decimal("0.25"),
         ALL_PROFESSIONS,
         # Joint Accreditation's words exactly: no "a maximum of", no "credit(s)"
         # (jointaccreditation.org/designation-credits).
@@ -155,7 +167,7 @@ CREDIT_TYPES = (
         "Nursing",
         "ANCC Nursing Contact Hours",
         "contact hours",
-        Decimal("0.01"),
+        Decimal("0.25"),
         (Profession.NURSE,),
         # ANCC awards contact hours and has no "claim only" sentence; the wording of the award itself could
         # not be confirmed from a published ANCC page, so it states the amount plainly.
@@ -167,8 +179,8 @@ CREDIT_TYPES = (
         "Pharmacy",
         "ACPE Pharmacy Contact Hours",
         "contact hours",
-        Decimal("0.01"),
-        (Profession.PHARMACIST,),
+        Decimal("0.25"),
+        (Profession.PHARMACIST, Profession.PHARMACY_TECHNICIAN),
         "This activity is approved for {amount} contact hours of continuing pharmacy education.",
         aliases=("ACPE", "Pharmacy Contact Hours"),
     ),
@@ -255,6 +267,16 @@ CREDIT_TYPES = (
     ),
 )
 CREDIT_TYPE_BY_CODE = {c.code: c for c in CREDIT_TYPES}
+
+# Credit in contact hours whose step the provider chooses (``Provider.contact_hour_increment``).
+CONTACT_HOUR_CREDIT_TYPES = frozenset({"nursing", "pharmacy"})
+CONTACT_HOUR_INCREMENTS = [
+    (Decimal("0.25"), "0.25 (quarter hours)"),
+    (Decimal("0.50"), "0.5 (half hours)"),
+    (Decimal("0.10"), "0.1 (tenths)"),
+    (Decimal("0.01"), "0.01 (hundredths)"),
+]
+FINEST_CONTACT_HOUR_INCREMENT = min(step for step, _ in CONTACT_HOUR_INCREMENTS)
 CREDIT_TYPE_BY_KEY = {
     lookup_key(name): c for c in CREDIT_TYPES for name in (c.listing_name, c.name, *c.aliases)
 }

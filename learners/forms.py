@@ -80,7 +80,7 @@ class ProfileForm(forms.Form):
         required=False,
         max_length=7,
         validators=[validators.validate_eprofile_id],
-        help_text=_("Pharmacists: needed to report your credit to CPE Monitor."),
+        help_text=_("Pharmacists and pharmacy technicians: needed to report your credit to CPE Monitor."),
     )
     birth_month = forms.TypedChoiceField(
         label=_("Birth month"), choices=MONTHS, coerce=int, empty_value=None, required=False
@@ -214,22 +214,22 @@ class ClaimForm(forms.Form):
         for option in options.claimable:
             designation = option.designation
             credit_type: CreditType = designation.credit_type
+            step = designation.increment
             help_text = (
                 _("Up to %(max)s %(unit)s for the sessions you claim, in steps of %(step)s.")
                 if live
-                else _("Up to %(max)s %(unit)s, in steps of %(step)s.")
+                else _("Up to %(max)s %(unit)s, in steps of %(step)s: enter what your participation earned.")
             )
             self.fields[option.field] = forms.DecimalField(
                 label=credit_type.label,
                 max_digits=6,
                 decimal_places=2,
                 required=False,
-                initial=option.cap,
-                help_text=help_text
-                % {"max": option.cap, "unit": credit_type.unit, "step": credit_type.increment.normalize()},
-                widget=forms.NumberInput(
-                    attrs={"step": str(credit_type.increment), "min": "0", "max": str(option.cap)}
-                ),
+                initial=option.cap if options.prefilled else None,
+                help_text=help_text % {"max": option.cap, "unit": credit_type.unit, "step": step.normalize()}
+                + " "
+                + _("Leave it empty to not claim it."),
+                widget=forms.NumberInput(attrs={"step": str(step), "min": "0", "max": str(option.cap)}),
             )
         for moc in options.moc:
             if moc.reason is None:
@@ -247,6 +247,44 @@ class ClaimForm(forms.Form):
     @property
     def moc_fields(self):
         return [self[option.field] for option in self.options.moc if option.field in self.fields]
+
+    def certificate_notes(self) -> list[tuple[str, str]]:
+        """What the certificate will be and state, for each choice of credit types the learner can make, as
+        ``(certificate kind, sentence)`` (``vocabulary.certificate_kind`` decides the title from the credit
+        types claimed)."""
+        claimable = [option.designation.credit_type for option in self.options.claimable]
+        titles = vocabulary.CERTIFICATE_TITLES
+        if not claimable:
+            kind = vocabulary.certificate_kind([])
+            sentence = _(
+                "Your certificate will be a %(title)s stating the credit this activity is designated for."
+            )
+            return [(kind, sentence % {"title": titles[kind]})]
+        others = [c for c in claimable if c.code != vocabulary.AMA_PRA_1]
+        notes: list[tuple[str, str]] = []
+        if len(others) < len(claimable):
+            kind = vocabulary.certificate_kind([vocabulary.AMA_PRA_1])
+            sentence = (
+                _(
+                    "If you claim AMA PRA Category 1 Credit™, your certificate will be a %(title)s stating the credit you claim."
+                )
+                if others
+                else _("Your certificate will be a %(title)s stating the credit you claim.")
+            )
+            notes.append((kind, sentence % {"title": titles[kind]}))
+        if others:
+            kind = vocabulary.certificate_kind(c.code for c in others)
+            sentence = (
+                _(
+                    "If you claim only %(names)s, your certificate will be a %(title)s stating the %(units)s you claim."
+                )
+                if len(others) < len(claimable)
+                else _("Your certificate will be a %(title)s stating the %(units)s you claim (%(names)s).")
+            )
+            units = " and ".join(dict.fromkeys(c.unit for c in others))
+            names = ", ".join(c.label for c in others)
+            notes.append((kind, sentence % {"names": names, "title": titles[kind], "units": units}))
+        return notes
 
     def amounts(self) -> dict:
         return {

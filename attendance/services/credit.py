@@ -172,7 +172,7 @@ def session_hours(
             if code in with_rows:
                 own[code] = stated[session.pk].get(code, Decimal(0))
             else:
-                step = designation.credit_type.increment
+                step = designation.increment
                 share = designation.max_amount / len(sessions)
                 own[code] = (share / step).quantize(Decimal(1), rounding=ROUND_DOWN) * step
         hours[session.pk] = own

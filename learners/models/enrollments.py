@@ -153,7 +153,15 @@ class ClaimedCredit(models.Model):
 
 
 class ClaimedMoc(models.Model):
-    """MOC points a learner asked to have reported to a board, with the board ID they gave."""
+    """MOC points a learner asked to have reported to a board, with the board ID they gave: what the board
+    gets, which the ledger and the certificate read.
+
+    The points follow the AMA PRA Category 1 Credit™ claimed by the board's rules (``activities.moc.records``),
+    never the approval's maximum. One row per (board, MOC credit type), each holding the points of the record
+    it belongs to: an ABA claim with a partial patient-safety portion is two rows that sum to the CME claimed;
+    a one-amount board (ABS) has a row per credit type, each carrying the same single amount, and
+    ``moc.records(board, [(row.credit_type, row.points)...], claimed)`` groups them back into its one record.
+    Rewritten whenever the claim's AMA credit changes (``claims.refresh_moc``)."""
 
     claim = models.ForeignKey(CreditClaim, on_delete=models.PROTECT, related_name="moc")
     board = models.CharField(_("board"), max_length=16, choices=vocabulary.MOC_BOARD_CHOICES)

@@ -29,12 +29,22 @@ class LearnerProfile(TimestampedModel):
     """What certificates and accreditor reports need about a learner, beyond the name on the user."""
 
     class Degree(models.TextChoices):
+        # Physicians: the AMA credits physicians holding an MD, a DO or an equivalent degree from another
+        # country (DESIGN.md; AMA, "The Physician's Recognition Award and credit system"), which these are:
+        # the bachelor's degrees in medicine and surgery of the UK, Ireland and the Commonwealth.
         MD = "MD", "MD"
         DO = "DO", "DO"
+        MBBS = "MBBS", "MBBS"
+        MBCHB = "MBChB", "MBChB"
+        BMBS = "BMBS", "BMBS"
+        MBBCH = "MBBCh", "MBBCh"
+        MBBCHIR = "MBBChir", "MB BChir"
+        MBBCHBAO = "MBBChBAO", "MB BCh BAO"
         RN = "RN", "RN"
         NP = "NP", "NP"
         PHARMD = "PharmD", "PharmD"
         RPH = "RPh", "RPh"
+        CPHT = "CPhT", "CPhT"
         PA = "PA-C", "PA-C"
         OTHER = "other", _("Other")
 

@@ -1,12 +1,13 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from activities import moc as moc_rules
 from activities import rules, vocabulary
 from activities.models import Activity, CreditDesignation, CreditType
 from assessments.services import requirements
@@ -53,6 +54,17 @@ class MocOption:
     def abbreviation(self) -> str:
         return vocabulary.board_abbreviation(self.board)
 
+    @property
+    def approvals(self) -> list[tuple[str, Decimal]]:
+        """``(MOC credit type label, points)`` the activity is approved for with the board."""
+        return [(vocabulary.moc_credit_type_label(kind), points) for kind, points in self.rows]
+
+    @property
+    def reported_by_provider(self) -> bool:
+        """The board takes MOC through PARS, so the provider reports the learner's points; for the other
+        boards the learner reports the activity to the board themselves."""
+        return self.board in moc_rules.PARS_BOARDS
+
 
 @dataclass
 class ClaimOptions:
@@ -70,6 +82,13 @@ class ClaimOptions:
     def participation_only(self) -> bool:
         """The learner's profession may claim none of the credit: a certificate of participation."""
         return not self.claimable
+
+    @property
+    def prefilled(self) -> bool:
+        """Whether the claim form starts with each amount filled in: only for a live activity, whose
+        sessions fix the hours every attendee of them earned. Elsewhere (enduring materials, journal CME and
+        the other kinds) the time taken is the learner's, so the learner enters what they claim."""
+        return self.standings is not None
 
 
 def claim_options(
@@ -110,6 +129,11 @@ def claim_options(
         reason = None
         if profession != vocabulary.Profession.PHYSICIAN:
             reason = _("MOC is reported for physicians.")
+        elif board not in moc_rules.PARS_BOARDS:
+            reason = _(
+                "The provider does not report MOC to %(board)s (it does not take MOC through the accreditor's "
+                "registry, PARS): report this activity to %(board)s yourself."
+            ) % {"board": vocabulary.board_abbreviation(board)}
         elif board not in board_ids:
             reason = _("Add your board ID to your profile to have MOC points reported.")
         elif profile is None or not profile.has_reporting_consent:
@@ -144,11 +168,14 @@ def claim_credit(
     ``recorded_by``: staff claiming on the learner's behalf, the attestation given to them, with a
     ``reason``; the claim window does not apply (the requirements do).
 
-    ``amounts`` maps credit type codes to the amount claimed, for every type the learner's profession may
-    claim (a learner who may claim none gets a certificate of participation). Each amount must be above
-    zero, at most the designated maximum, in the credit type's steps, and the claim attested, inside the
-    claim window, once the activity's post-test and evaluation requirements are met (each unmet one is
-    named). MOC points are recorded only for boards whose requirements are met. The completion date is
+    ``amounts`` maps credit type codes to the amount claimed, for the types the learner chooses among those
+    their profession may claim (``None`` or a missing code: not claimed); at least one when any is offered
+    (a learner who may claim none gets a certificate of participation). Each amount must be above zero, at
+    most the designated maximum, in the credit type's steps (the provider's, for contact hours), and the
+    claim attested, inside the claim window, once the activity's post-test and evaluation requirements are
+    met (each unmet one is named). MOC points are recorded only for boards taking MOC through PARS whose
+    requirements are met, and follow the AMA PRA Category 1 Credit™ claimed by each board's rules
+    (``activities.moc.records``): a board none would be recorded for is refused. The completion date is
     when the last requirement the claim depends on was met, or the claim's time when there is none. The
     enrollment row is locked (the lock attempts take), so concurrent submissions make one claim; a repeat
     raises ``ClaimError``. After commit, the issuing of its certificate is queued.
@@ -204,7 +231,7 @@ def claim_credit(
         if not attested:
             errors["attested"] = _("Confirm that you claim only the credit that matches your participation.")
         lines = _credit_lines(options, amounts, errors)
-        moc_rows = _moc_rows(options, moc_boards, errors)
+        moc_rows = _moc_rows(options, moc_boards, errors, cme=_ama(lines))
         if errors:
             raise ClaimError(errors)
 
@@ -268,15 +295,17 @@ def _add_sessions(
     """A series learner claiming sessions that ended after their claim: the amounts are added to the claim
     (capped by the new sessions' hours), boards newly opted into are added, and the claim changes as every
     change does (``claim_changes.apply``: certificate reissued, ledger corrected)."""
+    moc_boards = list(moc_boards)
     errors: dict[str, str] = {}
     if not attested:
         errors["attested"] = _("Confirm that you claim only the credit that matches your participation.")
     lines = _credit_lines(options, amounts, errors)
+    before = {c.credit_type_id: c for c in claim.credits.all()}
+    ama_before = before[vocabulary.AMA_PRA_1].amount if vocabulary.AMA_PRA_1 in before else Decimal(0)
     have_boards = set(claim.moc.values_list("board", flat=True))
-    moc_rows = _moc_rows(options, [b for b in moc_boards if b not in have_boards], errors)
+    _moc_rows(options, [b for b in moc_boards if b not in have_boards], errors, cme=ama_before + _ama(lines))
     if errors:
         raise ClaimError(errors)
-    before = {c.credit_type_id: c for c in claim.credits.all()}
     for credit_type, amount in lines:
         if credit_type.code in before:
             row = before[credit_type.code]
@@ -284,10 +313,8 @@ def _add_sessions(
             row.save(update_fields=["amount"])
         else:
             ClaimedCredit.objects.create(claim=claim, credit_type=credit_type, amount=amount)
-    ClaimedMoc.objects.bulk_create(
-        ClaimedMoc(claim=claim, board=board, credit_type=kind, points=points, board_id=board_id)
-        for board, kind, points, board_id in moc_rows
-    )
+    new_boards = {option.board: option.board_id for option in options.moc if option.board in moc_boards}
+    refresh_moc(claim=claim, add={b: i for b, i in new_boards.items() if b not in have_boards and i})
     ClaimedSession.objects.bulk_create(
         ClaimedSession(claim=claim, session=standing.session, added_at=at) for standing in options.chosen
     )
@@ -361,6 +388,8 @@ def _credit_lines(
     offered = {option.designation.credit_type_id: option for option in options.credits}
     lines = []
     for code, amount in amounts.items():
+        if amount is None:  # a credit type the learner does not claim
+            continue
         option = offered.get(code)
         if option is None or not option.claimable:
             errors[f"credit_{code}"] = _("This credit is not offered to you for this activity.")
@@ -368,19 +397,27 @@ def _credit_lines(
         problem = amount_problem(amount, option.designation, option.cap)
         if problem:
             errors[option.field] = problem
-        elif amount is not None:  # always, once amount_problem has found nothing
+        else:
             lines.append((option.designation.credit_type, amount))
-    for option in options.claimable:
-        if option.designation.credit_type_id not in amounts:
-            errors[option.field] = _("Enter the credit you earned.")
+    if options.claimable and not lines and not errors:
+        errors[options.claimable[0].field] = _("Enter the credit you earned for at least one credit type.")
     return lines
 
 
+def _ama(lines: Iterable[tuple[CreditType, Decimal]]) -> Decimal:
+    """The AMA PRA Category 1 Credit™ among ``lines``: the CME credit MOC points follow."""
+    return sum(
+        (amount for credit_type, amount in lines if credit_type.code == vocabulary.AMA_PRA_1), Decimal(0)
+    )
+
+
 def _moc_rows(
-    options: ClaimOptions, moc_boards: Iterable[str], errors: dict[str, str]
+    options: ClaimOptions, moc_boards: Iterable[str], errors: dict[str, str], *, cme: Decimal
 ) -> list[tuple[str, str, Decimal, str]]:
-    """``(board, MOC credit type, points, board ID)`` for each board the learner opts into; a board the
-    activity has no approval with, or one the learner cannot opt into, goes into ``errors``."""
+    """``(board, MOC credit type, points, board ID)`` for each board the learner opts into, the points
+    following ``cme`` (the AMA PRA Category 1 Credit™ claimed) by the board's rules; a board the activity has
+    no approval with, one the learner cannot opt into, or one that would get no points, goes into
+    ``errors``."""
     rows: list[tuple[str, str, Decimal, str]] = []
     available = {option.board: option for option in options.moc}
     for board in dict.fromkeys(moc_boards):
@@ -389,10 +426,55 @@ def _moc_rows(
             errors[NON_FIELD] = _("This activity has no MOC approval with that board.")
         elif option.reason:
             errors[option.field] = option.reason
+        elif cme <= 0:
+            errors[option.field] = _(
+                "MOC points follow the AMA PRA Category 1 Credit™ you claim: claim it to have %(board)s "
+                "MOC points reported."
+            ) % {"board": option.abbreviation}
         else:
             assert option.board_id is not None  # no reason to refuse: the learner gave their board ID
-            rows += [(board, kind, points, option.board_id) for kind, points in option.rows]
+            found = moc_row_values(board, option.rows, cme)
+            if not found:
+                errors[option.field] = _no_points_message(option, cme)
+            rows += [(board, kind, points, option.board_id) for kind, points in found]
     return rows
+
+
+def moc_row_values(
+    board: str, approvals: Iterable[tuple[str, Decimal]], cme: Decimal
+) -> list[tuple[str, Decimal]]:
+    """``(MOC credit type, points)`` as ``ClaimedMoc`` stores the board's records (``moc.records``): one row
+    per credit type, a one-amount board's rows each carrying its single amount."""
+    return [(kind, points) for points, kinds in moc_rules.records(board, approvals, cme) for kind in kinds]
+
+
+def refresh_moc(*, claim: CreditClaim, add: dict[str, str] | None = None) -> None:
+    """Recompute the claim's MOC points from the AMA PRA Category 1 Credit™ it now holds, for the boards it
+    already reports to and the ``add``ed ones (board: board ID). A board that would get no points any more
+    (ABP, once a correction makes the claim partial) is dropped. Called inside the change's transaction."""
+    approvals: dict[str, list[tuple[str, Decimal]]] = {}
+    for approval in claim.enrollment.activity.moc.all():
+        approvals.setdefault(approval.board, []).append((approval.credit_type, approval.points))
+    board_ids = dict(claim.moc.values_list("board", "board_id")) | dict(add or {})
+    cme = sum((c.amount for c in claim.credits.all() if c.credit_type_id == vocabulary.AMA_PRA_1), Decimal(0))
+    ClaimedMoc.objects.filter(claim=claim).delete()
+    ClaimedMoc.objects.bulk_create(
+        ClaimedMoc(claim=claim, board=board, credit_type=kind, points=points, board_id=board_id)
+        for board, board_id in sorted(board_ids.items())
+        for kind, points in moc_row_values(board, approvals.get(board, []), cme)
+    )
+
+
+def _no_points_message(option: MocOption, cme: Decimal) -> str:
+    rule = moc_rules.rule_for(option.board)
+    if rule.whole_points:
+        points = max(p for _, p in option.rows).to_integral_value(rounding=ROUND_HALF_UP)
+        return _(
+            "%(board)s gives no partial credit: its %(points)s MOC points are reported only when you claim "
+            "the activity's full AMA PRA Category 1 Credit™ (you claim %(cme)s). Untick %(board)s, or claim "
+            "the full credit if you completed the whole activity."
+        ) % {"board": option.abbreviation, "points": points, "cme": cme.normalize()}
+    return _("%(board)s MOC points cannot be recorded for this claim.") % {"board": option.abbreviation}
 
 
 def amount_problem(amount: Decimal | None, designation: CreditDesignation, cap: Decimal) -> str | None:
@@ -411,10 +493,11 @@ def amount_problem(amount: Decimal | None, designation: CreditDesignation, cap: 
             "max": designation.max_amount,
             "unit": credit_type.unit,
         }
-    if rules.increment_error(amount, credit_type.increment):
+    step = designation.increment
+    if rules.increment_error(amount, step):
         return _("%(name)s is claimed in steps of %(step)s.") % {
             "name": credit_type.label,
-            "step": credit_type.increment.normalize(),
+            "step": step.normalize(),
         }
     return None
 

@@ -17,7 +17,7 @@ from attendance.models import Attendance
 from attendance.services import credit
 from learners.models import Certificate, ClaimedCredit, ClaimedSession, CreditClaim, Enrollment
 from learners.services import claim_changes
-from learners.services.claims import NON_FIELD, ClaimError, amount_problem, completion
+from learners.services.claims import NON_FIELD, ClaimError, amount_problem, completion, refresh_moc
 from learners.services.reporting.ledger import LedgerCorrection
 from portal import audit
 from portal.models import User
@@ -85,6 +85,7 @@ def correct_claim(
                 for pk in sessions_after
                 if pk not in kept
             )
+        refresh_moc(claim=claim)  # MOC points follow the AMA credit as corrected
         progress = requirements.progress(enrollment)
         completed_at = completion(
             progress=progress,

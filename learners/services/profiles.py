@@ -10,7 +10,8 @@ from learners.services.reporting import ledger
 from portal import audit
 from portal.models import User
 
-PHYSICIAN_DEGREES = frozenset({LearnerProfile.Degree.MD, LearnerProfile.Degree.DO})
+_D = LearnerProfile.Degree
+PHYSICIAN_DEGREES = frozenset({_D.MD, _D.DO, _D.MBBS, _D.MBCHB, _D.BMBS, _D.MBBCH, _D.MBBCHIR, _D.MBBCHBAO})
 
 
 class ProfileError(Exception):
@@ -22,16 +23,21 @@ class ProfileError(Exception):
 
 
 def check_degree(*, profession: str, degree: str) -> None:
-    """Physicians hold an MD or a DO, and only physicians do.
+    """Physicians hold an MD, a DO or an equivalent physician degree (MBBS, MBChB and the like), and only
+    physicians do.
 
-    Raises ProfileError naming ``degree`` for a physician without one, ``profession`` for an MD or DO who
-    is not a physician. The profile form calls this to show the error beside the field.
+    Raises ProfileError naming ``degree`` for a physician without one, ``profession`` for a holder of one
+    who is not a physician. The profile form calls this to show the error beside the field.
     """
     if profession == vocabulary.Profession.PHYSICIAN and degree not in PHYSICIAN_DEGREES:
-        raise ProfileError(_("Physicians: choose MD or DO."), field="degree")
+        raise ProfileError(
+            _("Physicians: choose your physician degree (MD, DO, MBBS, MBChB or an equivalent one listed)."),
+            field="degree",
+        )
     if profession != vocabulary.Profession.PHYSICIAN and degree in PHYSICIAN_DEGREES:
         raise ProfileError(
-            _("MD and DO are physician degrees: choose Physician as the profession."), field="profession"
+            _("%(degree)s is a physician degree: choose Physician as the profession.") % {"degree": degree},
+            field="profession",
         )
 
 

@@ -3,6 +3,7 @@
 import html
 import json
 import re
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -270,10 +271,11 @@ def test_accreditation_staff_see_and_manage_everything(client, accreditor, activ
     changelist = client.get(reverse("admin:activities_activity_changelist"))
     assert activity_a.title in changelist.text and activity_b.title in changelist.text
     response = client.post(
-        change_url(activity_b.provider), {"name": "Provider B Renamed", "slug": activity_b.provider.slug}
+        change_url(activity_b.provider),
+        {"name": "Provider B Renamed", "slug": activity_b.provider.slug, "contact_hour_increment": "0.10"},
     )
     assert response.status_code == 302
-    assert Provider.objects.filter(name="Provider B Renamed").exists()
+    assert Provider.objects.filter(name="Provider B Renamed", contact_hour_increment=Decimal("0.10")).exists()
     assert client.get(reverse("admin:activities_membership_add")).status_code == 200
 
 

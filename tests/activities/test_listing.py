@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from activities import moc
 from activities.listing import (
     ACTIVITY_LINK,
     ACTIVITY_TYPE,
@@ -38,6 +39,7 @@ from activities.listing import (
     MocLine,
     parse_listing,
 )
+from activities.vocabulary import moc_credit_type_label
 
 SEED_PATH = Path(__file__).resolve().parents[2] / "seeds" / "000_cd1b7cbbb4c31ee5.txt"
 SEED = SEED_PATH.read_text(encoding="utf-8")
@@ -931,27 +933,29 @@ def test_abpath_spelling_is_the_pathology_board():
     ],
 )
 def test_every_moc_board_in_the_format_is_accepted(board):
-    listing = parse_listing(with_moc(f"{board} - 1 Point; Credit Type(s): Accredited CME ({board})"))
+    kind = (moc.rule_for(board).credit_types or ("accredited_cme",))[0]
+    label = moc_credit_type_label(kind)
+    listing = parse_listing(with_moc(f"{board} - 1 Point; Credit Type(s): {label} ({board})"))
 
-    assert listing.moc == (MocLine(board, "accredited_cme", Decimal("1.00")),)
+    assert listing.moc == (MocLine(board, kind, Decimal("1.00")),)
 
 
 @pytest.mark.parametrize(
-    "label, code",
+    "board, label, code",
     [
-        ("Medical Knowledge", "medical_knowledge"),
-        ("Practice Assessment", "practice_assessment"),
-        ("Patient Safety", "patient_safety"),
-        ("Lifelong Learning", "lifelong_learning"),
-        ("Self-Assessment", "self_assessment"),
-        ("Accredited CME", "accredited_cme"),
-        ("Improvement in Medical Practice", "improvement_in_medical_practice"),
+        ("ABIM", "Medical Knowledge", "medical_knowledge"),
+        ("ABIM", "Practice Assessment", "practice_assessment"),
+        ("ABIM", "Patient Safety", "patient_safety"),
+        ("ABA", "Lifelong Learning", "lifelong_learning"),
+        ("ABS", "Self-Assessment", "self_assessment"),
+        ("ABS", "Accredited CME", "accredited_cme"),
+        ("ABR", "Improvement in Medical Practice", "improvement_in_medical_practice"),
     ],
 )
-def test_every_moc_credit_type_in_the_format_is_accepted(label, code):
-    listing = parse_listing(with_moc(f"ABIM - 1 Point; Credit Type(s): {label} (ABIM)"))
+def test_every_moc_credit_type_in_the_format_is_accepted(board, label, code):
+    listing = parse_listing(with_moc(f"{board} - 1 Point; Credit Type(s): {label} ({board})"))
 
-    assert listing.moc == (MocLine("ABIM", code, Decimal("1.00")),)
+    assert listing.moc == (MocLine(board, code, Decimal("1.00")),)
 
 
 @pytest.mark.parametrize(

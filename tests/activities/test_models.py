@@ -102,8 +102,23 @@ def test_ama_credit_moves_in_quarter_steps(activity_a):
     assert "max_amount" in caught.value.message_dict
     designation.max_amount = Decimal("1.75")
     designation.full_clean()
+
+
+def test_contact_hours_move_in_the_providers_step(activity_a):
     nursing = CreditDesignation(activity=activity_a, credit_type_id="nursing", max_amount=Decimal("1.30"))
+    with pytest.raises(ValidationError) as caught:
+        nursing.full_clean()  # quarter hours unless the provider says otherwise
+    assert "max_amount" in caught.value.message_dict
+    nursing.max_amount = Decimal("1.25")
     nursing.full_clean()
+    activity_a.provider.contact_hour_increment = Decimal("0.10")
+    activity_a.provider.save()
+    nursing.max_amount = Decimal("1.30")
+    nursing.full_clean()
+    ama = activity_a.credits.get()  # the provider's step is for contact hours only
+    ama.max_amount = Decimal("1.30")
+    with pytest.raises(ValidationError):
+        ama.full_clean()
 
 
 def test_regularly_scheduled_series_covers_at_most_twelve_months(provider_a):

@@ -64,7 +64,7 @@ def physician_enrollment(client, physician, seed_like_activity):
 # What the form offers
 
 
-def test_a_physician_is_offered_ama_and_ipce_at_the_maximum_in_their_steps(client, physician_enrollment):
+def test_a_physician_is_offered_ama_and_ipce_up_to_the_maximum_in_their_steps(client, physician_enrollment):
     response = client.get(claim_url(physician_enrollment))
 
     assert response.status_code == 200
@@ -72,12 +72,13 @@ def test_a_physician_is_offered_ama_and_ipce_at_the_maximum_in_their_steps(clien
     credits = sorted(name for name in found if name.startswith("credit_"))
     assert credits == ["credit_ama_pra_1", "credit_ipce"]
     ama, ipce = found["credit_ama_pra_1"], found["credit_ipce"]
-    assert (ama["value"], ama["step"], ama["max"]) == ("1.50", "0.25", "1.50")
-    assert (ipce["value"], ipce["step"], ipce["max"]) == ("1.50", "0.01", "1.50")
+    # An enduring material: the learner enters what their participation earned (nothing is prefilled).
+    assert (ama["value"], ama["step"], ama["max"]) == ("", "0.25", "1.50")
+    assert (ipce["value"], ipce["step"], ipce["max"]) == ("", "0.25", "1.50")
     assert "attested" in found
 
 
-def test_a_nurse_is_offered_nursing_not_ama_and_told_of_the_certificate_of_participation(
+def test_a_nurse_is_offered_nursing_not_ama_and_told_of_the_certificate_of_completion(
     client, nurse, seed_like_activity
 ):
     enrollment = enrolled(nurse, seed_like_activity)
@@ -88,10 +89,13 @@ def test_a_nurse_is_offered_nursing_not_ama_and_told_of_the_certificate_of_parti
     found = inputs(response)
     assert "credit_nursing" in found and "credit_ipce" in found
     assert "credit_ama_pra_1" not in found and "credit_pharmacy" not in found
-    assert found["credit_nursing"]["value"] == "1.50"
+    assert found["credit_nursing"]["value"] == ""
     page = page_text(response)
-    assert "certificate of participation" in page
-    assert "1.50 AMA PRA Category 1 Credit™" in page
+    assert (
+        "Your certificate will be a Certificate of Completion stating the credits and contact hours you claim"
+        in page
+    )
+    assert "the activity is designated for: 1.50 AMA PRA Category 1 Credit™" in page
 
 
 def test_a_physician_with_the_board_id_and_consent_may_opt_in_to_moc(client, physician_enrollment):
@@ -158,7 +162,10 @@ def test_another_profession_with_only_ama_gets_participation_and_claims_with_the
 
     page = client.get(claim_url(enrollment))
     assert not [name for name in inputs(page) if name.startswith("credit_")]
-    assert "certificate of participation" in page_text(page)
+    assert (
+        "Your certificate will be a Certificate of Participation stating the credit this activity is designated for"
+        in page_text(page)
+    )
     assert "2 AMA PRA Category 1 Credit™" in page_text(page)
 
     response = post_claim(client, enrollment)
@@ -203,8 +210,9 @@ def test_a_claim_records_the_credit_and_moc_and_completes_the_enrollment(
         ("ama_pra_1", D("1.25")),
         ("ipce", D("1.50")),
     ]
+    # The points follow the AMA credit claimed (1.25), not the approval (1.50).
     assert list(claim.moc.values_list("board", "credit_type", "points", "board_id")) == [
-        ("ABIM", "medical_knowledge", D("1.50"), ABIM_ID)
+        ("ABIM", "medical_knowledge", D("1.25"), ABIM_ID)
     ]
     physician_enrollment.refresh_from_db()
     assert physician_enrollment.status == Enrollment.Status.COMPLETED
@@ -266,7 +274,6 @@ def test_a_refused_claim_dispatches_nothing(
         ("1.30", "AMA PRA Category 1 Credit™ is claimed in steps of 0.25."),
         ("0", "Claim more than zero, or leave the activity unclaimed until you have taken part."),
         ("-0.25", "Claim more than zero, or leave the activity unclaimed until you have taken part."),
-        ("", "Enter the credit you earned."),
     ],
 )
 def test_a_bad_ama_amount_is_refused_beside_its_field(client, physician_enrollment, amount, message):
@@ -278,11 +285,17 @@ def test_a_bad_ama_amount_is_refused_beside_its_field(client, physician_enrollme
     assert nothing_written(physician_enrollment)
 
 
-def test_ipce_moves_in_hundredths(client, physician_enrollment):
+def test_ipce_moves_in_quarters(client, physician_enrollment):
     response = post_claim(client, physician_enrollment, ama_pra_1="1.50", ipce="1.37")
 
+    assert response.status_code == 400
+    assert field_error(response, "id_credit_ipce") == "IPCE Credit is claimed in steps of 0.25."
+    assert nothing_written(physician_enrollment)
+
+    response = post_claim(client, physician_enrollment, ama_pra_1="1.50", ipce="1.25")
+
     assert response.status_code == 302
-    assert ClaimedCredit.objects.get(credit_type_id="ipce").amount == D("1.37")
+    assert ClaimedCredit.objects.get(credit_type_id="ipce").amount == D("1.25")
 
 
 def test_a_claim_without_the_attestation_is_refused(client, physician_enrollment):

@@ -153,7 +153,9 @@ def test_a_physician_must_hold_an_md_or_do(client, learner):
     response = client.post(URL, form_data(degree="RN"))
 
     assert response.status_code == 400
-    assert field_error(response, "id_degree") == "Physicians: choose MD or DO."
+    assert field_error(response, "id_degree") == (
+        "Physicians: choose your physician degree (MD, DO, MBBS, MBChB or an equivalent one listed)."
+    )
     assert profile_of(learner).degree == "MD"
 
 
