@@ -38,6 +38,7 @@ class ProviderAdmin(ProviderScopedAdmin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "slug", "website", "address", "contact_email")}),
         (_("Registry identifiers"), {"fields": ("accme_provider_id", "acpe_provider_number")}),
+        (_("Claims"), {"fields": ("contact_hour_increment",)}),
         (
             _("Accreditation statements, as certificates and activity pages print them"),
             {
@@ -68,6 +69,7 @@ class ProviderAdmin(ProviderScopedAdmin, admin.ModelAdmin):
         "website",
         "address",
         "contact_email",
+        "contact_hour_increment",
         "ja_statement",
         "accme_statement",
         "ancc_statement",

@@ -272,7 +272,13 @@ def test_accreditation_staff_see_and_manage_everything(client, accreditor, activ
     assert activity_a.title in changelist.text and activity_b.title in changelist.text
     response = client.post(
         change_url(activity_b.provider),
-        {"name": "Provider B Renamed", "slug": activity_b.provider.slug, "contact_hour_increment": "0.10"},
+        {
+            "name": "Provider B Renamed",
+            "slug": activity_b.provider.slug,
+            "contact_hour_increment": "0.10",
+            "accme_accredited": "on",
+            "accme_statement": activity_b.provider.accme_statement,
+        },
     )
     assert response.status_code == 302
     assert Provider.objects.filter(name="Provider B Renamed", contact_hour_increment=Decimal("0.10")).exists()

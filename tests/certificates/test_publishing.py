@@ -167,6 +167,7 @@ def statements_form(provider, **changes):
             "website",
             "address",
             "contact_email",
+            "contact_hour_increment",
             "ja_statement",
             "accme_statement",
             "ancc_statement",
