@@ -2,7 +2,9 @@
 
 import random
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
+from activities import moc
 from activities.demo_data import SPECIALTIES, TOPICS, providers
 from activities.vocabulary import (
     ACTIVITY_TYPES,
@@ -11,6 +13,7 @@ from activities.vocabulary import (
     MOC_BOARDS,
     MOC_CREDIT_TYPE_CHOICES,
     OUTCOME_CHOICES,
+    moc_credit_type_label,
 )
 
 PROVIDERS = providers(25)
@@ -43,11 +46,17 @@ def listing(n: int, rng: random.Random, *, now: datetime | None = None, variant:
     credits = "\n".join(f"{CREDIT_LISTING_NAMES[c]}: {amount} hours" for c in codes)
     moc_lines = []
     for board, _, _ in rng.sample(MOC_BOARDS, rng.choice([0, 0, 1, 2, 3, 5])):
-        types = rng.sample(MOC_TYPE_LABELS, rng.randint(1, 2))
-        moc_lines.append(
-            f"{board} - {amount} Points; Credit Type(s): " + ", ".join(f"{t} ({board})" for t in types)
+        # Only the credit types the board awards, and whole points where it wants them (activities/moc.py).
+        rule = moc.rule_for(board)
+        labels = [moc_credit_type_label(code) for code in rule.credit_types] or MOC_TYPE_LABELS
+        types = rng.sample(labels, min(rng.randint(1, 2), len(labels)))
+        points = (
+            max(Decimal(1), Decimal(amount).to_integral_value(ROUND_HALF_UP)) if rule.whole_points else amount
         )
-    moc = "\n".join(moc_lines)
+        moc_lines.append(
+            f"{board} - {points} Points; Credit Type(s): " + ", ".join(f"{t} ({board})" for t in types)
+        )
+    moc_text = "\n".join(moc_lines)
     fee = rng.choice(
         ["Free", "Free", "Variable", f"${rng.randint(1, 40) * 5}.00", f"{rng.randint(1, 9) * 25} USD"]
     )
@@ -67,7 +76,7 @@ def listing(n: int, rng: random.Random, *, now: datetime | None = None, variant:
         f"- Activity Link: https://cme.example.org/activities/{n}\n"
         f"- Start Date: {start:%Y-%m-%d %H:%M:%S}\n"
         f"- End Date: {end:%Y-%m-%d %H:%M:%S}\n"
-        f"- Credit Details: {credits} - MOC Credit Details: {moc} - Commercial Support: {rng.choice(['Yes', 'No'])}\n"
+        f"- Credit Details: {credits} - MOC Credit Details: {moc_text} - Commercial Support: {rng.choice(['Yes', 'No'])}\n"
         f"- Activity Type: {activity_type.label}\n"
         f"- CME Finder Type: {rng.choice(FORMAT_CHOICES)[1]}\n"
         f"- Fee to Participate: {fee}\n"
