@@ -16,7 +16,8 @@ from tests.helpers import EPROFILE_ID, change_profile, complete, make_learner
 NOW = utc(2026, 11, 15, 10, 0)
 OCT_3, OCT_20, OCT_31 = utc(2026, 10, 3, 14, 30), utc(2026, 10, 20, 9, 15), utc(2026, 10, 31, 23, 30)
 SEP_28, NOV_2 = utc(2026, 9, 28, 16, 0), utc(2026, 11, 2, 8, 0)
-PARS_ID = "PARS-2026-0042"
+PARS_ID = "260042001"
+ACCME_ID_A, ACCME_ID_B = "0000421", "0000733"
 UAN = "JA0000000-0000-26-042-H01-P"
 
 LEDGER = reverse("admin:learners_reportingentry_changelist")
@@ -24,6 +25,14 @@ EXPORT = reverse("admin:learners_reportingentry_export")
 RETURNED = reverse("admin:learners_reportingentry_returned")
 ACTIVITY_CSV = reverse("admin:learners_reportingentry_activity_csv")
 BATCHES = reverse("admin:learners_exportbatch_changelist")
+
+
+@pytest.fixture(autouse=True)
+def registry_accounts(db, provider_a, provider_b):
+    """Both providers hold ACCME provider IDs and take part in the State Medical Board collaboration."""
+    for provider, accme_id in ((provider_a, ACCME_ID_A), (provider_b, ACCME_ID_B)):
+        provider.accme_provider_id, provider.state_board_reporting = accme_id, True
+        provider.save(update_fields=["accme_provider_id", "state_board_reporting"])
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +52,7 @@ def moc_activity(provider, *, title, pars_id=PARS_ID, uan=UAN):
         moc=[("ABIM", "medical_knowledge", "1.50"), ("ABS", "accredited_cme", "1.00")],
         accreditor_activity_id=pars_id,
     )
-    activity.credits.filter(credit_type_id="pharmacy").update(activity_number=uan)
+    activity.credits.filter(credit_type_id="pharmacy").update(activity_number=uan, acpe_activity_type="knowledge")
     return activity
 
 
