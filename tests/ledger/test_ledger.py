@@ -206,7 +206,9 @@ def test_a_cpe_row_waits_naming_each_missing_detail_until_all_are_given(pharmaci
     """Giving CPE Monitor the e-Profile ID and birth date is the pharmacist's act: no general board-reporting
     consent is asked for (ACPE providers must report to CPE Monitor)."""
     complete(pharmacist, activity)
-    assert ledger(pharmacist) == [waiting(CPE_PHARMACY, "Waiting for: birth month and day, NABP e-Profile ID.")]
+    assert ledger(pharmacist) == [
+        waiting(CPE_PHARMACY, "Waiting for: birth month and day, NABP e-Profile ID.")
+    ]
 
     change_profile(pharmacist, eprofile=EPROFILE_ID)
     assert ledger(pharmacist) == [waiting(CPE_PHARMACY, "Waiting for: birth month and day.")]

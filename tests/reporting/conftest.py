@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from learners.models import ReportingEntry
 from tests.factories import ActivityFactory, UserFactory, utc
-from tests.helpers import EPROFILE_ID, change_profile, complete, make_learner
+from tests.helpers import EPROFILE_ID, NPI, change_profile, complete, make_learner
 
 NOW = utc(2026, 11, 15, 10, 0)
 OCT_3, OCT_20, OCT_31 = utc(2026, 10, 3, 14, 30), utc(2026, 10, 20, 9, 15), utc(2026, 10, 31, 23, 30)
@@ -52,8 +52,29 @@ def moc_activity(provider, *, title, pars_id=PARS_ID, uan=UAN):
         moc=[("ABIM", "medical_knowledge", "1.50"), ("ABS", "accredited_cme", "1.00")],
         accreditor_activity_id=pars_id,
     )
-    activity.credits.filter(credit_type_id="pharmacy").update(activity_number=uan, acpe_activity_type="knowledge")
+    activity.credits.filter(credit_type_id="pharmacy").update(
+        activity_number=uan, acpe_activity_type="knowledge"
+    )
     return activity
+
+
+PARS_FIXED = [
+    "provider_id", "activity_id", "activity_title", "learner_first_name", "learner_last_name", "birth",
+    "completion_date", "action",
+]  # fmt: skip
+
+
+def pars_records(text: str) -> list[dict]:
+    """The PARS file's records: the fixed fields by name, then ``credits`` as (domain, ID, type, amount)."""
+    records = []
+    for line in text.split("\r\n")[:-1]:
+        fields = line.split("\t")
+        record = dict(zip(PARS_FIXED, fields[: len(PARS_FIXED)], strict=True))
+        rest = fields[len(PARS_FIXED) :]
+        assert len(rest) % 4 == 0, line
+        record["credits"] = [tuple(rest[i : i + 4]) for i in range(0, len(rest), 4)]
+        records.append(record)
+    return records
 
 
 def rows_of(*learners, **filters):
@@ -70,6 +91,7 @@ def physician_details():
     """Ada: two state licenses, ABIM and ABS board IDs and a birth date, consenting to reporting."""
     return {
         "consent": True,
+        "npi": NPI,
         "birth": (7, 4),
         "licenses": [("CA", "A123456"), ("NY", "298877")],
         "board_ids": [("ABIM", "ABIM-448812"), ("ABS", "ABS-77120")],
@@ -136,7 +158,9 @@ def waiting(activity):
 
 @pytest.fixture
 def moc_activity_b(provider_b):
-    return moc_activity(provider_b, title="Provider B cardiology", pars_id="PARS-B-9", uan="B-UAN")
+    return moc_activity(
+        provider_b, title="Provider B cardiology", pars_id="260099009", uan="0421-0000-26-009-L01-P"
+    )
 
 
 @pytest.fixture
