@@ -8,6 +8,15 @@ from decimal import Decimal
 from django.db import migrations, models
 
 
+def technicians_claim_pharmacy_credit(apps, schema_editor):
+    """ACPE credit is for pharmacy technicians too (on UANs ending in T)."""
+    CreditType = apps.get_model("activities", "CreditType")
+    for credit_type in CreditType.objects.filter(code="pharmacy"):
+        if "pharmacy_technician" not in credit_type.professions:
+            credit_type.professions = [*credit_type.professions, "pharmacy_technician"]
+            credit_type.save(update_fields=["professions"])
+
+
 def joint_providers_from_text(apps, schema_editor):
     """Each activity's joint provider, kept as text until now, becomes its first joint provider row."""
     Activity = apps.get_model("activities", "Activity")
@@ -216,4 +225,5 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(joint_providers_from_text, migrations.RunPython.noop),
+        migrations.RunPython(technicians_claim_pharmacy_credit, migrations.RunPython.noop),
     ]

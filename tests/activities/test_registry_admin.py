@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from activities.models import Activity, CommercialSupport, CreditDesignation, JointProvider
 from tests.activities.test_admin import activity_form, change_url
+from tests.factories import ActivityFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -269,3 +270,35 @@ def test_the_provider_opts_into_state_board_reporting_by_accreditation_staff(
     assert client.post(url, data).status_code == 302
     provider_a.refresh_from_db()
     assert provider_a.state_board_reporting is True
+
+
+# --- joint providers from listings and from the old text field ------------------------------------------
+
+
+def test_importing_a_jointly_provided_listing_adds_its_joint_provider_once(db):
+    from activities.listing import parse_listing
+    from activities.services import import_listing
+    from tests.activities.test_listing import with_field
+
+    text = with_field("Provider Ship", "Jointly Provided by Acme Medical Society")
+    activity = import_listing(listing=parse_listing(text)).activity
+    import_listing(listing=parse_listing(text))  # again: nothing added twice
+
+    assert activity.joint_provider_names() == ["Acme Medical Society"]
+    assert activity.joint_provider == "Acme Medical Society"
+
+
+def test_the_migration_moves_each_joint_provider_name_into_a_row(provider_a):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("activities.migrations.0013_registry_fields")
+    joint = ActivityFactory(provider=provider_a, providership="joint", joint_provider=" Springfield Society ")
+    ActivityFactory(provider=provider_a)
+
+    migration.joint_providers_from_text(apps, None)
+
+    assert list(JointProvider.objects.values_list("activity", "name", "position")) == [
+        (joint.pk, "Springfield Society", 0)
+    ]
