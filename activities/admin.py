@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,8 +16,10 @@ from activities import services, sessions
 from activities.forms import ListingUploadForm, MocApprovalForm, ScheduleForm, SessionForm
 from activities.models import (
     Activity,
+    CommercialSupport,
     CreditDesignation,
     CreditType,
+    JointProvider,
     Membership,
     MocApproval,
     Provider,
@@ -142,7 +146,59 @@ class CreditDesignationInline(ProviderScopedInline, admin.TabularInline):
         "aapa_reference",
         "aapa_valid_from",
         "aapa_valid_until",
+        "technician_activity_number",
+        "acpe_activity_type",
     ]
+
+
+def _kept(formset) -> list:
+    """The inline rows the form will keep: filled in, valid so far, not ticked for deletion."""
+    return [
+        form
+        for form in formset.forms
+        if form.has_changed() or form.instance.pk
+        if not (formset.can_delete and formset._should_delete_form(form))
+        if form.is_valid()
+    ]
+
+
+class JointProviderFormSet(BaseInlineFormSet):
+    """A jointly provided activity names at least one joint provider; a directly provided one names none."""
+
+    def clean(self):
+        super().clean()
+        activity = self.instance
+        named = [form for form in _kept(self) if form.cleaned_data.get("name")]
+        if activity.providership == Activity.Providership.JOINT and not named:
+            raise ValidationError(_("A jointly provided activity names at least one joint provider."))
+        if activity.providership == Activity.Providership.DIRECT and named:
+            raise ValidationError(_("A directly provided activity has no joint providers."))
+
+
+class JointProviderInline(ProviderScopedInline, admin.TabularInline):
+    model = JointProvider
+    formset = JointProviderFormSet
+    extra = 0
+    fields = ["name", "position"]
+
+
+class CommercialSupportFormSet(BaseInlineFormSet):
+    """The activity's "commercial support" box and its list of supporters say the same thing."""
+
+    def clean(self):
+        super().clean()
+        listed = [form for form in _kept(self) if form.cleaned_data.get("supporter")]
+        if self.instance.commercial_support and not listed:
+            raise ValidationError(_("Commercial support is ticked: list each supporter and what it gave."))
+        if listed and not self.instance.commercial_support:
+            raise ValidationError(_("Supporters are listed: tick commercial support, or remove them."))
+
+
+class CommercialSupportInline(ProviderScopedInline, admin.TabularInline):
+    model = CommercialSupport
+    formset = CommercialSupportFormSet
+    extra = 0
+    fields = ["supporter", "monetary_amount", "in_kind"]
 
 
 class MocApprovalInline(ProviderScopedInline, admin.TabularInline):
@@ -214,8 +270,21 @@ class SessionAdmin(ProviderScopedAdmin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+class ActivityAdminForm(forms.ModelForm):
+    class Meta:
+        model = Activity
+        fields = ["providership"]  # the admin's fieldsets give the rest
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        if cleaned.get("providership") == Activity.Providership.DIRECT:
+            self.instance.joint_provider = ""  # the listing's partner goes with the joint providership
+        return cleaned
+
+
 @admin.register(Activity)
 class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
+    form = ActivityAdminForm
     list_display = ["title", "provider", "activity_type", "format", "start", "end", "status", "needs_review"]
     list_filter = [
         "status",
@@ -231,7 +300,13 @@ class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
     autocomplete_fields = ["provider", "specialties"]
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "start"
-    inlines = [CreditDesignationInline, MocApprovalInline, SessionInline]
+    inlines = [
+        CreditDesignationInline,
+        MocApprovalInline,
+        JointProviderInline,
+        CommercialSupportInline,
+        SessionInline,
+    ]
     actions = ["publish", "unpublish"]
     fieldsets = (
         (
@@ -258,13 +333,14 @@ class ActivityAdmin(ProviderScopedAdmin, admin.ModelAdmin):
                 "fields": (
                     ("fee_kind", "fee_amount"),
                     ("registration", "registration_text"),
-                    ("providership", "joint_provider"),
+                    "providership",
                     "commercial_support",
-                    "measured_outcomes",
+                    ("measured_outcomes", "outcome_measurement"),
                     "specialties",
                 )
             },
         ),
+        (_("Registries"), {"fields": ("accreditor_activity_id",)}),
         (_("Completion requirements"), {"fields": ("requirements",)}),
     )
     # Publishing goes through the Publish action, which refuses an activity that lacks the statements its

@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from activities import moc, rules, statements, vocabulary
+from activities import acpe, moc, rules, statements, vocabulary
 from portal.models import TimestampedModel
 from portal.validators import validate_not_formula
 
@@ -118,6 +118,14 @@ class Provider(TimestampedModel):
         help_text=_(
             "The provider part of the ACPE Universal Activity Number (e.g. 0197, or JA0000001 for a "
             "jointly accredited provider), which CPE Monitor files quote."
+        ),
+    )
+    state_board_reporting = models.BooleanField(
+        _("reports to state medical boards"),
+        default=False,
+        help_text=_(
+            "The provider takes part in ACCME's State Medical Board collaboration: physicians' AMA credit "
+            "goes to PARS for their licensing boards. Off: only MOC points are reported."
         ),
     )
 
@@ -294,6 +302,12 @@ class Activity(TimestampedModel):
         DIRECT = "direct", _("Directly provided")
         JOINT = "joint", _("Jointly provided")
 
+    class OutcomeMeasurement(models.TextChoices):
+        # ACCME, "What activity data are providers required to enter in PARS": outcomes measured, and
+        # whether the measurement was objective or subjective (learner-reported).
+        OBJECTIVE = "objective", _("Objective")
+        SUBJECTIVE = "subjective", _("Subjective (learner-reported)")
+
     provider = models.ForeignKey(
         Provider, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="activities"
     )
@@ -319,10 +333,14 @@ class Activity(TimestampedModel):
         _("location"), max_length=300, blank=True, help_text=_("Where a live activity takes place.")
     )
     accreditor_activity_id = models.CharField(
-        _("accreditor's activity ID"),
+        _("PARS activity ID"),
         max_length=40,
         blank=True,
-        help_text=_("The activity's ID in ACCME PARS, which learner-credit files must quote."),
+        validators=[RegexValidator(r"^[0-9]{9}$", _("The PARS activity ID is the 9 digits ACCME issued."))],
+        help_text=_(
+            "The 9-digit ID ACCME's PARS gave the activity. Its learners are reported to PARS only once it "
+            "is set."
+        ),
     )
     capacity = models.PositiveIntegerField(
         _("capacity"), null=True, blank=True, help_text=_("Most learners who may enroll; empty for no limit.")
@@ -357,8 +375,21 @@ class Activity(TimestampedModel):
     providership = models.CharField(
         _("providership"), max_length=16, choices=Providership.choices, default=Providership.DIRECT
     )
-    joint_provider = models.CharField(_("joint provider"), max_length=200, blank=True)
-    commercial_support = models.BooleanField(_("commercial support"), default=False)
+    # The joint provider a listing names (the import writes it, and also adds it to ``joint_providers``,
+    # which is what the portal reads: ``joint_provider_names``).
+    joint_provider = models.CharField(_("joint provider (from the listing)"), max_length=200, blank=True)
+    commercial_support = models.BooleanField(
+        _("commercial support"),
+        default=False,
+        help_text=_("Ticked when the activity has commercial supporters; list each one below."),
+    )
+    outcome_measurement = models.CharField(
+        _("outcome measurement"),
+        max_length=16,
+        blank=True,
+        choices=OutcomeMeasurement.choices,
+        help_text=_("How the measured outcomes were measured, as PARS asks."),
+    )
     measured_outcomes = models.JSONField(
         _("measured outcomes"), default=list, blank=True, help_text=_("Outcome codes.")
     )
@@ -433,10 +464,8 @@ class Activity(TimestampedModel):
         return self.is_live or at <= self.end
 
     def joint_provider_names(self) -> list[str]:
-        """The joint providers' names, as certificates and statements list them."""
-        if self.providership != self.Providership.JOINT:
-            return []
-        return [name.strip() for name in [self.joint_provider] if name.strip()]
+        """The joint providers' names, in their order (prefetch ``joint_providers`` for many activities)."""
+        return [joint.name for joint in sorted(self.joint_providers.all(), key=lambda j: (j.position, j.pk))]
 
     @property
     def measured_outcome_labels(self) -> list[str]:
@@ -498,11 +527,32 @@ class CreditDesignation(models.Model):
     max_amount = models.DecimalField(
         _("maximum amount"), max_digits=6, decimal_places=2, validators=[POSITIVE]
     )
+
+    class AcpeActivityType(models.TextChoices):
+        # ACPE's activity types (Standards for Continuing Pharmacy Education; the PARS draft activity schema's
+        # ``PharmacyActivityType``).
+        KNOWLEDGE = "knowledge", _("Knowledge")
+        APPLICATION = "application", _("Application")
+        CERTIFICATE_PROGRAM = "certificate_program", _("Certificate program")
+
     activity_number = models.CharField(
         _("activity number"),
         max_length=64,
         blank=True,
-        help_text=_("e.g. the ACPE Universal Activity Number."),
+        help_text=_(
+            "Pharmacy: the ACPE Universal Activity Number (UAN), e.g. 0129-0000-26-001-L01-P. For an "
+            "activity open to pharmacists and technicians, the pharmacists' (P) UAN here and the "
+            "technicians' (T) UAN in the next field."
+        ),
+    )
+    technician_activity_number = models.CharField(
+        _("technician UAN"),
+        max_length=64,
+        blank=True,
+        help_text=_("Pharmacy, when technicians may also take the activity: its UAN ending in T."),
+    )
+    acpe_activity_type = models.CharField(
+        _("ACPE activity type"), max_length=24, blank=True, choices=AcpeActivityType.choices
     )
     aapa_reference = models.CharField(
         _("AAPA reference number"),
@@ -544,6 +594,12 @@ class CreditDesignation(models.Model):
                     errors[name] = [_("An AAPA approval needs its reference number and both dates.")]
         elif self.aapa_valid_from and self.aapa_valid_until and self.aapa_valid_until < self.aapa_valid_from:
             errors["aapa_valid_until"] = [_("is before the approval's start.")]
+        if self.credit_type_id == acpe.CREDIT_TYPE:
+            errors.update(self._pharmacy_errors())
+        elif self.technician_activity_number or self.acpe_activity_type:
+            errors["technician_activity_number"] = [
+                _("Only pharmacy credit has a UAN and an ACPE activity type.")
+            ]
         if errors:
             raise ValidationError(errors)
 
@@ -555,6 +611,42 @@ class CreditDesignation(models.Model):
         if activity is None or activity.provider_id is None:
             return self.credit_type.increment
         return activity.provider.increment_for(self.credit_type)
+
+    def _pharmacy_errors(self) -> "dict[str, list[StrOrPromise]]":
+        """ACPE credit needs a valid UAN (its provider part the provider's ACPE number, when known), at most
+        one UAN per audience, and the ACPE activity type."""
+        errors: dict[str, list[StrOrPromise]] = {}
+        number = self.activity.provider.acpe_provider_number if self.activity_id else ""
+        self.activity_number = self.activity_number.strip().upper()
+        self.technician_activity_number = self.technician_activity_number.strip().upper()
+        if not self.activity_number:
+            errors["activity_number"] = [_("Pharmacy credit needs its ACPE Universal Activity Number.")]
+        else:
+            problem = acpe.uan_error(self.activity_number, provider_number=number)
+            if problem:
+                errors["activity_number"] = [problem]
+        if self.technician_activity_number:
+            problem = acpe.uan_error(self.technician_activity_number, provider_number=number)
+            tech = acpe.parse_uan(self.technician_activity_number)
+            if problem:
+                errors["technician_activity_number"] = [problem]
+            elif tech is not None and tech.audience != acpe.TECHNICIAN:
+                errors["technician_activity_number"] = [_("The technicians' UAN ends in T.")]
+            main = acpe.parse_uan(self.activity_number)
+            if main is not None and main.audience != acpe.PHARMACIST and "activity_number" not in errors:
+                errors["activity_number"] = [_("With a technicians' UAN below, this one is the P UAN.")]
+        if not self.acpe_activity_type:
+            errors["acpe_activity_type"] = [_("Pharmacy credit needs its ACPE activity type.")]
+        return errors
+
+    def uans(self) -> dict[str, str]:
+        """The designation's UANs by audience (``{"P": ..., "T": ...}``), those that parse."""
+        found: dict[str, str] = {}
+        for text in (self.activity_number, self.technician_activity_number):
+            uan = acpe.parse_uan(text) if text else None
+            if uan is not None:
+                found.setdefault(uan.audience, uan.text)
+        return found
 
     def statement(self) -> str:
         """The designation statement: AAPA's Review Panel wording for AAPA credit it reviewed, otherwise the
@@ -607,6 +699,71 @@ class MocApproval(models.Model):
     @property
     def board_name(self) -> str:
         return vocabulary.board_name(self.board)
+
+
+class JointProvider(models.Model):
+    """An organization that jointly provides an activity with its accredited provider."""
+
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.CASCADE, related_name="joint_providers"
+    )
+    name = models.CharField(_("name"), max_length=200, validators=[validate_not_formula])
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    provider_field = "activity__provider"
+
+    class Meta:
+        verbose_name = _("joint provider")
+        verbose_name_plural = _("joint providers")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint("activity", Lower("name"), name="joint_provider_once_per_activity"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class CommercialSupport(models.Model):
+    """One commercial supporter of an activity and what it gave: money, in kind, or both (ACCME Standard 4;
+    PARS asks each source with its monetary amount and in-kind support)."""
+
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.CASCADE, related_name="commercial_supporters"
+    )
+    supporter = models.CharField(_("supporter"), max_length=200, validators=[validate_not_formula])
+    monetary_amount = models.DecimalField(
+        _("monetary amount (USD)"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[POSITIVE],
+    )
+    in_kind = models.CharField(
+        _("in-kind support"), max_length=300, blank=True, help_text=_("e.g. equipment, supplies, facilities.")
+    )
+
+    provider_field = "activity__provider"
+
+    class Meta:
+        verbose_name = _("commercial supporter")
+        verbose_name_plural = _("commercial supporters")
+        ordering = ["supporter", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monetary_amount__gt=0) | ~Q(in_kind=""), name="commercial_support_gives_something"
+            ),
+        ]
+
+    def __str__(self):
+        return self.supporter
+
+    def clean(self):
+        if self.monetary_amount is None and not self.in_kind.strip():
+            raise ValidationError(
+                {"monetary_amount": _("Give the monetary amount, the in-kind support, or both.")}
+            )
 
 
 def validate_time_zone(value: str) -> None:

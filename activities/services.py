@@ -34,7 +34,7 @@ from activities.listing import (
     ListingError,
     parse_listing,
 )
-from activities.models import Activity, CreditDesignation, MocApproval, Provider, Specialty
+from activities.models import Activity, CreditDesignation, JointProvider, MocApproval, Provider, Specialty
 from activities.search import search_documents_deferred
 from assessments.services import listings as listed_requirements
 from assessments.services.listings import ActivityRequirements
@@ -312,6 +312,16 @@ def _write_batch(
         Activity.objects.bulk_create([activity for _, _, activity, changed in rows if changed is None])
         children_changed = stored.sync(
             [(activity.pk, listing) for _, listing, activity, _ in rows], specialties=specialties
+        )
+        # The listing's joint provider joins the activity's joint providers (staff may add others, and
+        # keep the rows a later listing no longer names: the listing gives one name, the admin the list).
+        JointProvider.objects.bulk_create(
+            [
+                JointProvider(activity_id=activity.pk, name=listing.joint_provider.strip())
+                for _, listing, activity, _ in rows
+                if listing.joint_provider.strip()
+            ],
+            ignore_conflicts=True,
         )
         sessions_changed = listing_sessions.sync_listing_sessions(
             [activity for _, _, activity, _ in rows], now=now

@@ -12,7 +12,7 @@ from django.db import InterfaceError, OperationalError
 
 from learners.models import Enrollment
 from learners.services import certificates, outbox, outbox_alerts
-from learners.services.reporting import digest
+from learners.services.reporting import digest, ledger
 
 logger = logging.getLogger(__name__)
 
@@ -83,3 +83,11 @@ def sweep_certificates_task() -> dict[str, int]:
 def send_deadline_digests_task() -> int:
     """Daily (celery beat): each provider's staff get what is overdue or due within a week."""
     return digest.send_deadline_digests()
+
+
+@shared_task(
+    acks_late=True, autoretry_for=(OperationalError, InterfaceError), retry_backoff=60, max_retries=5
+)
+def expire_reporting_task() -> int:
+    """Daily (celery beat): CPE Monitor rows past ACPE's 60 days are marked expired, with the reason."""
+    return ledger.expire_past_deadline()

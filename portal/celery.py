@@ -13,6 +13,12 @@ app.autodiscover_tasks()
 
 # Periodic jobs, one place, each with why its schedule is what it is.
 app.conf.beat_schedule = {
+    # CPE Monitor takes credit for 60 days after participation, counted in days: rows past it are marked
+    # expired early each morning (before the deadline digests, so the digest no longer lists them).
+    "expire-reporting": {
+        "task": "learners.tasks.expire_reporting_task",
+        "schedule": crontab(hour=10, minute=30),
+    },
     # Certificates a lost message left unissued, and email a dead worker or a broker outage left unsent:
     # every minute, so a dead worker's email goes out about two minutes after it died (its lease,
     # CERTIFICATE_EMAIL_LEASE_SECONDS, plus at most one period). A few indexed queries when there is

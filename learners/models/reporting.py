@@ -45,10 +45,12 @@ class ExportBatch(TimestampedModel):
 class ReportingEntry(TimestampedModel):
     """One credit or MOC line of a claim that must reach a registry, and how far it has got.
 
-    The accreditor (ACCME's PARS) takes physicians' MOC points and, for learners with state licenses, their
-    AMA credit for the state boards, within 30 days of completion; CPE Monitor takes pharmacists' credit
-    within 60 days. A row waits, with the reason, until the learner has consented and given what the
-    registry needs. Revoking the certificate withdraws the rows not yet sent: revoked credit is not reported.
+    The accreditor (ACCME's PARS) takes physicians' MOC points for the boards that take MOC through PARS
+    and, when the provider takes part in the State Medical Board collaboration, licensed physicians' AMA
+    credit, within 30 days of completion; CPE Monitor takes pharmacists' and pharmacy technicians' credit
+    within 60 days of participation, and nothing later (a row past them expires). A row waits, with the
+    reason, until the learner has given what the registry needs. Revoking the certificate withdraws the
+    rows not yet sent: revoked credit is not reported.
     """
 
     Destination = Destination
@@ -64,6 +66,7 @@ class ReportingEntry(TimestampedModel):
         ACCEPTED = "accepted", _("Accepted")
         REJECTED = "rejected", _("Rejected")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+        EXPIRED = "expired", _("Past CPE Monitor's 60 days")
 
     claim = models.ForeignKey(CreditClaim, on_delete=models.PROTECT, related_name="reporting")
     learner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reporting")
@@ -117,7 +120,7 @@ class ReportingEntry(TimestampedModel):
                 name="reporting_delete_reverses_a_row",
             ),
             models.CheckConstraint(
-                condition=~Q(state__in=["waiting", "rejected", "withdrawn"]) | ~Q(reason=""),
+                condition=~Q(state__in=["waiting", "rejected", "withdrawn", "expired"]) | ~Q(reason=""),
                 name="reporting_reason_when_held",
             ),
         ]

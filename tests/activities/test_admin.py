@@ -53,6 +53,10 @@ def activity_form(activity, **overrides):
         "credits-INITIAL_FORMS": "0",
         "moc-TOTAL_FORMS": "0",
         "moc-INITIAL_FORMS": "0",
+        "joint_providers-TOTAL_FORMS": "0",
+        "joint_providers-INITIAL_FORMS": "0",
+        "commercial_supporters-TOTAL_FORMS": "0",
+        "commercial_supporters-INITIAL_FORMS": "0",
         "sessions-TOTAL_FORMS": "0",
         "sessions-INITIAL_FORMS": "0",
     }

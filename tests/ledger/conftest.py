@@ -15,6 +15,7 @@ from tests.factories import ActivityFactory
 from tests.helpers import ABIM_ID, BIRTH
 
 ABPATH_ID = "PATH-99120"
+UAN = "0129-0000-24-001-H01-P"
 
 
 def ledger(user) -> list[tuple]:
@@ -39,7 +40,19 @@ def make_activity(provider, **kwargs):
     )
     kwargs.setdefault("start", datetime(2024, 1, 1, tzinfo=UTC))
     kwargs.setdefault("end", datetime(2028, 12, 31, tzinfo=UTC))
-    return ActivityFactory(provider=provider, **kwargs)
+    kwargs.setdefault("accreditor_activity_id", "240000001")
+    activity = ActivityFactory(provider=provider, **kwargs)
+    activity.credits.filter(credit_type_id="pharmacy").update(
+        activity_number=UAN, acpe_activity_type="knowledge"
+    )
+    return activity
+
+
+@pytest.fixture(autouse=True)
+def state_board_collaboration(db, provider_a):
+    """Provider A takes part in the State Medical Board collaboration (a test of the default turns it off)."""
+    provider_a.state_board_reporting, provider_a.accme_provider_id = True, "0000421"
+    provider_a.save(update_fields=["state_board_reporting", "accme_provider_id"])
 
 
 @pytest.fixture

@@ -183,7 +183,7 @@ def test_the_digest_lists_each_providers_counts_and_rows_with_the_ledger_link(
     assert f"- due 2025-03-09: CPE Monitor (NABP), {title}, Dr CpeYesterday (Ready to report)" in text
     assert (
         f"- due 2025-01-29: CPE Monitor (NABP), {title}, Dr CpeLongAgo (Waiting for consent or details: "
-        "Waiting for: consent to reporting, birth month and day, NABP e-Profile ID.)"
+        "Waiting for: birth month and day, NABP e-Profile ID.)"
     ) in text
     assert f"- due 2025-03-10: Accreditor (ACCME PARS), {title}, Dr MocToday (Ready to report)" in text
     assert f"- due 2025-03-17: Accreditor (ACCME PARS), {title}, Dr MocInAWeek (Ready to report)" in text
@@ -194,7 +194,7 @@ def test_the_digest_lists_each_providers_counts_and_rows_with_the_ledger_link(
     assert "<strong>Overdue: 3</strong> · Due within a week: 3" in html
     assert f"Overdue since 2025-03-09: Accreditor (ACCME PARS), {title}, Dr MocYesterday" in html
     assert f"Due 2025-03-17: CPE Monitor (NABP), {title}, Dr CpeInAWeek (Ready to report)" in html
-    assert "Waiting for: consent to reporting, birth month and day, NABP e-Profile ID." in html
+    assert "Waiting for: birth month and day, NABP e-Profile ID." in html
     assert f'<a href="{LEDGER_URL}">' in html
 
     assert DeadlineDigest.objects.get(user=staff_a).rows == 6

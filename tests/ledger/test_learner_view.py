@@ -59,7 +59,7 @@ def test_a_waiting_row_shows_the_reason_and_links_to_the_profile(client, pharmac
     (item,) = reporting_items(response)
     assert item == (
         "CPE Monitor: 1.50 pharmacy hours — Waiting for consent or details "
-        "Waiting for: consent to reporting, birth month and day, NABP e-Profile ID. Update your profile"
+        "Waiting for: birth month and day, NABP e-Profile ID. Update your profile"
     )
     assert f'<a href="{PROFILE_URL}">Update your profile</a>' in response.content.decode()
     assert client.get(PROFILE_URL).status_code == 200

@@ -203,21 +203,19 @@ def test_an_identified_pharmacists_credit_is_ready_for_cpe_monitor(activity):
 
 
 def test_a_cpe_row_waits_naming_each_missing_detail_until_all_are_given(pharmacist, activity):
+    """Giving CPE Monitor the e-Profile ID and birth date is the pharmacist's act: no general board-reporting
+    consent is asked for (ACPE providers must report to CPE Monitor)."""
     complete(pharmacist, activity)
     assert ledger(pharmacist) == [
-        waiting(CPE_PHARMACY, "Waiting for: consent to reporting, birth month and day, NABP e-Profile ID.")
+        waiting(CPE_PHARMACY, "Waiting for: birth month and day, NABP e-Profile ID.")
     ]
 
     change_profile(pharmacist, eprofile=EPROFILE_ID)
-    assert ledger(pharmacist) == [
-        waiting(CPE_PHARMACY, "Waiting for: consent to reporting, birth month and day.")
-    ]
+    assert ledger(pharmacist) == [waiting(CPE_PHARMACY, "Waiting for: birth month and day.")]
 
     change_profile(pharmacist, birth=BIRTH)
-    assert ledger(pharmacist) == [waiting(CPE_PHARMACY, "Waiting for: consent to reporting.")]
-
-    change_profile(pharmacist, consent=True)
     assert ledger(pharmacist) == [ready(CPE_PHARMACY)]
+    assert not LearnerProfile.objects.get(user=pharmacist).has_reporting_consent
 
     change_profile(pharmacist, eprofile="")
     assert ledger(pharmacist) == [waiting(CPE_PHARMACY, "Waiting for: NABP e-Profile ID.")]

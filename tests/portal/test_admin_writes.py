@@ -44,10 +44,13 @@ class World:
 
     def __init__(self, provider, capture, accreditor):
         self.provider = provider
+        provider.accme_provider_id = f"{provider.pk:07d}"  # registry files quote it
+        provider.save(update_fields=["accme_provider_id"])
         MembershipFactory(provider=provider, role=Membership.Role.VIEWER)
         self.activity = ActivityFactory(
             provider=provider,
             title=f"{provider.name} activity",
+            accreditor_activity_id=f"{provider.pk:09d}",
             credits={"ama_pra_1": "1.50"},
             moc=[("ABIM", "medical_knowledge", "1.50")],
         )

@@ -13,12 +13,13 @@ from django.urls import reverse
 
 from learners.models import ReportingEntry
 from tests.factories import ActivityFactory, UserFactory, utc
-from tests.helpers import EPROFILE_ID, change_profile, complete, make_learner
+from tests.helpers import EPROFILE_ID, NPI, change_profile, complete, make_learner
 
 NOW = utc(2026, 11, 15, 10, 0)
 OCT_3, OCT_20, OCT_31 = utc(2026, 10, 3, 14, 30), utc(2026, 10, 20, 9, 15), utc(2026, 10, 31, 23, 30)
 SEP_28, NOV_2 = utc(2026, 9, 28, 16, 0), utc(2026, 11, 2, 8, 0)
-PARS_ID = "PARS-2026-0042"
+PARS_ID = "260042001"
+ACCME_ID_A, ACCME_ID_B = "0000421", "0000733"
 UAN = "JA0000000-0000-26-042-H01-P"
 
 LEDGER = reverse("admin:learners_reportingentry_changelist")
@@ -26,6 +27,14 @@ EXPORT = reverse("admin:learners_reportingentry_export")
 RETURNED = reverse("admin:learners_reportingentry_returned")
 ACTIVITY_CSV = reverse("admin:learners_reportingentry_activity_csv")
 BATCHES = reverse("admin:learners_exportbatch_changelist")
+
+
+@pytest.fixture(autouse=True)
+def registry_accounts(db, provider_a, provider_b):
+    """Both providers hold ACCME provider IDs and take part in the State Medical Board collaboration."""
+    for provider, accme_id in ((provider_a, ACCME_ID_A), (provider_b, ACCME_ID_B)):
+        provider.accme_provider_id, provider.state_board_reporting = accme_id, True
+        provider.save(update_fields=["accme_provider_id", "state_board_reporting"])
 
 
 @pytest.fixture(autouse=True)
@@ -45,8 +54,29 @@ def moc_activity(provider, *, title, pars_id=PARS_ID, uan=UAN):
         moc=[("ABIM", "medical_knowledge", "1.50"), ("ABS", "accredited_cme", "1.00")],
         accreditor_activity_id=pars_id,
     )
-    activity.credits.filter(credit_type_id="pharmacy").update(activity_number=uan)
+    activity.credits.filter(credit_type_id="pharmacy").update(
+        activity_number=uan, acpe_activity_type="knowledge"
+    )
     return activity
+
+
+PARS_FIXED = [
+    "provider_id", "activity_id", "activity_title", "learner_first_name", "learner_last_name", "birth",
+    "completion_date", "action",
+]  # fmt: skip
+
+
+def pars_records(text: str) -> list[dict]:
+    """The PARS file's records: the fixed fields by name, then ``credits`` as (domain, ID, type, amount)."""
+    records = []
+    for line in text.split("\r\n")[:-1]:
+        fields = line.split("\t")
+        record = dict(zip(PARS_FIXED, fields[: len(PARS_FIXED)], strict=True))
+        rest = fields[len(PARS_FIXED) :]
+        assert len(rest) % 4 == 0, line
+        record["credits"] = [tuple(rest[i : i + 4]) for i in range(0, len(rest), 4)]
+        records.append(record)
+    return records
 
 
 def rows_of(*learners, **filters):
@@ -63,6 +93,7 @@ def physician_details():
     """Ada: two state licenses, ABIM and ABS board IDs and a birth date, consenting to reporting."""
     return {
         "consent": True,
+        "npi": NPI,
         "birth": (7, 4),
         "licenses": [("CA", "A123456"), ("NY", "298877")],
         "board_ids": [("ABIM", "ABIM-448812"), ("ABS", "ABS-77120")],
@@ -129,7 +160,9 @@ def waiting(activity):
 
 @pytest.fixture
 def moc_activity_b(provider_b):
-    return moc_activity(provider_b, title="Provider B cardiology", pars_id="PARS-B-9", uan="B-UAN")
+    return moc_activity(
+        provider_b, title="Provider B cardiology", pars_id="260099009", uan="0421-0000-26-009-L01-P"
+    )
 
 
 @pytest.fixture

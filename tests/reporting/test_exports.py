@@ -5,6 +5,7 @@ waiting rows never exported; and every export limited to the staff member's prov
 import csv
 import io
 from datetime import date
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -25,6 +26,7 @@ from tests.reporting.conftest import (
     export_file,
     made_files,
     moc_activity,
+    pars_records,
     rows_of,
 )
 
@@ -34,10 +36,23 @@ ACCREDITOR_PRESET = {"preset": "accreditor_last_month"}
 CPE_PRESET = {"preset": "cpe_last_month"}
 
 
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
 def parse(response) -> list[dict]:
+    """The records of a downloaded file: PARS records (``pars_records``), or CPE Monitor's CSV rows."""
     assert response.status_code == 200, response
-    assert response["Content-Type"] == "text/csv; charset=utf-8"
-    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+    text = response.content.decode("utf-8")
+    if response["Content-Disposition"].endswith('.txt"'):
+        return pars_records(text)
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def exported(response) -> set[int]:
+    """The ledger rows the file just downloaded (the latest batch) carried."""
+    assert response.status_code == 200
+    batch = ExportBatch.objects.latest("pk")
+    return set(ReportingEntry.objects.filter(batch=batch).values_list("pk", flat=True))
 
 
 def download_url(batch) -> str:
@@ -51,7 +66,7 @@ def custom(**fields) -> dict:
 # --- the files, field by field -------------------------------------------------------------------------------
 
 
-def test_accreditor_file_has_one_row_per_learner_and_credit(as_staff_a, october, physician):
+def test_accreditor_file_is_one_pars_record_per_completion_field_by_field(as_staff_a, october, physician):
     abim, abs_, state = rows_of(physician)
     assert [(r.board, r.credit_type, r.state) for r in (abim, abs_, state)] == [
         ("ABIM", "medical_knowledge", "ready"),
@@ -65,35 +80,27 @@ def test_accreditor_file_has_one_row_per_learner_and_credit(as_staff_a, october,
 
     batch = ExportBatch.objects.get()
     assert response["Content-Disposition"] == f'attachment; filename="{batch.filename}"'
-    assert batch.filename.startswith(f"{batch.provider.slug}-accreditor-") and batch.filename.endswith(".csv")
-    common = {
-        "activity_id": PARS_ID,
+    assert batch.filename.startswith(f"{batch.provider.slug}-accreditor-") and batch.filename.endswith(".txt")
+    # The file written by hand from the PARS learner-record fields: tab-delimited, no header, one record.
+    expected = (FIXTURES / "pars_october.txt").read_bytes().decode("utf-8")
+    assert response.content.decode("utf-8") == expected
+    assert batch.content == expected
+    (record,) = pars_records(expected)
+    assert record == {
+        "provider_id": "0000421",  # the provider's ACCME ID
+        "activity_id": PARS_ID,  # the activity's 9-digit PARS ID
         "activity_title": "Pain management update",
-        "completion_date": "10/03/2026",
         "learner_first_name": "Ada",
         "learner_last_name": "Lovelace",
-        "birth_month": "07",
-        "birth_day": "04",
+        "birth": "07/04",
+        "completion_date": "2026-10-03",
         "action": "add",
-        "deletes_row_id": "",
+        "credits": [
+            ("NPI", "1234567893", "AMA PRA Category 1", "1.50"),  # the CME credit, once (PARS copies it)
+            ("ABIM", "ABIM-448812", "MK", "1.50"),
+            ("ABS", "ABS-77120", "CME", "1.00"),
+        ],
     }
-    assert parse(response) == [
-        {"row_id": str(abim.pk), **common, "board": "ABIM", "board_id": "ABIM-448812",
-         "credit_type": "Medical Knowledge", "amount": "1.50", "license_state": "", "license_number": ""},
-        {"row_id": str(abs_.pk), **common, "board": "ABS", "board_id": "ABS-77120",
-         "credit_type": "Accredited CME", "amount": "1.00", "license_state": "", "license_number": ""},
-        {"row_id": str(state.pk), **common, "board": "STATE", "board_id": "",
-         "credit_type": "AMA PRA Category 1 Credit™", "amount": "1.50", "license_state": "CA",
-         "license_number": "A123456"},
-        {"row_id": str(state.pk), **common, "board": "STATE", "board_id": "",
-         "credit_type": "AMA PRA Category 1 Credit™", "amount": "1.50", "license_state": "NY",
-         "license_number": "298877"},
-    ]  # fmt: skip
-    assert response.content.decode().splitlines()[0] == (
-        "row_id,activity_id,activity_title,completion_date,learner_first_name,learner_last_name,"
-        "birth_month,birth_day,board,board_id,credit_type,amount,license_state,license_number,action,"
-        "deletes_row_id"
-    )
     assert batch.row_count == 3
     assert batch.provider.name == "Provider A"
     assert batch.made_by.email == "staff-a@example.com"
@@ -105,7 +112,7 @@ def test_accreditor_file_has_one_row_per_learner_and_credit(as_staff_a, october,
     assert rows_of(october["paul"].learner).get().state == "ready"
 
 
-def test_cpe_monitor_file(as_staff_a, october, pharmacist):
+def test_cpe_monitor_file_field_by_field(as_staff_a, october, pharmacist):
     entry = rows_of(pharmacist).get()
     assert (entry.destination, entry.credit_type, entry.state) == ("cpe_monitor", "pharmacy", "ready")
 
@@ -114,23 +121,16 @@ def test_cpe_monitor_file(as_staff_a, october, pharmacist):
     batch = ExportBatch.objects.get()
     assert batch.destination == "cpe_monitor"
     assert response["Content-Disposition"] == f'attachment; filename="{batch.filename}"'
-    assert response.content.decode().splitlines()[0] == (
-        "row_id,eprofile_id,birth_mmdd,activity_number,completion_date,credits,learner_first_name,"
-        "learner_last_name,activity_title,action,deletes_row_id"
-    )
+    expected = (FIXTURES / "cpe_monitor_october.csv").read_bytes().decode("utf-8")
+    assert response.content.decode("utf-8") == expected
     assert parse(response) == [
         {
-            "row_id": str(entry.pk),
-            "eprofile_id": "1234567",
-            "birth_mmdd": "0309",
-            "activity_number": UAN,
-            "completion_date": "10/20/2026",
-            "credits": "1.50",
-            "learner_first_name": "Paul",
-            "learner_last_name": "Ehrlich",
-            "activity_title": "Pain management update",
-            "action": "add",
-            "deletes_row_id": "",
+            "provider_number": "JA0000000",  # the UAN's provider part (the provider has no ACPE number set)
+            "epid": "1234567",
+            "date_of_birth": "0309",
+            "uan": UAN,
+            "date_of_participation": "2026-10-20",
+            "action": "I",
         }
     ]
     entry.refresh_from_db()
@@ -144,7 +144,7 @@ def test_cpe_monitor_file(as_staff_a, october, pharmacist):
 @pytest.fixture
 def around_october(provider_a, activity):
     """Completions on 28 September, 31 October (late evening) and 2 November, all ready."""
-    other = moc_activity(provider_a, title="Sepsis bundle", pars_id="PARS-2026-0050")
+    other = moc_activity(provider_a, title="Sepsis bundle", pars_id="260050001")
     people = {}
     for key, at, act in (("sep", SEP_28, activity), ("oct31", OCT_31, other), ("nov", NOV_2, other)):
         person = make_learner(
@@ -179,8 +179,9 @@ def test_two_clicks_export_exactly_last_months_ready_rows(as_staff_a, october, a
     response = export_file(as_staff_a, ACCREDITOR_PRESET)
 
     rows = parse(response)
-    assert {int(r["row_id"]) for r in rows} == ready_october
-    assert {r["completion_date"][:2] for r in rows} == {"10"}
+    assert exported(response) == ready_october
+    assert {r["completion_date"][:7] for r in rows} == {"2026-10"}
+    assert len(rows) == 3  # Ada's completion, Bob's, the 31 October one: one record each
     assert set(ReportingEntry.objects.filter(pk__in=ready_october).values_list("state", flat=True)) == {
         "exported"
     }
@@ -190,8 +191,9 @@ def test_two_clicks_export_exactly_last_months_ready_rows(as_staff_a, october, a
 
 def test_exporting_again_exports_nothing_new(as_staff_a, october):
     first = export_file(as_staff_a, ACCREDITOR_PRESET)
-    assert len(parse(first)) == 4
+    assert len(parse(first)) == 1  # Ada's completion, carrying her three rows
     batch = ExportBatch.objects.get()
+    assert batch.row_count == 3
 
     again, files = made_files(as_staff_a, ACCREDITOR_PRESET)
 
@@ -239,9 +241,10 @@ def test_waiting_rows_never_appear_in_a_file(as_staff_a, october, waiting):
     accreditor = parse(export_file(as_staff_a, custom()))
     cpe = parse(export_file(as_staff_a, custom(destination="cpe_monitor")))
 
-    assert held_ids.isdisjoint({int(r["row_id"]) for r in accreditor + cpe})
+    carried = set(ReportingEntry.objects.filter(batch__isnull=False).values_list("pk", flat=True))
+    assert carried and held_ids.isdisjoint(carried)
     assert {r["learner_last_name"] for r in accreditor} == {"Lovelace", "Boardless"}  # Bob's ABIM row
-    assert {r["learner_last_name"] for r in cpe} == {"Ehrlich"}
+    assert {r["epid"] for r in cpe} == {"1234567"}  # Paul's
     assert set(ReportingEntry.objects.filter(pk__in=held_ids).values_list("state", flat=True)) == {"waiting"}
 
     # Nothing ready, some waiting: the page says so, and no empty file is made.
@@ -252,7 +255,7 @@ def test_waiting_rows_never_appear_in_a_file(as_staff_a, october, waiting):
     # Once the learner gives what was missing, the row goes in the next file, alone.
     change_profile(waiting["no_eprofile"], nabp_eprofile_id="7654321")
     later = parse(export_file(as_staff_a, custom(destination="cpe_monitor")))
-    assert [(r["learner_last_name"], r["eprofile_id"]) for r in later] == [("Noprofile", "7654321")]
+    assert [r["epid"] for r in later] == ["7654321"]
     assert ExportBatch.objects.count() == 3
 
 
@@ -263,8 +266,8 @@ def test_custom_export_by_activity_and_date_range(as_staff_a, october, around_oc
 
     rows = parse(response)
     assert {(r["learner_first_name"], r["completion_date"]) for r in rows} == {
-        ("Ada", "10/03/2026"),
-        ("Sep", "09/28/2026"),
+        ("Ada", "2026-10-03"),
+        ("Sep", "2026-09-28"),
     }
     batch = ExportBatch.objects.get()
     assert "Pain management update" in batch.description
@@ -327,7 +330,7 @@ def test_other_providers_staff_export_only_their_own_rows(as_staff_b, october, o
 
     rows = parse(export_file(as_staff_b, ACCREDITOR_PRESET))
 
-    assert [(r["learner_last_name"], r["activity_id"]) for r in rows] == [("Outsider", "PARS-B-9")]
+    assert [(r["learner_last_name"], r["activity_id"]) for r in rows] == [("Outsider", "260099009")]
     assert ExportBatch.objects.get().provider.name == "Provider B"
     assert set(ReportingEntry.objects.filter(activity=activity).values_list("state", flat=True)) == {"ready"}
     # A crafted form naming provider A's activity is refused and exports nothing.
@@ -398,7 +401,7 @@ def test_staff_of_several_providers_get_one_file_per_provider(
     for batch in batches.values():
         assert f"{batch.filename} ({batch.provider.name}): {batch.row_count} row" in text
     names = {
-        provider: {r["learner_last_name"] for r in csv.DictReader(io.StringIO(batch.content))}
+        provider: {r["learner_last_name"] for r in pars_records(batch.content)}
         for provider, batch in batches.items()
     }
     assert names == {provider_a: {"Lovelace"}, provider_b: {"Outsider"}}
@@ -417,7 +420,7 @@ def test_staff_of_several_providers_get_one_file_per_provider(
 def test_a_multi_provider_export_is_all_or_nothing(client, staff_ab, october, october_b, monkeypatch):
     from learners.services.reporting import exports
 
-    real, calls = exports.export_entries, []
+    real, calls = exports._export, []
 
     def fail_on_second(**kwargs):
         calls.append(kwargs["provider"])
@@ -425,7 +428,7 @@ def test_a_multi_provider_export_is_all_or_nothing(client, staff_ab, october, oc
             raise RuntimeError("disk full")
         return real(**kwargs)
 
-    monkeypatch.setattr(exports, "export_entries", fail_on_second)
+    monkeypatch.setattr(exports, "_export", fail_on_second)
     client.force_login(staff_ab)
     client.raise_request_exception = False
     assert client.post(EXPORT, ACCREDITOR_PRESET).status_code == 500
@@ -481,8 +484,8 @@ def test_a_viewer_role_at_one_provider_exports_only_where_they_edit(
 def test_completion_dates_follow_the_claim(as_staff_a, physician, activity):
     complete(physician, activity, at=OCT_20, moc_boards=["ABIM"])
     rows = parse(export_file(as_staff_a, ACCREDITOR_PRESET))
-    assert {r["completion_date"] for r in rows} == {"10/20/2026"}
-    assert {r["board"] for r in rows} == {"ABIM", "STATE"}
+    assert {r["completion_date"] for r in rows} == {"2026-10-20"}
+    assert [[c[0] for c in r["credits"]] for r in rows] == [["NPI", "ABIM"]]
 
 
 def test_a_past_file_has_a_read_only_page(as_staff_a, october):

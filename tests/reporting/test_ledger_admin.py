@@ -13,7 +13,16 @@ from learners.models import ExportBatch, ReportingEntry
 from portal.models import AuditEntry
 from tests.factories import UserFactory
 from tests.helpers import complete, make_learner, messages_of, page_text
-from tests.reporting.conftest import EXPORT, LEDGER, OCT_3, OCT_20, RETURNED, export_file, rows_of
+from tests.reporting.conftest import (
+    EXPORT,
+    LEDGER,
+    OCT_3,
+    OCT_20,
+    RETURNED,
+    export_file,
+    pars_records,
+    rows_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -219,7 +228,10 @@ def test_requeue_puts_rejected_rows_back_and_they_go_out_again(as_staff_a, octob
 
     # The corrected row goes in the next file, alone; the first file is kept as it was sent.
     again = export(as_staff_a)
-    assert [line.split(",")[0] for line in again.content.decode().splitlines()[1:]] == [str(abim.pk)]
+    assert [r["credits"] for r in pars_records(again.content.decode())] == [
+        [("NPI", "1234567893", "AMA PRA Category 1", "1.50"), ("ABIM", "ABIM-448812", "MK", "1.50")]
+    ]
+    assert list(ReportingEntry.objects.filter(batch=ExportBatch.objects.latest("pk"))) == [abim]
     assert ExportBatch.objects.count() == 2
     batch.refresh_from_db()
     assert batch.content.encode() == first.content

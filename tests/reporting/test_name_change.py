@@ -1,9 +1,6 @@
 """A name changed after a certificate was issued: the registry files keep reporting the name as certified,
 and staff see the change on the certificate and the ledger, with the reissue a click away."""
 
-import csv
-import io
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -11,7 +8,7 @@ from django.urls import reverse
 from learners.models import Certificate
 from learners.services import certificates
 from tests.helpers import change_profile, page_text
-from tests.reporting.conftest import LEDGER, export_file
+from tests.reporting.conftest import LEDGER, export_file, pars_records
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +27,7 @@ def certified(october, django_capture_on_commit_callbacks, mailoutbox):
 
 
 def exported_names(response) -> set[tuple[str, str]]:
-    rows = csv.DictReader(io.StringIO(response.content.decode("utf-8")))
+    rows = pars_records(response.content.decode("utf-8"))
     return {(row["learner_first_name"], row["learner_last_name"]) for row in rows}
 
 

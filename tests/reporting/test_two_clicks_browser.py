@@ -7,8 +7,6 @@ reference data the migrations made; rows are created in fixtures before ``page``
 tests/browser/conftest.py).
 """
 
-import csv
-import io
 import re
 
 import pytest
@@ -17,7 +15,7 @@ import time_machine
 from tests.browser.conftest import assert_accessible, bypass_csp, page  # noqa: F401 (fixtures)
 from tests.browser.conftest import pytest_runtest_setup as needs_browser
 from tests.factories import PASSWORD
-from tests.reporting.conftest import NOW
+from tests.reporting.conftest import NOW, pars_records
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -47,17 +45,21 @@ def test_accreditor_file_in_two_clicks_then_its_link(staff_a, october, waiting, 
     with page.expect_download() as download:
         result.get_by_role("link", name="Download").click()
     file = download.value
-    assert re.fullmatch(r"provider-a-accreditor-20261115-\d{6}\.csv", file.suggested_filename)
-    with open(file.path(), encoding="utf-8") as handle:
-        rows = list(csv.DictReader(io.StringIO(handle.read())))
-    assert [(r["learner_last_name"], r["board"], r["board_id"], r["license_state"]) for r in rows] == [
-        ("Lovelace", "ABIM", "ABIM-448812", ""),
-        ("Lovelace", "ABS", "ABS-77120", ""),
-        ("Lovelace", "STATE", "", "CA"),
-        ("Lovelace", "STATE", "", "NY"),
-        ("Boardless", "ABIM", "ABIM-1", ""),
+    assert re.fullmatch(r"provider-a-accreditor-20261115-\d{6}\.txt", file.suggested_filename)
+    with open(file.path(), encoding="utf-8", newline="") as handle:
+        records = pars_records(handle.read())
+    assert [(r["learner_last_name"], r["credits"]) for r in records] == [
+        (
+            "Lovelace",
+            [
+                ("NPI", "1234567893", "AMA PRA Category 1", "1.50"),
+                ("ABIM", "ABIM-448812", "MK", "1.50"),
+                ("ABS", "ABS-77120", "CME", "1.00"),
+            ],
+        ),
+        ("Boardless", [("ABIM", "ABIM-1", "MK", "1.50")]),
     ]
-    assert {r["completion_date"] for r in rows} == {"10/03/2026"}
+    assert {r["completion_date"] for r in records} == {"2026-10-03"}
 
     # The rows are marked exported, and the same button now says there is nothing left.
     page.goto("/admin/learners/reportingentry/?state__exact=exported")

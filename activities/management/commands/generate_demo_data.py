@@ -31,6 +31,7 @@ ACTIVITY_COLUMNS = [
     "reviewed_on", "location", "fee_kind", "fee_amount", "registration", "registration_text", "providership",
     "joint_provider", "commercial_support", "measured_outcomes", "status", "needs_review", "created", "modified",
     "accreditor_activity_id", "checkin_opens_minutes", "checkin_closes_minutes", "claim_days",
+    "outcome_measurement",
 ]  # fmt: skip
 
 
@@ -134,6 +135,7 @@ class Command(BaseCommand):
             "created": now,
             "modified": now,
             "accreditor_activity_id": "",
+            "outcome_measurement": "",
             # COPY writes every column it names and no other gets its default: the model's defaults, here.
             **{
                 field.name: field.get_default()
@@ -156,10 +158,10 @@ class Command(BaseCommand):
                     values = self._activity_values(n, a, seed=seed, now=now, providers=providers)
                     values["measured_outcomes"] = json.dumps(values["measured_outcomes"])
                     copy.write_row([pk, *(values[c] for c in ACTIVITY_COLUMNS[1:])])
-            with cursor.copy("COPY activities_creditdesignation (activity_id, credit_type_id, max_amount, activity_number) FROM STDIN") as copy:  # fmt: skip
+            with cursor.copy("COPY activities_creditdesignation (activity_id, credit_type_id, max_amount, activity_number, technician_activity_number, acpe_activity_type) FROM STDIN") as copy:  # fmt: skip
                 for pk, a in zip(ids, generated, strict=True):
                     for code, amount in a.credits.items():
-                        copy.write_row([pk, code, amount, ""])
+                        copy.write_row([pk, code, amount, "", "", ""])
             with cursor.copy(
                 "COPY activities_mocapproval (activity_id, board, credit_type, points) FROM STDIN"
             ) as copy:

@@ -1,40 +1,53 @@
-"""Registry files: the ready rows of the ledger written out for the accreditor (PARS) or CPE Monitor.
+"""Registry files: the ready rows of the ledger written out for the accreditor (PARS) or CPE Monitor, in
+the shape each registry takes (``PARS_FIELDS``, ``CPE_MONITOR_COLUMNS``; the codes in ``codes``).
 
 Exporting writes a batch file and marks its rows exported, once: a row is in one batch at most, so exporting
 again never counts it twice, and a batch's file can be downloaded again. Each row names the learner as the
 certificate names them (``certified_names``).
 """
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from activities import vocabulary
-from activities.models import Activity, Provider
+from activities import moc, vocabulary
+from activities.models import Activity, CreditDesignation, Provider
 from learners.models import CertificateVersion, Destination, ExportBatch, ReportingEntry
+from learners.services.reporting import codes, ledger
 from learners.services.reporting.ledger import STATE_BOARDS
 from portal import audit
-from portal.lib.csv import write_dicts
+from portal.lib.csv import spreadsheet_safe, write_rows
 from portal.models import User
 
-ACCREDITOR_COLUMNS = [
-    "row_id", "activity_id", "activity_title", "completion_date", "learner_first_name", "learner_last_name",
-    "birth_month", "birth_day", "board", "board_id", "credit_type", "amount", "license_state", "license_number",
-    "action", "deletes_row_id",
-]  # fmt: skip
-CPE_MONITOR_COLUMNS = [
-    "row_id", "eprofile_id", "birth_mmdd", "activity_number", "completion_date", "credits",
-    "learner_first_name", "learner_last_name", "activity_title", "action", "deletes_row_id",
-]  # fmt: skip
+# The accreditor file: ACCME PARS learner completions, tab-delimited text (.txt), one record per learner
+# completion, no header row, a blank field for a value not given (ACCME's tab-delimited upload
+# instructions: "saved and uploaded as a .txt file", "delete the header row", null values "separated by
+# tab-delimiters"). The fields follow the elements of ACCME's draft learner-report schema in its order
+# (``codes``): provider, activity, learner, completion, action, then one group of four fields per credit
+# (an identifier's domain and value, the credit type codes, the amount), repeated as the record needs.
+PARS_FIELDS = [
+    "Provider ID (ACCME, 7 digits)",
+    "Activity ID (ACCME, 9 digits)",
+    "Activity title",
+    "Learner first name",
+    "Learner last name",
+    "Birth month and day (MM/DD)",
+    "Completion date (YYYY-MM-DD)",
+    "Learner record action (add/delete)",
+]
+PARS_CREDIT_FIELDS = ["Identifier domain", "Learner identifier", "Credit type", "Credits"]
 
-
-def _us_date(day: date) -> str:
-    return day.strftime("%m/%d/%Y")
+# CPE Monitor: the fields ACPE's web service takes for one pharmacist's or technician's activity, in its
+# order (a public integration of ``SubmitCPEActivityJSON``: provider_number, epid, date_of_birth, uan,
+# date_of_participation, action); no hours, which CPE Monitor takes from the UAN's registration.
+CPE_MONITOR_COLUMNS = ["provider_number", "epid", "date_of_birth", "uan", "date_of_participation", "action"]
 
 
 def certified_names(*, claim_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
@@ -56,71 +69,137 @@ def certified_names(*, claim_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
     return names
 
 
-def export_rows(entries: list[ReportingEntry], destination: str) -> list[dict]:
-    """The file rows of ``entries``: one per learner and credit (one per license for the state boards),
-    each naming the learner as certified."""
-    names = certified_names(claim_ids={entry.claim_id for entry in entries})
-    rows = []
+def _field(value: object) -> str:
+    """A tab-delimited field: no tab or line break inside, and spreadsheet-safe."""
+    text = "" if value is None else str(value)
+    return spreadsheet_safe(" ".join(text.replace("\t", " ").splitlines()).strip())
+
+
+def refusal(entry: ReportingEntry) -> str | None:
+    """Why ``entry`` cannot go into its registry's file as the activity stands (None when it can): the
+    accreditor needs the provider's ACCME ID and the activity's 9-digit PARS ID; CPE Monitor a UAN for the
+    learner's audience (``codes.uan_problem``). Reads ``activity.provider`` and ``activity.credits``."""
+    activity = entry.activity
+    if entry.destination == Destination.ACCREDITOR:
+        if not PARS_ACTIVITY_ID.match(activity.accreditor_activity_id or ""):
+            return _("The activity has no PARS activity ID (9 digits).")
+        if not activity.provider.accme_provider_id:
+            return _("The provider has no ACCME provider ID.")
+        return None
+    return codes.uan_problem(_designation(activity, entry.credit_type), entry.claim.profession)
+
+
+PARS_ACTIVITY_ID = re.compile(r"^[0-9]{9}$")
+
+
+def _designation(activity: Activity, credit_type: str) -> CreditDesignation | None:
+    return next((d for d in activity.credits.all() if d.credit_type_id == credit_type), None)
+
+
+def _cme_amount(entries: list[ReportingEntry]) -> Decimal | None:
+    """The AMA credit of the record: its state-board row's, else the claim's AMA credit."""
     for entry in entries:
-        learner, activity = entry.learner, entry.activity
-        profile = learner.profile
-        first_name, last_name = names.get(entry.claim_id, (learner.first_name, learner.last_name))
-        common = {
-            "row_id": entry.pk,
-            "completion_date": _us_date(entry.completed_on),
-            "learner_first_name": first_name,
-            "learner_last_name": last_name,
-            "activity_title": activity.title,
-            # A correction of a claim already reported: a delete of the row sent, then an add.
-            "action": entry.action,
-            "deletes_row_id": entry.reverses_id or "",
-        }
-        if destination == Destination.CPE_MONITOR:
-            numbers = [
-                d.activity_number for d in activity.credits.all() if d.credit_type_id == entry.credit_type
-            ]
-            rows.append(
-                {
-                    **common,
-                    "eprofile_id": profile.nabp_eprofile_id,
-                    "birth_mmdd": profile.birth_mmdd,
-                    "activity_number": numbers[0] if numbers else "",
-                    "credits": f"{entry.amount:.2f}",
-                }
-            )
-            continue
-        base = {
-            **common,
-            "activity_id": activity.accreditor_activity_id or str(activity.pk),
-            "birth_month": f"{profile.birth_month:02d}" if profile.birth_month else "",
-            "birth_day": f"{profile.birth_day:02d}" if profile.birth_day else "",
-            "amount": f"{entry.amount:.2f}",
-        }
         if entry.board == STATE_BOARDS:
-            for license_ in profile.licenses.all():
-                rows.append(
-                    {
-                        **base,
-                        "board": STATE_BOARDS,
-                        "board_id": "",
-                        "credit_type": vocabulary.credit_type_label(entry.credit_type),
-                        "license_state": license_.state,
-                        "license_number": license_.number,
-                    }
-                )
+            return entry.amount
+    claimed = [c.amount for c in entries[0].claim.credits.all() if c.credit_type_id == vocabulary.AMA_PRA_1]
+    return claimed[0] if claimed else None
+
+
+def _moc_groups(entries: list[ReportingEntry], board_ids: dict[str, str]) -> list[list[str]]:
+    """One credit group per MOC record: a board that takes one amount for several credit types (ABS) gets
+    one group carrying them all; the others one per credit type (ABA's two that sum to the CME)."""
+    groups = []
+    for board in sorted({e.board for e in entries if e.board != STATE_BOARDS}):
+        rows = sorted((e for e in entries if e.board == board), key=lambda e: (e.credit_type, e.pk))
+        if moc.rule_for(board).one_amount:
+            by_amount: dict[Decimal, list[str]] = {}
+            for entry in rows:
+                by_amount.setdefault(entry.amount, []).append(codes.moc_code(board, entry.credit_type))
+            batches = [(amount, kinds) for amount, kinds in by_amount.items()]
         else:
-            board_ids = {b.board: b.board_id for b in profile.board_ids.all()}
-            rows.append(
-                {
-                    **base,
-                    "board": vocabulary.board_abbreviation(entry.board),
-                    "board_id": board_ids.get(entry.board, ""),
-                    "credit_type": vocabulary.moc_credit_type_label(entry.credit_type),
-                    "license_state": "",
-                    "license_number": "",
-                }
+            batches = [(e.amount, [codes.moc_code(board, e.credit_type)]) for e in rows]
+        for amount, kinds in batches:
+            groups.append(
+                [codes.board_domain(board), board_ids.get(board, ""), ", ".join(kinds), f"{amount:.2f}"]
             )
-    return rows
+    return groups
+
+
+def accreditor_records(entries: list[ReportingEntry]) -> list[list[str]]:
+    """The PARS records of ``entries``: one per learner completion (a claim's rows with one action and
+    completion date), carrying the CME credit and every PARS board's points, each naming the learner as
+    certified."""
+    names = certified_names(claim_ids={entry.claim_id for entry in entries})
+    completions: dict[tuple[int, str, date], list[ReportingEntry]] = {}
+    for entry in entries:
+        completions.setdefault((entry.claim_id, entry.action, entry.completed_on), []).append(entry)
+    order = sorted(
+        completions.items(),
+        key=lambda item: (item[0][2], item[0][0], item[0][1] != ReportingEntry.Action.DELETE),
+    )
+    records = []
+    for (claim_id, action, completed_on), rows in order:
+        first = rows[0]
+        learner, activity = first.learner, first.activity
+        profile = learner.profile
+        first_name, last_name = names.get(claim_id, (learner.first_name, learner.last_name))
+        birth = f"{profile.birth_month:02d}/{profile.birth_day:02d}" if profile.birth_month else ""
+        record = [
+            activity.provider.accme_provider_id,
+            activity.accreditor_activity_id,
+            activity.title,
+            first_name,
+            last_name,
+            birth,
+            completed_on.isoformat(),
+            action,
+        ]
+        cme = _cme_amount(rows)
+        licenses = list(profile.licenses.all())
+        if profile.npi:
+            identifier = [codes.NPI_DOMAIN, profile.npi]
+        elif licenses and any(e.board == STATE_BOARDS for e in rows):
+            identifier = [licenses[0].state, licenses[0].number]
+        else:
+            identifier = []
+        if cme is not None and identifier:
+            record += [*identifier, codes.credit_code(vocabulary.AMA_PRA_1), f"{cme:.2f}"]
+        board_ids = {b.board: b.board_id for b in profile.board_ids.all()}
+        for group in _moc_groups(rows, board_ids):
+            record += group
+        records.append([_field(value) for value in record])
+    return records
+
+
+def cpe_monitor_records(entries: list[ReportingEntry]) -> list[list[str]]:
+    """The CPE Monitor records of ``entries``: one per row, keyed by the learner's e-Profile ID, birth
+    MMDD, the UAN of their audience and the date of participation."""
+    records = []
+    for entry in sorted(
+        entries, key=lambda e: (e.completed_on, e.action != ReportingEntry.Action.DELETE, e.pk)
+    ):
+        activity, profile = entry.activity, entry.learner.profile
+        designation = _designation(activity, entry.credit_type)
+        uan = codes.uan_for(designation, entry.claim.profession) if designation else ""
+        number = activity.provider.acpe_provider_number or (uan.split("-", 1)[0] if uan else "")
+        records.append(
+            [
+                number,
+                profile.nabp_eprofile_id,
+                profile.birth_mmdd,
+                uan,
+                entry.completed_on.isoformat(),
+                codes.CPE_ACTIONS[entry.action].code,
+            ]
+        )
+    return records
+
+
+def export_content(entries: list[ReportingEntry], destination: str) -> str:
+    """The file ``entries`` make for ``destination``."""
+    if destination == Destination.ACCREDITOR:
+        return "".join("\t".join(record) + "\r\n" for record in accreditor_records(entries))
+    return write_rows(cpe_monitor_records(entries), header=CPE_MONITOR_COLUMNS)
 
 
 def export_entries(
@@ -134,30 +213,52 @@ def export_entries(
     """Write the ready rows of ``entries`` for ``destination`` into a new batch and mark them exported.
 
     Rows are locked and taken only if still ready, so two staff exporting at once never put a row in two
-    files. Returns None when nothing is ready.
+    files. A row its activity cannot report yet (``refusal``: no PARS activity ID, no UAN for the learner)
+    stays ready, with the reason, for a later export. Returns None when nothing could be exported.
     """
+    return _export(
+        entries=entries, destination=destination, by=by, description=description, provider=provider
+    )[0]
+
+
+def _export(
+    *,
+    entries: QuerySet[ReportingEntry],
+    destination: str,
+    by: audit.Actor,
+    description: str,
+    provider: Provider | None = None,
+) -> tuple[ExportBatch | None, list[tuple[ReportingEntry, str]]]:
+    """``export_entries``, also returning the rows refused, each with why."""
     with transaction.atomic():
         chosen = list(
             entries.filter(destination=destination, state=ReportingEntry.State.READY)
             .select_for_update(of=("self",), skip_locked=True)
-            .select_related("learner__profile", "activity")
+            .select_related("learner__profile", "activity__provider", "claim")
             .prefetch_related(
-                "learner__profile__licenses", "learner__profile__board_ids", "activity__credits"
+                "learner__profile__licenses",
+                "learner__profile__board_ids",
+                "activity__credits",
+                "claim__credits",
             )
             .order_by("completed_on", "pk")
         )
-        if not chosen:
-            return None
-        columns = ACCREDITOR_COLUMNS if destination == Destination.ACCREDITOR else CPE_MONITOR_COLUMNS
-        rows = export_rows(chosen, destination)
         now = timezone.now()
+        refused = [(entry, why) for entry in chosen if (why := refusal(entry))]
+        for entry, why in refused:
+            entry.reason, entry.modified = _("Not exported: %(why)s") % {"why": why}, now
+        ReportingEntry.objects.bulk_update([entry for entry, _why in refused], ["reason", "modified"])
+        held = {entry.pk for entry, _why in refused}
+        chosen = [entry for entry in chosen if entry.pk not in held]
+        if not chosen:
+            return None, refused
         batch = ExportBatch.objects.create(
             destination=destination,
             made_by=by if isinstance(by, User) and by.is_authenticated else None,
             provider=provider,
             description=description[:300],
             filename=_filename(provider, destination, now),
-            content=write_dicts(rows, columns=columns),
+            content=export_content(chosen, destination),
             row_count=len(chosen),
         )
         ReportingEntry.objects.filter(pk__in=[e.pk for e in chosen]).update(
@@ -170,7 +271,7 @@ def export_entries(
             provider_id=provider.pk if provider else None,
             data={"rows": len(chosen), "destination": destination},
         )
-    return batch
+    return batch, refused
 
 
 @dataclass(frozen=True)
@@ -182,6 +283,8 @@ class ExportResult:
     batches: tuple[ExportBatch, ...]
     description: str
     waiting: int
+    # Activities whose ready rows could not go out, and why: ``(activity title, reason, rows)``.
+    refused: tuple[tuple[str, str, int], ...] = ()
 
 
 def export_for_providers(
@@ -210,26 +313,34 @@ def export_for_providers(
     if end:
         chosen = chosen.filter(completed_on__lte=end)
     description = describe_export(destination=destination, activity=activity, start=start, end=end)
+    if destination == Destination.CPE_MONITOR:
+        ledger.expire_past_deadline()  # a row past its 60 days is never sent, even before the daily sweep
+    batches: list[ExportBatch] = []
+    refused: dict[tuple[str, str], int] = {}
     with transaction.atomic():
         providers = Provider.objects.filter(
             pk__in=chosen.filter(state=ReportingEntry.State.READY).values("activity__provider_id")
         ).order_by("slug")
-        batches = tuple(
-            batch
-            for provider in providers
-            if (
-                batch := export_entries(
-                    entries=chosen.filter(activity__provider=provider),
-                    destination=destination,
-                    by=by,
-                    description=description,
-                    provider=provider,
-                )
+        for provider in providers:
+            batch, held = _export(
+                entries=chosen.filter(activity__provider=provider),
+                destination=destination,
+                by=by,
+                description=description,
+                provider=provider,
             )
-            is not None
-        )
+            if batch is not None:
+                batches.append(batch)
+            for entry, why in held:
+                key = (entry.activity.title, why)
+                refused[key] = refused.get(key, 0) + 1
     waiting = chosen.filter(state=ReportingEntry.State.WAITING).count()
-    return ExportResult(batches=batches, description=description, waiting=waiting)
+    return ExportResult(
+        batches=tuple(batches),
+        description=description,
+        waiting=waiting,
+        refused=tuple((title, why, n) for (title, why), n in sorted(refused.items())),
+    )
 
 
 def describe_export(
@@ -253,6 +364,10 @@ def describe_export(
 
 
 def _filename(provider: Provider | None, destination: str, when: datetime) -> str:
-    """``statpearls-accreditor-20261101-093000.csv``: whose, for where, and when (local time)."""
+    """``statpearls-accreditor-20261101-093000.txt``: whose, for where, and when (local time); the PARS
+    file is tab-delimited text (.txt), the CPE Monitor file CSV. CPE Monitor's own file naming convention
+    (its technical specifications) was not readable in the published copies: this is our own name."""
     stamp = f"{timezone.localtime(when):%Y%m%d-%H%M%S}"
-    return f"{provider.slug}-{destination}-{stamp}.csv" if provider else f"{destination}-{stamp}.csv"
+    extension = "txt" if destination == Destination.ACCREDITOR else "csv"
+    name = f"{destination}-{stamp}.{extension}"
+    return f"{provider.slug}-{name}" if provider else name

@@ -20,13 +20,18 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from activities import vocabulary
+from activities import acpe, moc, vocabulary
 from learners.models import Certificate, CreditClaim, Destination, Enrollment, LearnerProfile, ReportingEntry
 from portal import audit
 from portal.models import User
 
+# ACCME: MOC learner data within 30 days of completion (accme.org/faq/7921). ACPE/NABP: CPE Monitor takes
+# credit only within 60 days of the date of participation, corrections included, and nothing later
+# (clinicaloptions.com/content/newcerequirements; nabp.pharmacy help "I do not see any activities ... in my
+# CPE Monitor account"; pharmacy.utah.edu/ce/policy.php: "within 60 days" of the live event).
 DAYS_TO_REPORT: dict[str, int] = {Destination.ACCREDITOR: 30, Destination.CPE_MONITOR: 60}
 STATE_BOARDS = "STATE"  # the accreditor passes AMA credit on to the state licensing boards
+PHARMACY_PROFESSIONS = (vocabulary.Profession.PHARMACIST, vocabulary.Profession.PHARMACY_TECHNICIAN)
 OPEN = (ReportingEntry.State.WAITING, ReportingEntry.State.READY)
 REASON_LENGTH = ReportingEntry._meta.get_field("reason").max_length  # a registry's reasons are cut to it
 
@@ -44,21 +49,28 @@ class _Line:
 
 
 def _lines(claim: CreditClaim, profile: LearnerProfile | None) -> list[_Line]:
-    """What ``claim`` owes the registries: MOC points and (for licensed physicians) AMA credit to the
-    accreditor; pharmacy credit to CPE Monitor."""
+    """What ``claim`` owes the registries: to the accreditor, MOC points of the boards that take MOC through
+    PARS (``moc.PARS_BOARDS``; other boards' points are reported by the learner or the board) and, when the
+    provider takes part in the State Medical Board collaboration, a licensed physician's AMA credit; to CPE
+    Monitor, a pharmacist's or pharmacy technician's pharmacy credit."""
     lines = []
     if claim.profession == vocabulary.Profession.PHYSICIAN:
-        for moc in claim.moc.all():
-            lines.append(_Line(Destination.ACCREDITOR, moc.board, moc.credit_type, moc.points))
-        if profile is not None and profile.licenses.all():
+        for claimed in claim.moc.all():
+            if claimed.board in moc.PARS_BOARDS:
+                lines.append(
+                    _Line(Destination.ACCREDITOR, claimed.board, claimed.credit_type, claimed.points)
+                )
+        provider = claim.enrollment.activity.provider
+        if provider.state_board_reporting and profile is not None and profile.licenses.all():
             for credit in claim.credits.all():
                 if credit.credit_type_id == vocabulary.AMA_PRA_1:
                     lines.append(
                         _Line(Destination.ACCREDITOR, STATE_BOARDS, credit.credit_type_id, credit.amount)
                     )
-    for credit in claim.credits.all():
-        if credit.credit_type_id == "pharmacy":
-            lines.append(_Line(Destination.CPE_MONITOR, "", credit.credit_type_id, credit.amount))
+    if claim.profession in PHARMACY_PROFESSIONS:
+        for credit in claim.credits.all():
+            if credit.credit_type_id == acpe.CREDIT_TYPE:
+                lines.append(_Line(Destination.CPE_MONITOR, "", credit.credit_type_id, credit.amount))
     return lines
 
 
@@ -74,7 +86,9 @@ def missing_for(entry: ReportingEntry, profile: LearnerProfile | None) -> str:
     if profile is None:
         return _("The learner has no profile.")
     missing = []
-    if not profile.has_reporting_consent:
+    # Giving CPE Monitor's e-Profile ID and birth date is the pharmacist's own act of reporting: ACPE
+    # providers must report pharmacy credit (acpe-accredit.org/cpe-monitor), so it waits for nothing more.
+    if entry.destination != Destination.CPE_MONITOR and not profile.has_reporting_consent:
         missing.append(_("consent to reporting"))
     if not (profile.birth_month and profile.birth_day):
         missing.append(_("birth month and day"))
@@ -92,15 +106,33 @@ def missing_for(entry: ReportingEntry, profile: LearnerProfile | None) -> str:
 
 
 def record_claim(*, claim: CreditClaim) -> list[ReportingEntry]:
-    """The ledger rows of a new claim (inside the claim's transaction)."""
+    """The ledger rows of a new claim (inside the claim's transaction). Each carries the completion date:
+    the date attended or the last requirement met (``Enrollment.completed_at``), not the claim's date."""
     profile = _profiles([claim.enrollment.learner_id]).get(claim.enrollment.learner_id)
     return _add_lines(claim, _lines(claim, profile), profile)
 
 
+def expired_reason(entry: ReportingEntry, *, today: date | None = None) -> str:
+    """Why ``entry`` can no longer be reported ("" while it still can): a CPE Monitor row past ACPE's 60
+    days from the date of participation."""
+    today = today or timezone.localdate()
+    if entry.destination != Destination.CPE_MONITOR or entry.due_on >= today:
+        return ""
+    return _(
+        "Past CPE Monitor's 60 days: ACPE accepts pharmacy credit only within 60 days of participation "
+        "(%(completed)s). Ask the provider for your statement of participation."
+    ) % {"completed": entry.completed_on.isoformat()}
+
+
 def _set_state(entry: ReportingEntry, profile: LearnerProfile | None) -> bool:
-    """Set a waiting or ready row's state from the profile; True if it changed."""
-    reason = missing_for(entry, profile)
-    state = ReportingEntry.State.WAITING if reason else ReportingEntry.State.READY
+    """Set a waiting or ready row's state from the profile (expired once past its registry's last day);
+    True if it changed."""
+    expired = expired_reason(entry)
+    reason = expired or missing_for(entry, profile)
+    if expired:
+        state = ReportingEntry.State.EXPIRED
+    else:
+        state = ReportingEntry.State.WAITING if reason else ReportingEntry.State.READY
     changed = (entry.state, entry.reason) != (state, reason)
     entry.state, entry.reason = state, reason
     return changed
@@ -115,7 +147,7 @@ def refresh_learner(*, learner: User) -> int:
     claims = (
         CreditClaim.objects.filter(enrollment__learner=learner)
         .exclude(enrollment__certificate__revoked_at__isnull=False)  # revoked credit is not reported
-        .select_related("enrollment")
+        .select_related("enrollment__activity__provider")
     )
     have = {
         (e.claim_id, e.destination, e.board, e.credit_type)
@@ -469,3 +501,27 @@ def unreported(entries: QuerySet, *, today: date | None = None) -> tuple[QuerySe
         open_rows.filter(due_on__lt=today),
         open_rows.filter(due_on__gte=today, due_on__lte=today + timedelta(days=DUE_SOON_DAYS)),
     )
+
+
+def expire_past_deadline(*, today: date | None = None) -> int:
+    """Mark the CPE Monitor rows not yet sent whose 60 days have passed expired, with the reason the
+    learner and staff see; they are never exported. Safe to run twice (expired rows are no longer open).
+    Returns how many rows expired."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        rows = list(
+            ReportingEntry.objects.filter(
+                destination=Destination.CPE_MONITOR,
+                state__in=OPEN,
+                due_on__lt=today,
+            ).select_for_update(skip_locked=True)
+        )
+        now = timezone.now()
+        for entry in rows:
+            entry.state, entry.reason, entry.modified = (
+                ReportingEntry.State.EXPIRED,
+                expired_reason(entry, today=today)[:REASON_LENGTH],
+                now,
+            )
+        ReportingEntry.objects.bulk_update(rows, ["state", "reason", "modified"])
+    return len(rows)
