@@ -7,13 +7,14 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from activities import acpe, rules, vocabulary
 from activities import moc as moc_rules
-from activities import rules, vocabulary
 from activities.models import Activity, CreditDesignation, CreditType
 from assessments.services import requirements
 from attendance.services import credit
 from learners.models import ClaimedCredit, ClaimedMoc, ClaimedSession, CreditClaim, Enrollment, LearnerProfile
 from learners.services import claim_changes, dispatch
+from learners.services.reporting import codes as reporting_codes
 from learners.services.reporting import ledger
 from portal import audit
 from portal.lib.field_errors import NON_FIELD, FieldErrors
@@ -29,6 +30,7 @@ class CreditOption:
     designation: CreditDesignation
     claimable: bool
     cap: Decimal  # the most this claim can add: the designation, or the hours of the sessions claimed
+    reason: str | None = None  # why a credit the learner's profession may claim cannot be claimed here
 
     @property
     def field(self) -> str:
@@ -119,7 +121,12 @@ def claim_options(
     for designation in activity.credits.select_related("credit_type").order_by("credit_type__position"):
         cap = caps[designation.credit_type_id] if standings is not None else designation.max_amount
         may = profession is not None and designation.credit_type.may_be_claimed_by(profession)
-        credits.append(CreditOption(designation, may and cap > 0, cap))
+        reason = None
+        if may and designation.credit_type_id == acpe.CREDIT_TYPE:
+            # CPE Monitor takes pharmacy credit on the UAN for the learner's audience (P or T) only.
+            assert profession is not None
+            reason = reporting_codes.uan_problem(designation, profession)
+        credits.append(CreditOption(designation, may and reason is None and cap > 0, cap, reason))
     board_ids = dict(profile.board_ids.values_list("board", "board_id")) if profile else {}
     by_board: dict[str, list[tuple[str, Decimal]]] = {}
     for approval in activity.moc.order_by("board", "credit_type"):

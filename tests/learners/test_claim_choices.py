@@ -290,6 +290,9 @@ def test_the_page_says_what_the_certificate_will_be_for_each_choice(client, phys
 def test_a_pharmacy_technician_may_claim_pharmacy_credit(client, provider_a):
     technician = make_learner(UserFactory(), profession="pharmacy_technician", degree="CPhT")
     activity = ActivityFactory(provider=provider_a, credits={"pharmacy": "1.00", "ama_pra_1": "1.00"})
+    activity.credits.filter(credit_type="pharmacy").update(
+        activity_number="0197-0000-26-001-L01-P", technician_activity_number="0197-0000-26-001-L01-T"
+    )
     client.force_login(technician)
     enrollment = enrolled(technician, activity)
 
@@ -308,3 +311,18 @@ def test_a_physician_with_an_international_degree_claims_ama_credit(client, prov
 
     assert post_claim(client, enrollment, ama_pra_1="1.00").status_code == 302
     assert ClaimedCredit.objects.get(claim__enrollment=enrollment).credit_type_id == "ama_pra_1"
+
+
+def test_a_technician_cannot_claim_pharmacy_credit_on_a_pharmacists_uan(client, provider_a):
+    technician = make_learner(UserFactory(), profession="pharmacy_technician", degree="CPhT")
+    activity = ActivityFactory(provider=provider_a, credits={"pharmacy": "1.00"})
+    activity.credits.update(activity_number="0197-0000-26-001-L01-P", technician_activity_number="")
+    client.force_login(technician)
+    enrollment = enrolled(technician, activity)
+
+    page = client.get(claim_url(enrollment))
+    assert "credit_pharmacy" not in inputs(page)
+    assert "no UAN for pharmacy technicians (ending in T)" in page_text(page)
+    # A crafted post of the amount is not credit: the claim, if any, is a participation certificate's.
+    post_claim(client, enrollment, pharmacy="1.00")
+    assert not ClaimedCredit.objects.filter(claim__enrollment=enrollment).exists()
