@@ -2,7 +2,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -29,7 +28,7 @@ from activities.models import (
 )
 from assessments.models import Assessment
 from portal import audit, scoping
-from portal.admin import ProviderScopedAdmin, ProviderScopedInline, ReferenceDataAdmin
+from portal.admin import CheckedInlineFormSet, ProviderScopedAdmin, ProviderScopedInline, ReferenceDataAdmin
 
 
 @admin.register(Provider)
@@ -41,7 +40,10 @@ class ProviderAdmin(ProviderScopedAdmin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     fieldsets = (
         (None, {"fields": ("name", "slug", "website", "address", "contact_email")}),
-        (_("Registry identifiers"), {"fields": ("accme_provider_id", "acpe_provider_number")}),
+        (
+            _("Registries"),
+            {"fields": ("accme_provider_id", "acpe_provider_number", "state_board_reporting")},
+        ),
         (_("Claims"), {"fields": ("contact_hour_increment",)}),
         (
             _("Accreditation statements, as certificates and activity pages print them"),
@@ -162,7 +164,7 @@ def _kept(formset) -> list:
     ]
 
 
-class JointProviderFormSet(BaseInlineFormSet):
+class JointProviderFormSet(CheckedInlineFormSet):
     """A jointly provided activity names at least one joint provider; a directly provided one names none."""
 
     def clean(self):
@@ -182,7 +184,7 @@ class JointProviderInline(ProviderScopedInline, admin.TabularInline):
     fields = ["name", "position"]
 
 
-class CommercialSupportFormSet(BaseInlineFormSet):
+class CommercialSupportFormSet(CheckedInlineFormSet):
     """The activity's "commercial support" box and its list of supporters say the same thing."""
 
     def clean(self):

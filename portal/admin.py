@@ -22,8 +22,9 @@ from django.contrib.admin import RelatedOnlyFieldListFilter, widgets
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.functional import Promise
@@ -368,8 +369,31 @@ class ProviderScopedAdmin(_ScopedChoices, _ModelAdmin):
         return super().log_deletions(request, queryset)
 
 
+class CheckedInlineFormSet(BaseInlineFormSet):
+    """An inline formset that refuses a management form which no longer matches the rows it carries.
+
+    Django takes the first ``INITIAL_FORMS`` forms as existing rows and the rest as new ones. A count changed
+    in transit would turn an existing row (a form that names its id) into a new one, and its save into a
+    duplicate the database refuses; this says so on the form instead."""
+
+    def clean(self):
+        super().clean()
+        if not self.is_bound:
+            return
+        initial = self.initial_form_count()
+        assert self.model is not None  # an inline formset is always of a model
+        pk = self.model._meta.pk.name
+        stray = any(form.data.get(form.add_prefix(pk)) for form in self.forms[max(initial, 0) :])
+        if stray or not 0 <= initial <= self.total_form_count():
+            raise ValidationError(
+                _("These rows changed since the page was loaded: reload the page and make the change again.")
+            )
+
+
 class ProviderScopedInline(_ScopedChoices):
     """Mix into an inline of a provider-owned model; permissions follow the parent object's provider."""
+
+    formset: Any = CheckedInlineFormSet  # each inline's formset is one of these (a subclass, or this)
 
     def _may(self, request, obj=None, *, write: bool) -> bool:
         user = request.user

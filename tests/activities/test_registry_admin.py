@@ -261,9 +261,17 @@ def test_the_provider_opts_into_state_board_reporting_by_accreditation_staff(
     client, accreditor, staff_a, provider_a
 ):
     url = reverse("admin:activities_provider_change", args=[provider_a.pk])
-    data = {"name": provider_a.name, "slug": provider_a.slug, "state_board_reporting": "on"}
+    data = {
+        "name": provider_a.name,
+        "slug": provider_a.slug,
+        "contact_hour_increment": provider_a.contact_hour_increment,
+        "accme_accredited": "on",
+        "accme_statement": provider_a.accme_statement,
+        "state_board_reporting": "on",
+    }
     client.force_login(staff_a)
-    assert client.post(url, data).status_code == 403
+    # The provider's editors keep its statements and contact details; taking part is set with the ACCME.
+    client.post(url, data)
     provider_a.refresh_from_db()
     assert provider_a.state_board_reporting is False  # off unless the provider takes part
     client.force_login(accreditor)

@@ -278,8 +278,13 @@ def world(
         credits={"ama_pra_1": "1.50", "pharmacy": "1.50"},
         moc=[("ABIM", "medical_knowledge", "1.50")],
         specialties=[specialty],
-        accreditor_activity_id="PARS-1",
+        accreditor_activity_id="123456789",
     )
+    activity.credits.filter(credit_type="pharmacy").update(
+        activity_number="0197-0000-26-001-L01-P", acpe_activity_type="knowledge"
+    )
+    provider_a.accme_provider_id = "1234567"
+    provider_a.save(update_fields=["accme_provider_id"])
     ActivityFactory(provider=provider_b, title="Provider B activity")
     other = ActivityFactory(provider=provider_a, title="Airway management")
     # The open enrollment's post-test, for its take page; it gates nothing, so the claim form stays.
