@@ -8,6 +8,7 @@ from django.utils.text import slugify
 from activities.models import (
     Activity,
     CreditDesignation,
+    JointProvider,
     Membership,
     MocApproval,
     Provider,
@@ -109,6 +110,15 @@ class ActivityFactory(factory.django.DjangoModelFactory):
                 MocApproval.objects.create(
                     activity=obj, board=board, credit_type=credit_type, points=Decimal(points)
                 )
+
+    @factory.post_generation
+    def joint_providers(obj, create, extracted, **kwargs):
+        """``joint_providers=["A", "B"]``; a ``joint_provider`` name (as a listing gives it) becomes the first."""
+        if not create:
+            return
+        names = list(extracted or ([obj.joint_provider] if obj.joint_provider else []))
+        for position, name in enumerate(names):
+            JointProvider.objects.create(activity=obj, name=name, position=position)
 
     @factory.post_generation
     def specialties(obj, create, extracted, **kwargs):
