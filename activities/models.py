@@ -531,8 +531,8 @@ class CreditDesignation(models.Model):
     class AcpeActivityType(models.TextChoices):
         # ACPE's activity types (Standards for Continuing Pharmacy Education; the PARS draft activity schema's
         # ``PharmacyActivityType``).
-        KNOWLEDGE = "knowledge", _("Knowledge")
-        APPLICATION = "application", _("Application")
+        KNOWLEDGE = "knowledge", _("Knowledge-based")
+        APPLICATION = "application", _("Application-based")
         CERTIFICATE_PROGRAM = "certificate_program", _("Certificate program")
 
     activity_number = models.CharField(

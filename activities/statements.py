@@ -102,12 +102,6 @@ CPE_MONITOR_NOTE = (
     "official record of the credit; this certificate is not a statement of credit."
 )
 
-ACPE_ACTIVITY_TYPES = {
-    "knowledge": "Knowledge-based",
-    "application": "Application-based",
-    "certificate_program": "Certificate program",
-}
-
 AMA_CREDIT_NAMES = ("AMA PRA Category 1 Credits", "AMA PRA Category 1 Credit")
 
 
@@ -145,11 +139,6 @@ def italic_credit_name(escaped: str) -> str:
 def ceus(hours: Decimal) -> Decimal:
     """ACPE continuing education units: 0.1 CEU per contact hour, to the hundredth of a unit."""
     return (hours / 10).quantize(Decimal("0.001")).normalize()
-
-
-def acpe_activity_type(designation) -> str:
-    """The ACPE activity type's code on a pharmacy designation (``""`` when it has none)."""
-    return getattr(designation, "acpe_activity_type", "") or ""
 
 
 @dataclass

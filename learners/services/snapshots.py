@@ -23,6 +23,7 @@ from learners.models import (
     Enrollment,
     LearnerProfile,
 )
+from learners.services.reporting import codes as reporting_codes
 from portal.models import User
 
 
@@ -133,8 +134,12 @@ def certificate_snapshot(
             "activity_number": designation.activity_number if designation else "",
         }
         if credit.credit_type_id == "pharmacy":
-            kind_code = statements.acpe_activity_type(designation)
-            line["acpe_activity_type"] = statements.ACPE_ACTIVITY_TYPES.get(kind_code, kind_code)
+            if designation is not None:
+                # The UAN of the learner's audience: a pharmacy technician's ends in T.
+                line["activity_number"] = reporting_codes.uan_for(designation, claim.profession) or (
+                    designation.activity_number
+                )
+                line["acpe_activity_type"] = designation.get_acpe_activity_type_display()
             line["ceus"] = f"{statements.ceus(credit.amount)}"
         credits.append(line)
     ama = designations.get(vocabulary.AMA_PRA_1)

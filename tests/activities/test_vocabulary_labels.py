@@ -102,8 +102,19 @@ def enrollment(renamed, provider_a):
     """A licensed physician who claimed AMA and IPCE credit and MOC with ABIM (two types) and ABPath, and a
     pharmacist who claimed pharmacy hours: ledger rows for the state boards, each board and CPE Monitor."""
     activity = ActivityFactory(
-        provider=provider_a, title="Labels review", credits=CREDITS, moc=MOC, accreditor_activity_id="PARS-7"
+        provider=provider_a,
+        title="Labels review",
+        credits=CREDITS,
+        moc=MOC,
+        accreditor_activity_id="123456787",
     )
+    activity.credits.filter(credit_type="pharmacy").update(
+        activity_number="0197-0000-26-007-L01-P", acpe_activity_type="knowledge"
+    )
+    provider_a.state_board_reporting = (
+        True  # the provider takes part in the state medical board collaboration
+    )
+    provider_a.save(update_fields=["state_board_reporting"])
     physician = make_learner(
         first_name="Ada",
         last_name="Lovelace",
