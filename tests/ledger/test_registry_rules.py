@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from activities.models import CreditDesignation
 from learners import tasks
-from learners.models import ReportingEntry
+from learners.models import ClaimedMoc, ReportingEntry
 from learners.services import corrections
 from learners.services.reporting import codes, exports
 from learners.services.reporting import ledger as ledger_service
@@ -64,8 +64,15 @@ def test_only_boards_that_take_moc_through_pars_get_accreditor_rows(physician, p
         title="Family medicine update",
         moc=[("ABIM", "medical_knowledge", "1.50"), ("ABFM", "lifelong_learning", "1.50")],
     )
-    complete(physician, activity, at=JUNE_2, moc_boards=["ABIM", "ABFM"])
+    enrollment = complete(physician, activity, at=JUNE_2, moc_boards=["ABIM"])
     assert [(d, b) for d, b, _t, _s in rows(physician) if d == "accreditor"] == [("accreditor", "ABIM")]
+    # Points for a board outside PARS (as an older claim may hold) make no row for the accreditor.
+    claim = enrollment.claim
+    ClaimedMoc.objects.create(
+        claim=claim, board="ABFM", credit_type="lifelong_learning", points=Decimal("1.50"), board_id="ABFM-1"
+    )
+    profile = physician.profile
+    assert {line.board for line in ledger_service._lines(claim, profile)} == {"ABIM"}
 
 
 def test_state_board_rows_only_for_a_provider_in_the_collaboration(
@@ -180,9 +187,12 @@ def test_a_technicians_row_waits_at_export_for_a_t_uan_and_then_goes_on_it(
     technician, pharmacist, activity, staff_a, time_machine
 ):
     time_machine.move_to(JUNE_2, tick=False)
+    pharmacy = CreditDesignation.objects.filter(activity=activity, credit_type="pharmacy")
+    pharmacy.update(technician_activity_number=UAN_T)  # a technician claims only on a T UAN
     complete(technician, activity)
     complete(pharmacist, activity)
     change_profile(pharmacist, birth=BIRTH, eprofile=EPROFILE_ID)
+    pharmacy.update(technician_activity_number="")  # taken off the activity since
     assert {e.learner_id: e.state for e in ReportingEntry.objects.all()} == {
         technician.pk: "ready",
         pharmacist.pk: "ready",
