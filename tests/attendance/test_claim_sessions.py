@@ -224,6 +224,14 @@ def test_staff_record_a_claim_after_the_window_with_a_reason(provider_a, physici
     assert entry.data["reason"] == "Paper form handed in at the session"
 
 
+def registry_ready(activity):
+    """The PARS IDs a file needs: the provider's ACCME ID and the activity's PARS activity ID."""
+    activity.provider.accme_provider_id = "1234567"
+    activity.provider.save(update_fields=["accme_provider_id"])
+    activity.accreditor_activity_id = "123456789"
+    activity.save(update_fields=["accreditor_activity_id"])
+
+
 @pytest.fixture
 def reported(series, physician, staff_a):
     """Ada claimed the first two sessions (2 credits, ABIM); her ABIM row went out in a file."""
@@ -231,6 +239,7 @@ def reported(series, physician, staff_a):
     enrollment = attend(physician, first).enrollment
     attend(physician, second)
     made = claim(enrollment, second.end, "2.00", moc_boards=["ABIM"])
+    registry_ready(series)
     exports.export_entries(
         entries=ReportingEntry.objects.all(), destination="accreditor", by=staff_a, description="March"
     )

@@ -17,6 +17,7 @@ from learners.models import CreditClaim, ReportingEntry
 from learners.services.reporting import exports
 from portal.models import AuditEntry
 from tests.attendance.conftest import sessions_of
+from tests.attendance.test_claim_sessions import registry_ready
 from tests.helpers import attend, issue
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +112,7 @@ def test_correct_a_claim_from_the_admin_new_version_and_ledger_delete_and_add(
             at=second.end,
         )
     certificate = issue(attended, django_capture_on_commit_callbacks)
+    registry_ready(attended.activity)
     exports.export_entries(
         entries=ReportingEntry.objects.all(), destination="accreditor", by=staff_a, description="March"
     )
