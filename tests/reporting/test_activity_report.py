@@ -8,11 +8,12 @@ The clock stands at 15 November 2026 (``tests/reporting/conftest.py``); the repo
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
-from activities.models import Activity, Provider
+from activities.models import Activity, CommercialSupport, JointProvider, Provider
 from learners.models import ExportBatch
 from learners.services.reporting import ja_pars
 from tests.factories import ActivityFactory, UserFactory, utc
@@ -179,7 +180,7 @@ def test_activities_missing_what_the_registry_needs_are_left_out_and_named(
     assert "Sepsis course with a partner" not in {r["title"] for r in report_rows(client, provider_a)}
 
     # Once the partner is named, the course goes in the file.
-    Activity.objects.filter(pk=ja_world["unnamed"].pk).update(joint_provider="Springfield Pain Society")
+    JointProvider.objects.create(activity=ja_world["unnamed"], name="Springfield Pain Society", position=0)
     course = {r["title"]: r for r in report_rows(client, provider_a)}["Sepsis course with a partner"]
     assert (course["providership"], course["joint_providers"]) == ("Joint", "Springfield Pain Society")
     assert course["location"] == "Springfield Convention Center"
@@ -270,8 +271,17 @@ def test_an_in_person_activity_needs_a_place_and_commercial_support_is_stated(ja
     assert refused["Grand rounds 2026"] == (
         "in person, but no session has a city, state and country and the activity no location"
     )
+    assert (
+        refused["Opioid safety for the team"] == "commercial support received, but no supporter is recorded"
+    )
+
+    CommercialSupport.objects.create(
+        activity=ja_world["enduring"], supporter="Acme Pharma", monetary_amount=Decimal("5000"), in_kind=""
+    )
+    report = ja_pars.activity_report(provider=provider_a, year=2026)
     (enduring,) = [row for row in report.rows if row["title"] == "Opioid safety for the team"]
     assert enduring["commercial_support"] == "Yes"
+    assert enduring["commercial_supporters"] == "Acme Pharma (monetary 5000.00)"
 
 
 def test_the_report_takes_the_same_queries_however_many_activities(ja_world, provider_a, physician):

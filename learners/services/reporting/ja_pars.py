@@ -96,7 +96,7 @@ PARTNER_COLUMNS = ["providership", "joint_providers", "commercial_support", "com
 class Supporter:
     name: str
     monetary_amount: Decimal | None
-    in_kind: str  # "" for none; what was given in kind, or "yes" when only a yes/no is recorded
+    in_kind: str  # "" for none; what was given in kind
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,6 @@ class Partners:
 
     joint_providers: tuple[str, ...]
     supporters: tuple[Supporter, ...]
-    supporters_recorded: bool  # False while the portal holds only a yes/no for commercial support
 
 
 @dataclass
@@ -149,32 +148,13 @@ def reported_activities(*, provider: Provider, year: int) -> QuerySet[Activity]:
 
 
 def partners_of(activity: Activity) -> Partners:
-    """The activity's joint providers and commercial supporters: the records of each (``joint_providers``,
-    ``commercial_supporters``) where the portal keeps them, otherwise its one ``joint_provider`` name and its
-    ``commercial_support`` yes/no. The only place the report reads them."""
-    joint = getattr(activity, "joint_providers", None)
-    if joint is not None:
-        names = tuple(str(getattr(j, "name", j)) for j in joint.all())
-    else:
-        names = (activity.joint_provider,) if activity.joint_provider else ()
-    records = getattr(activity, "commercial_supporters", None)
-    if records is None:
-        return Partners(joint_providers=names, supporters=(), supporters_recorded=False)
-    supporters = []
-    for record in records.all():
-        in_kind = getattr(record, "in_kind", "")
-        supporters.append(
-            Supporter(
-                name=str(getattr(record, "supporter", record)),
-                monetary_amount=getattr(record, "monetary_amount", None),
-                in_kind=in_kind if isinstance(in_kind, str) else ("yes" if in_kind else ""),
-            )
-        )
-    return Partners(joint_providers=names, supporters=tuple(supporters), supporters_recorded=True)
-
-
-def _partner_prefetches() -> list[str]:
-    return [name for name in ("joint_providers", "commercial_supporters") if hasattr(Activity, name)]
+    """The activity's joint providers and commercial supporters (prefetch ``joint_providers`` and
+    ``commercial_supporters`` for many activities). The only place the report reads them."""
+    supporters = tuple(
+        Supporter(name=record.supporter, monetary_amount=record.monetary_amount, in_kind=record.in_kind)
+        for record in activity.commercial_supporters.all()
+    )
+    return Partners(joint_providers=tuple(activity.joint_provider_names()), supporters=supporters)
 
 
 def refusal(activity: Activity, *, partners: Partners, places: list[Session]) -> str:
@@ -184,7 +164,7 @@ def refusal(activity: Activity, *, partners: Partners, places: list[Session]) ->
     in_person = activity.is_live and activity.format in ("in_person", "blended")
     if in_person and not activity.location and not places:
         return _("in person, but no session has a city, state and country and the activity no location")
-    if activity.commercial_support and partners.supporters_recorded and not partners.supporters:
+    if activity.commercial_support and not partners.supporters:
         return _("commercial support received, but no supporter is recorded")
     return ""
 
@@ -232,7 +212,8 @@ def activity_report(*, provider: Provider, year: int) -> ActivityReport:
         .prefetch_related(
             "credits__credit_type",
             Prefetch("sessions", queryset=Session.objects.order_by("start", "pk")),
-            *_partner_prefetches(),
+            "joint_providers",
+            "commercial_supporters",
         )
         .order_by("start", "title", "pk")
     )
