@@ -25,7 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from activities.models import Activity
 from learners.admin.forms import ActivityPickForm, ActivityReportForm, ExportForm, ReturnedFileForm
@@ -57,10 +57,16 @@ def _only(providers):
     return first_two[0] if len(first_two) == 1 else None
 
 
-def refusals_of(result) -> list[tuple[str, str]]:
-    """``(activity, why)`` for each activity a ledger export refused, as the page lists them: the export
-    result's ``refused`` pairs where the service gives them, none where it refuses nothing."""
-    return [(str(activity), str(why)) for activity, why in getattr(result, "refused", ())]
+def refusals_of(result: exports.ExportResult) -> list[tuple[str, str]]:
+    """``(activity, why)`` for each activity whose ready rows a ledger export could not send, as the page
+    lists them, with how many rows wait on it."""
+    return [
+        (
+            title,
+            ngettext("%(why)s (%(n)d row waits)", "%(why)s (%(n)d rows wait)", rows) % {"why": why, "n": rows},
+        )
+        for title, why, rows in result.refused
+    ]
 
 
 class ReportingPages(ProviderScopedAdmin, admin.ModelAdmin):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from activities.models import Activity
 from learners.models import ExportBatch, ReportingEntry
 from tests.factories import UserFactory
 from tests.helpers import change_profile, complete, make_learner, messages_of, page_text
@@ -544,3 +545,14 @@ def test_the_mixed_role_user_exports_nothing_where_they_only_view(
     assert crafted.status_code == 200 and "Select a valid choice" in page_text(crafted)
     assert not ExportBatch.objects.exists()
     assert set(ReportingEntry.objects.values_list("state", flat=True)) == {"ready"}
+
+
+def test_an_activity_the_file_cannot_carry_is_named_on_the_page(as_staff_a, october, activity):
+    Activity.objects.filter(pk=activity.pk).update(accreditor_activity_id="")
+
+    page, files = made_files(as_staff_a, ACCREDITOR_PRESET)
+
+    refused = page.text.split('id="export-refused"', 1)[1].split("</ul>", 1)[0]
+    assert "Pain management update: The activity has no PARS activity ID (9 digits)." in refused
+    assert files == []
+    assert not ReportingEntry.objects.filter(destination="accreditor", state="exported").exists()
