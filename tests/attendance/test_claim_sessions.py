@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 import time_machine
 
-from activities.models import SessionCredit
+from activities.models import Activity, Provider, SessionCredit
 from attendance.models import ClaimWindowExtension
 from attendance.services import credit
 from learners import services
@@ -231,6 +231,8 @@ def reported(series, physician, staff_a):
     enrollment = attend(physician, first).enrollment
     attend(physician, second)
     made = claim(enrollment, second.end, "2.00", moc_boards=["ABIM"])
+    Provider.objects.update(accme_provider_id="0000421")  # the registry IDs a PARS file quotes
+    Activity.objects.update(accreditor_activity_id="250000001")
     exports.export_entries(
         entries=ReportingEntry.objects.all(), destination="accreditor", by=staff_a, description="March"
     )

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from activities.models import MocApproval
+from activities.models import Activity, MocApproval, Provider
 from attendance.models import ClaimWindowExtension
 from attendance.services import records
 from learners import services
@@ -111,6 +111,8 @@ def test_correct_a_claim_from_the_admin_new_version_and_ledger_delete_and_add(
             at=second.end,
         )
     certificate = issue(attended, django_capture_on_commit_callbacks)
+    Provider.objects.update(accme_provider_id="0000421")  # the registry IDs a PARS file quotes
+    Activity.objects.update(accreditor_activity_id="250000001")
     exports.export_entries(
         entries=ReportingEntry.objects.all(), destination="accreditor", by=staff_a, description="March"
     )
