@@ -113,10 +113,13 @@ class ActivityFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def joint_providers(obj, create, extracted, **kwargs):
-        """``joint_providers=["A", "B"]``; a ``joint_provider`` name (as a listing gives it) becomes the first."""
+        """``joint_providers=["A", "B"]``; without it, a ``joint_provider`` name (as a listing gives it) is the
+        one joint provider."""
         if not create:
             return
-        names = list(extracted or ([obj.joint_provider] if obj.joint_provider else []))
+        if extracted is None:
+            extracted = [obj.joint_provider] if obj.joint_provider else []
+        names = list(extracted)
         for position, name in enumerate(names):
             JointProvider.objects.create(activity=obj, name=name, position=position)
 

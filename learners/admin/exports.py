@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from learners.models import ExportBatch
 from portal import scoping
 from portal.admin import ProviderScopedAdmin, ReadOnlyAdmin
-from portal.lib.http import csv_attachment
+from portal.lib.http import attachment, csv_attachment
 
 
 @admin.register(ExportBatch)
@@ -64,4 +64,8 @@ class ExportBatchAdmin(ReadOnlyAdmin, ProviderScopedAdmin, admin.ModelAdmin):
         batch = self.get_object(request, object_id)  # 404 for another provider's batch
         if not self.has_view_permission(request, batch):
             raise PermissionDenied
+        if batch.filename.endswith(".txt"):  # PARS takes its learner batch as tab-delimited text
+            return attachment(
+                batch.content, filename=batch.filename, content_type="text/plain; charset=utf-8"
+            )
         return csv_attachment(batch.content, batch.filename)

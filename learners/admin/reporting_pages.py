@@ -63,7 +63,8 @@ def refusals_of(result: exports.ExportResult) -> list[tuple[str, str]]:
     return [
         (
             title,
-            ngettext("%(why)s (%(n)d row waits)", "%(why)s (%(n)d rows wait)", rows) % {"why": why, "n": rows},
+            ngettext("%(why)s (%(n)d row waits)", "%(why)s (%(n)d rows wait)", rows)
+            % {"why": why, "n": rows},
         )
         for title, why, rows in result.refused
     ]

@@ -302,7 +302,9 @@ def test_the_migration_moves_each_joint_provider_name_into_a_row(provider_a):
     from django.apps import apps
 
     migration = importlib.import_module("activities.migrations.0013_registry_fields")
-    joint = ActivityFactory(provider=provider_a, providership="joint", joint_provider=" Springfield Society ")
+    joint = ActivityFactory(
+        provider=provider_a, providership="joint", joint_provider=" Springfield Society ", joint_providers=[]
+    )
     ActivityFactory(provider=provider_a)
 
     migration.joint_providers_from_text(apps, None)
