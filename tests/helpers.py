@@ -266,6 +266,11 @@ def drawn_text(pdf: bytes) -> str:
     return unicodedata.normalize("NFKC", "".join(text for _, text in drawn(pdf)))
 
 
+def text_of(pdf: bytes) -> str:
+    """A PDF's first page as pypdf reads it, lines joined with spaces (statements wrap)."""
+    return " ".join(" ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split("\n")).split())
+
+
 def extracted_text(pdf: bytes) -> str:
     """The text ``pdftotext`` (poppler) reads back, in logical order, normalised (NFKC) and without the
     directional marks it puts around right-to-left runs."""

@@ -20,9 +20,8 @@ from learners.models import ReportingEntry
 from learners.pdf.certificate import render_certificate
 from learners.selectors.dashboards import ANNUAL_REPORT_HEADER
 from learners.services import certificates
-from tests.certificates.test_pdf import text_of
 from tests.factories import ActivityFactory, UserFactory
-from tests.helpers import complete, make_learner
+from tests.helpers import complete, make_learner, text_of
 
 pytestmark = pytest.mark.django_db
 

@@ -30,6 +30,7 @@ from tests.helpers import (
     glyphless,
     issue,
     make_learner,
+    text_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -52,11 +53,6 @@ ACCME_STATEMENT = (
 
 def read(pdf: bytes) -> PdfReader:
     return PdfReader(io.BytesIO(pdf))
-
-
-def text_of(pdf: bytes) -> str:
-    """The page's text, lines joined with spaces (statements wrap)."""
-    return " ".join(" ".join(read(pdf).pages[0].extract_text().split("\n")).split())
 
 
 def fonts_of(pdf: bytes) -> dict[str, dict]:

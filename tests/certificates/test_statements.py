@@ -21,7 +21,7 @@ from activities.models import CreditType
 from learners.pdf.certificate import render_certificate
 from portal.lib.pdf_text import REGULAR, register_fonts
 from tests.factories import ActivityFactory, ProviderFactory, UserFactory
-from tests.helpers import complete, issue, make_learner, page_text
+from tests.helpers import complete, issue, make_learner, page_text, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -108,10 +108,6 @@ EXPECTED = {
     ],
 }
 FORBIDDEN = ("Credit(s)", "credit(s)", "hour(s)", "a maximum of 2.00 Interprofessional")
-
-
-def text_of(pdf: bytes) -> str:
-    return " ".join(" ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split("\n")).split())
 
 
 def accredited_provider(**fields):
