@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # The suite runs in two processes (pytest-xdist), one per core; PYTEST_ARGS="-n 0" runs it in one.
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --durations=25
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

@@ -88,11 +88,14 @@ def test_count_must_be_positive():
 def test_the_bulk_copy_names_every_column_that_has_no_database_default():
     """PostgreSQL's COPY leaves out no column quietly: one the command does not name is NULL, and a NOT NULL
     column added later would break ``generate_demo_data`` on PostgreSQL only."""
-    from activities.management.commands.generate_demo_data import ACTIVITY_COLUMNS
+    from activities.management.commands.generate_demo_data import ACTIVITY_COLUMNS, DESIGNATION_COLUMNS
 
-    required = {
-        field.column
-        for field in Activity._meta.concrete_fields
-        if not field.null and not field.primary_key and field.db_default is models.NOT_PROVIDED
-    }
-    assert required - set(ACTIVITY_COLUMNS) == set()
+    def required(model) -> set[str]:
+        return {
+            field.column
+            for field in model._meta.concrete_fields
+            if not field.null and not field.primary_key and field.db_default is models.NOT_PROVIDED
+        }
+
+    assert required(Activity) - set(ACTIVITY_COLUMNS) == set()
+    assert required(CreditDesignation) - set(DESIGNATION_COLUMNS) == set()

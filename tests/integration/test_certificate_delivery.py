@@ -52,7 +52,7 @@ def test_a_claim_ends_with_one_email_carrying_the_certificate_pdf(broker, smtp_s
 
     # Less than the maximum (which the designation statements print), so the amounts are the claim's.
     services.claim_credit(
-        enrollment=enrollment, amounts={"ama_pra_1": Decimal("1.25"), "ipce": Decimal("0.80")}, attested=True
+        enrollment=enrollment, amounts={"ama_pra_1": Decimal("1.25"), "ipce": Decimal("0.75")}, attested=True
     )
 
     wait_for(lambda: smtp_sink.messages, timeout=60, what="the certificate email")
@@ -75,7 +75,7 @@ def test_a_claim_ends_with_one_email_carrying_the_certificate_pdf(broker, smtp_s
     assert "Zoë Okafor" in text
     assert "Sepsis: Early Recognition and Management" in text
     assert "1.25" in text
-    assert "0.80" in text
+    assert "0.75" in text
     assert certificate.code in text
 
 

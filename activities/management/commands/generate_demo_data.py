@@ -33,6 +33,11 @@ ACTIVITY_COLUMNS = [
     "accreditor_activity_id", "checkin_opens_minutes", "checkin_closes_minutes", "claim_days",
     "outcome_measurement",
 ]  # fmt: skip
+# The designation's own columns first, then the text ones the generated activities leave blank.
+DESIGNATION_COLUMNS = [
+    "activity_id", "credit_type_id", "max_amount",
+    "activity_number", "technician_activity_number", "acpe_activity_type", "aapa_reference",
+]  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -158,10 +163,12 @@ class Command(BaseCommand):
                     values = self._activity_values(n, a, seed=seed, now=now, providers=providers)
                     values["measured_outcomes"] = json.dumps(values["measured_outcomes"])
                     copy.write_row([pk, *(values[c] for c in ACTIVITY_COLUMNS[1:])])
-            with cursor.copy("COPY activities_creditdesignation (activity_id, credit_type_id, max_amount, activity_number, technician_activity_number, acpe_activity_type) FROM STDIN") as copy:  # fmt: skip
+            names = ", ".join(DESIGNATION_COLUMNS)
+            with cursor.copy(f"COPY activities_creditdesignation ({names}) FROM STDIN") as copy:
+                blank = [""] * (len(DESIGNATION_COLUMNS) - 3)  # no UAN, ACPE type or AAPA review
                 for pk, a in zip(ids, generated, strict=True):
                     for code, amount in a.credits.items():
-                        copy.write_row([pk, code, amount, "", "", ""])
+                        copy.write_row([pk, code, amount, *blank])
             with cursor.copy(
                 "COPY activities_mocapproval (activity_id, board, credit_type, points) FROM STDIN"
             ) as copy:
